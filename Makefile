@@ -1,0 +1,95 @@
+# nnsweep: NNGP and data-parallel CNN sweeps for HPC clusters.
+#   make            build build/nnsweep
+#   make test       install missing Debian packages, build, run every test (ends "N passed, N failed")
+#   make bench      side-by-side benchmarks against PyTorch (prints ratios)
+#   make demo       the default NNGP sweep on Fashion-MNIST, on all cores
+#   make deps       install missing Debian packages (as root; elsewhere prints what to install)
+#   make SANITIZE=1 test   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+# A cluster overrides anything below in config.mk (or on the command line).
+-include config.mk
+
+ifeq ($(origin CC),default)
+CC = mpicc
+endif
+OPT     ?= -O3 -g
+ARCH    ?= -march=native
+PKG_CONFIG ?= pkg-config
+# pkg-config names of the dependencies; override for a cluster's module system.
+PKG_MPI       ?= ompi
+PKG_SCALAPACK ?= scalapack-openmpi
+PKG_HDF5      ?= hdf5-openmpi
+PKG_BLAS      ?= openblas
+PKG_ZLIB      ?= zlib
+PKG_INIH      ?= inih
+PKG_SLEEF     ?= sleef
+PKG_CAIRO     ?= cairo
+PKG_TEST      ?= cmocka
+HDF5_HL_LIB   ?= -lhdf5_hl
+PKGS = $(PKG_MPI) $(PKG_SCALAPACK) $(PKG_HDF5) $(PKG_BLAS) $(PKG_ZLIB) $(PKG_INIH) $(PKG_SLEEF) $(PKG_CAIRO)
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(SANITIZE),1)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+VERSION    := 0.1.0
+
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(OPT) $(ARCH) -fopenmp $(WARN) $(SAN) \
+             -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = -fopenmp $(SAN) $(LDFLAGS)
+ALL_LIBS = $(PKG_LIBS) $(HDF5_HL_LIB) -lm $(LDLIBS)
+BUILD_DEFS = -DNNSWEEP_VERSION='"$(VERSION)"' -DNNSWEEP_COMMIT='"$(GIT_COMMIT)"' \
+             -DNNSWEEP_CC='"$(CC)"' -DNNSWEEP_CFLAGS='"$(strip $(OPT) $(ARCH) $(SAN) $(CFLAGS))"'
+
+BUILD = build
+LIB_SRC  = $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ = $(BUILD)/src/cli/main.o
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
+
+.PHONY: all test bench demo deps clean
+all: $(BUILD)/nnsweep
+
+$(BUILD)/nnsweep: $(MAIN_OBJ) $(BUILD)/libnnsweep.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/libnnsweep.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# provenance.c records how the program was built: it alone sees the build definitions.
+$(BUILD)/src/io/provenance.o: ALL_CFLAGS += $(BUILD_DEFS)
+$(BUILD)/src/cli/main.o: ALL_CFLAGS += $(BUILD_DEFS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libnnsweep.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(ALL_LIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@SANITIZE=$(SANITIZE) tests/run.sh $(TEST_BIN)
+
+bench: deps all
+	@bench/run.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d)

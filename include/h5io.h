@@ -1,0 +1,62 @@
+/* h5io.h - the only module that calls HDF5. Results files are written whole to a temporary file
+ * beside the target and renamed over it on commit (fsync of file and directory first), so a crash
+ * never leaves a corrupt or half-written results file. Also reads files back (resume, report).
+ * Paths inside a file are absolute ("/nngp/test_accuracy"); missing groups are created. */
+#ifndef H5IO_H
+#define H5IO_H
+
+#include <stddef.h>
+
+#define H5IO_MAX_RANK 8
+
+typedef struct h5file h5file_t;
+
+/* Opens "<path>.tmp.<pid>" for writing; nothing is visible at path until h5_commit.
+ * Returns NULL (message names the path) on failure. */
+h5file_t *h5_create(const char *path);
+/* Closes, fsyncs and atomically renames the temporary file to path; frees *f and sets it NULL.
+ * Returns 0 or NN_ERR_RUNTIME (the temporary file is removed then; the old file is intact). */
+int h5_commit(h5file_t **f);
+/* Opens an existing file read-only. Returns NULL with NN_ERR_INPUT-style message if it is
+ * missing or not HDF5. */
+h5file_t *h5_open(const char *path);
+/* Closes a file from h5_open, or abandons (deletes) an uncommitted h5_create. Accepts NULL. */
+void h5_close(h5file_t **f);
+
+/* Attributes on an object (group or dataset path; "/" is the root). Overwrites an existing one. */
+int h5_write_attr_str(h5file_t *f, const char *obj, const char *name, const char *value);
+int h5_write_attr_int(h5file_t *f, const char *obj, const char *name, long long value);
+int h5_write_attr_double(h5file_t *f, const char *obj, const char *name, double value);
+
+/* N-D datasets, row-major (C order) with dims[0..rank-1]. Datasets of 4096 elements or more are
+ * chunked and deflate-compressed. An optional "units"/"description" is written with h5_write_attr_str. */
+int h5_write_f64(h5file_t *f, const char *path, int rank, const size_t *dims, const double *data);
+int h5_write_f32(h5file_t *f, const char *path, int rank, const size_t *dims, const float *data);
+int h5_write_i32(h5file_t *f, const char *path, int rank, const size_t *dims, const int *data);
+int h5_write_u8(h5file_t *f, const char *path, int rank, const size_t *dims, const unsigned char *data);
+/* A 1-D array of strings (variable length, UTF-8). */
+int h5_write_strings(h5file_t *f, const char *path, size_t n, const char *const *strings);
+
+/* Writes a 1-D dimension scale (H5DS) named by path, with a label, and attaches it to dimension dim
+ * of each dataset later passed to h5_attach_scale. */
+int h5_write_scale(h5file_t *f, const char *path, size_t n, const double *values, const char *label);
+int h5_attach_scale(h5file_t *f, const char *dataset, int dim, const char *scale);
+
+/* Reading. h5_exists: 1 if the object (or attribute when attr != NULL) exists, else 0. */
+int h5_exists(h5file_t *f, const char *path, const char *attr);
+/* Dimensions of a dataset. Returns 0 or NN_ERR_INPUT naming file and path. */
+int h5_dims(h5file_t *f, const char *path, int *rank, size_t dims[H5IO_MAX_RANK]);
+/* Reads a whole dataset into buf, which holds count elements (must equal the dataset size). */
+int h5_read_f64(h5file_t *f, const char *path, double *buf, size_t count);
+int h5_read_f32(h5file_t *f, const char *path, float *buf, size_t count);
+int h5_read_i32(h5file_t *f, const char *path, int *buf, size_t count);
+int h5_read_u8(h5file_t *f, const char *path, unsigned char *buf, size_t count);
+/* A string attribute, malloc'd into *value (caller frees). */
+int h5_read_attr_str(h5file_t *f, const char *obj, const char *name, char **value);
+int h5_read_attr_int(h5file_t *f, const char *obj, const char *name, long long *value);
+int h5_read_attr_double(h5file_t *f, const char *obj, const char *name, double *value);
+/* Names of the members of a group, malloc'd array of malloc'd strings (free with h5_free_names). */
+int h5_list(h5file_t *f, const char *group, char ***names, int *n);
+void h5_free_names(char **names, int n);
+
+#endif

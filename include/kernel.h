@@ -1,0 +1,32 @@
+/* kernel.h - the NNGP kernel of a fully connected ReLU network (arc-cosine recursion).
+ *   K^0(x,x') = sb2 + sw2 (x.x') / N0
+ *   K^l(x,x') = sb2 + sw2/(2 pi) sqrt(K^{l-1}(x,x) K^{l-1}(x',x')) (sin t + (pi - t) cos t),
+ *              t = acos(K^{l-1}(x,x') / sqrt(K^{l-1}(x,x) K^{l-1}(x',x')))
+ *   K^l(x,x)  = sb2 + sw2/2 K^{l-1}(x,x)
+ * Matrices are row-major with a leading dimension. Plain arrays only: no MPI, no files, so the
+ * distributed solver applies the same step to its own block-cyclic tiles. */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+/* G = X1 X2^T / dim: X1 (m1 x dim), X2 (m2 x dim), row-major; G (m1 x m2, leading dim ldg). */
+void kernel_gram(const double *x1, int m1, const double *x2, int m2, int dim, double *g, int ldg);
+/* G = X X^T / dim, symmetric (syrk); both triangles are filled. */
+void kernel_gram_sym(const double *x, int m, int dim, double *g, int ldg);
+/* diag[i] = |x_i|^2 / dim for the m rows of X. */
+void kernel_gram_diag(const double *x, int m, int dim, double *diag);
+
+/* K^0 from the Gram values: out = sb2 + sw2 * G elementwise (m1 x m2 block; out may equal g). */
+void kernel_layer0(const double *g, int ldg, int m1, int m2, double sw2, double sb2,
+                   double *out, int ldo);
+/* One layer step in place on an m1 x m2 block of K^{l-1}, using the previous-layer diagonals of
+ * the row points (d1, m1 values) and column points (d2, m2 values). Correlations are clamped
+ * into [-1, 1]; a zero diagonal gives K^l = sb2 (no NaN). Call kernel_diag_step afterwards. */
+void kernel_step(double *k, int ldk, int m1, int m2, const double *d1, const double *d2,
+                 double sw2, double sb2);
+/* As kernel_step on a square symmetric block (d1 = d2), touching only the lower triangle
+ * (j <= i) and then mirroring it; about half the work. */
+void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2);
+/* diag <- sb2 + sw2/2 * diag (the diagonal recursion), m values. */
+void kernel_diag_step(double *diag, int m, double sw2, double sb2);
+
+#endif

@@ -1,0 +1,64 @@
+/* nngp.h - one NNGP work item: a (sigma_w^2, sigma_b^2) pair evaluated at every requested depth in
+ * one pass of the recursion (one factorization per depth), and the posterior of a chosen model.
+ * Works on plain arrays handed in by the caller; no MPI, no files. The Gram matrices are computed
+ * once per job in nngp_work_create and reused by every item. */
+#ifndef NNGP_H
+#define NNGP_H
+
+/* Phases timed per item (seconds), in this order in the output file. */
+enum { NNGP_PHASE_GRAM, NNGP_PHASE_RECURSION, NNGP_PHASE_FACTOR, NNGP_PHASE_SOLVE,
+       NNGP_PHASE_VARIANCE, NNGP_NPHASES };
+extern const char *const nngp_phase_names[NNGP_NPHASES];
+
+/* Status of one grid point. */
+enum { NNGP_PENDING = 0, NNGP_OK = 1, NNGP_FAILED = 2 };
+
+/* The problem, borrowed from the caller (arrays must outlive the work object).
+ * x*: row-major n x dim; y_train: ntrain x ntargets; labels are class positions 0..k-1.
+ * ntargets == 1: binary, predict sign (>= 0 -> class 1); ntargets > 1: argmax. */
+typedef struct {
+    int dim, ntargets;
+    int ntrain, ntest, nvalid;            /* nvalid may be 0 */
+    const double *x_train, *y_train;
+    const double *x_test, *x_valid;
+    const int *test_label, *valid_label;
+    const int *depths;                    /* ascending, >= 1 */
+    int ndepth;
+    double noise, noise_max;
+} nngp_problem_t;
+
+/* Results of one item, per depth (arrays of ndepth, owned by the caller). */
+typedef struct {
+    double *test_accuracy;
+    double *valid_accuracy;               /* NaN when nvalid == 0 */
+    double *log_marginal_likelihood;
+    double *noise_used;
+    int *status;                          /* NNGP_OK or NNGP_FAILED */
+    int *info;                            /* LAPACK info of the last factorization attempt */
+    double seconds[NNGP_NPHASES];         /* summed over depths; GRAM is 0 (paid once per job) */
+} nngp_result_t;
+
+typedef struct nngp_work nngp_work_t;
+
+/* Allocates every buffer an item needs (about (ntrain^2 + ntrain*(ntest+nvalid)) * 2 doubles)
+ * and computes the Gram matrices. Returns NULL on allocation failure (message set). */
+nngp_work_t *nngp_work_create(const nngp_problem_t *p);
+void nngp_work_destroy(nngp_work_t **w);
+/* Seconds spent computing the Gram matrices in nngp_work_create. */
+double nngp_work_gram_seconds(const nngp_work_t *w);
+
+/* Evaluates one (sw2, sb2) pair at every depth of the problem. A depth whose factorization fails
+ * after the jitter retries is recorded as NNGP_FAILED with its info; the others go on.
+ * Returns 0 (even if some depths failed) or a negative status on a runtime error. */
+int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
+
+/* Posterior of one model (depth, sw2, sb2) on the test set: mean (ntest x ntargets), predictive
+ * variance (ntest), optionally the full covariance (ntest x ntest, NULL to skip), s2 used and info.
+ * Returns 0 or NN_ERR_NOT_PD. */
+int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
+                   double *cov, double *noise_used, int *info);
+
+/* Fraction of rows whose prediction (sign or argmax of pred, n x ntargets) equals label. */
+double nngp_accuracy(const double *pred, int n, int ntargets, const int *label);
+
+#endif

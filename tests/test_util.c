@@ -1,0 +1,88 @@
+/* test_util.c - util module: error messages and exit statuses, the random number generator
+ * against closed-form moments, and the stream seeding that CNN dropout relies on. */
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_error.h"
+#include "nn_rng.h"
+
+static void test_error_message_and_exit_status(void **state)
+{
+    (void)state;
+    assert_int_equal(nn_fail(NN_ERR_INPUT, "%s:%d: key: bad", "job.ini", 7), NN_ERR_INPUT);
+    assert_string_equal(nn_errmsg(), "job.ini:7: key: bad");
+    nn_fail_context(NN_ERR_INPUT, "loading %s: ", "data");
+    assert_string_equal(nn_errmsg(), "loading data: job.ini:7: key: bad");
+    assert_int_equal(nn_exit_status(NN_OK), 0);
+    assert_int_equal(nn_exit_status(NN_ERR_INPUT), 2);
+    assert_int_equal(nn_exit_status(NN_ERR_RUNTIME), 1);
+    assert_int_equal(nn_exit_status(NN_ERR_NOT_PD), 1);
+    assert_int_equal(nn_exit_status(NN_ERR_INTERRUPTED), 75);
+}
+
+/* Moments of 10^6 draws: the standard error of a mean is 1/sqrt(12e6) = 2.9e-4 for U(0,1) and
+ * 1e-3 for N(0,1); tolerances are 5 standard errors. */
+static void test_rng_moments(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 42);
+    const int n = 1000000;
+    double su = 0, sn = 0, sn2 = 0;
+    for (int i = 0; i < n; i++) {
+        su += rng_uniform(&r);
+        double z = rng_normal(&r);
+        sn += z;
+        sn2 += z * z;
+    }
+    assert_close(su / n, 0.5, 5 * 2.9e-4);
+    assert_close(sn / n, 0.0, 5 * 1e-3);
+    assert_close(sn2 / n, 1.0, 5 * 1.5e-3);   /* sd of z^2 is sqrt(2) */
+}
+
+static void test_rng_streams_reproducible_and_distinct(void **state)
+{
+    (void)state;
+    rng_t a, b, c;
+    rng_seed_stream(&a, 7, 1, 100);
+    rng_seed_stream(&b, 7, 1, 100);
+    rng_seed_stream(&c, 7, 2, 100);
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = rng_next(&a);
+        assert_true(x == rng_next(&b));
+        assert_true(x != rng_next(&c));
+    }
+}
+
+static void test_rng_below_and_shuffle(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 3);
+    int counts[7] = {0};
+    for (int i = 0; i < 70000; i++)
+        counts[rng_below(&r, 7)]++;
+    for (int k = 0; k < 7; k++)   /* expected 10000 each, sd ~ 93 */
+        assert_in_range(counts[k], 10000 - 500, 10000 + 500);
+    int perm[50], seen[50] = {0};
+    for (int i = 0; i < 50; i++)
+        perm[i] = i;
+    rng_shuffle_int(&r, perm, 50);
+    for (int i = 0; i < 50; i++)
+        seen[perm[i]]++;
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(seen[i], 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_message_and_exit_status),
+        cmocka_unit_test(test_rng_moments),
+        cmocka_unit_test(test_rng_streams_reproducible_and_distinct),
+        cmocka_unit_test(test_rng_below_and_shuffle),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
