@@ -14,7 +14,7 @@ if [ "${SANITIZE:-}" = 1 ]; then
   export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="print_stacktrace=1"
 fi
-log_dir=build/test-logs
+log_dir="$(dirname "${1:-build/x}")/test-logs"
 mkdir -p "$log_dir"
 passed=0 failed=0
 
