@@ -29,7 +29,9 @@ int h5_write_attr_int(h5file_t *f, const char *obj, const char *name, long long 
 int h5_write_attr_double(h5file_t *f, const char *obj, const char *name, double value);
 
 /* N-D datasets, row-major (C order) with dims[0..rank-1]. Datasets of 4096 elements or more are
- * chunked and deflate-compressed. An optional "units"/"description" is written with h5_write_attr_str. */
+ * chunked and deflate-compressed. An optional "units"/"description" is written with h5_write_attr_str.
+ * Rewriting a dataset with the same shape and type overwrites its values in place (its attributes
+ * and scale attachments stay); otherwise the old one is deleted and created anew. */
 int h5_write_f64(h5file_t *f, const char *path, int rank, const size_t *dims, const double *data);
 int h5_write_f32(h5file_t *f, const char *path, int rank, const size_t *dims, const float *data);
 int h5_write_i32(h5file_t *f, const char *path, int rank, const size_t *dims, const int *data);
@@ -55,6 +57,9 @@ int h5_read_u8(h5file_t *f, const char *path, unsigned char *buf, size_t count);
 int h5_read_attr_str(h5file_t *f, const char *obj, const char *name, char **value);
 int h5_read_attr_int(h5file_t *f, const char *obj, const char *name, long long *value);
 int h5_read_attr_double(h5file_t *f, const char *obj, const char *name, double *value);
+/* A string dataset (as written by h5_write_strings; fixed-length strings are read too) into a
+ * malloc'd array of *n malloc'd strings (free with h5_free_names(strings, n)). */
+int h5_read_strings(h5file_t *f, const char *path, char ***strings, int *n);
 /* Names of the members of a group, malloc'd array of malloc'd strings (free with h5_free_names). */
 int h5_list(h5file_t *f, const char *group, char ***names, int *n);
 void h5_free_names(char **names, int n);

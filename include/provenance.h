@@ -28,8 +28,9 @@ const char *provenance_cflags(void);    /* optimisation and user flags */
 char *provenance_now(char *buf, size_t len);
 
 /* Writes every field as a root attribute (names: program, version, git_commit, compiler,
- * cflags, command_line, job_file, job_text, mpi_size, group_size, process_grid, hostnames,
- * slurm_job_id (from $SLURM_JOB_ID, "" if unset), start_time, end_time, state). Returns 0 or error. */
+ * cflags, hdf5_version, command_line, job_file, job_text, mpi_size, group_size, process_grid,
+ * hostnames, slurm_job_id (from $SLURM_JOB_ID, "" if unset), start_time, end_time, state).
+ * NULL strings are written as "". Returns 0 or error. */
 int provenance_write(h5file_t *f, const provenance_t *p);
 
 #endif

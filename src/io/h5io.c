@@ -1,0 +1,691 @@
+/* h5io.c - HDF5 results files: create beside the target, write datasets, attributes, strings and
+ * scales, commit by fsync + atomic rename or abandon; h5_open. Reads are in h5read.c. One process
+ * writes, with the default sec2 driver: no MPI-IO here. */
+#include "h5io_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn_error.h"
+
+#define CHUNK_MIN_ELEMENTS 4096          /* smaller datasets stay contiguous */
+#define CHUNK_MAX_BYTES (1u << 20)       /* a chunk holds at most 1 MiB */
+#define DEFLATE_LEVEL 4
+
+/* ---- helpers shared with h5read.c and provenance.c (declared in h5io_internal.h) ---- */
+
+void h5io_quiet(void)
+{
+    static int done;
+    if (!done) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
+
+hid_t h5io_vlen_utf8(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* H5E_WALK_UPWARD visits the most specific (innermost) error first: keep that one. */
+static herr_t innermost_error(unsigned n, const H5E_error2_t *err, void *data)
+{
+    if (n == 0 && err->desc && err->desc[0])
+        snprintf((char *)data, 512, "%s", err->desc);
+    return 0;
+}
+
+int h5io_fail(int code, const h5file_t *f, const char *obj, const char *fmt, ...)
+{
+    char what[1024], detail[512] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, detail);
+    H5Eclear2(H5E_DEFAULT);
+    const char *file = f && f->path ? f->path : "(no file)";
+    return nn_fail(code, "%s: %s%s%s%s%s%s", file, obj ? obj : "", obj ? ": " : "", what,
+                   detail[0] ? " (HDF5: " : "", detail, detail[0] ? ")" : "");
+}
+
+/* ---- creating, committing, closing ---- */
+
+/* mkdir -p of the directory part of path. Returns 0 or -1 with errno set. */
+static int make_parent_dirs(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {   /* relative name in cwd, or a file in "/" */
+        free(dir);
+        return 0;
+    }
+    *slash = '\0';
+    int rc = 0;
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                rc = -1;
+                break;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (rc == 0 && stat(dir, &st) != 0)
+        rc = -1;
+    else if (rc == 0 && !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return fapl;
+    /* closing the file closes every object still open in it; tolerate file systems (Lustre
+     * mounted without flock) on which HDF5's file locking is disabled */
+    if (H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || H5Pset_file_locking(fapl, 1, 1) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    return fapl;
+}
+
+h5file_t *h5_create(const char *path)
+{
+    if (!path || !*path) {
+        nn_fail(NN_ERR_RUNTIME, "h5_create: empty path");
+        return NULL;
+    }
+    h5io_quiet();
+    h5file_t *f = calloc(1, sizeof *f);
+    size_t len = strlen(path) + 32;
+    if (!f || !(f->path = strdup(path)) || !(f->tmp = malloc(len))) {
+        if (f)
+            free(f->path);
+        free(f);
+        nn_fail(NN_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(f->tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    f->fid = f->lcpl = -1;
+    f->writable = 1;
+    if (make_parent_dirs(path) != 0) {
+        nn_fail(NN_ERR_RUNTIME, "%s: cannot create its directory: %s", path, strerror(errno));
+        goto fail;
+    }
+    f->lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (f->lcpl < 0 || H5Pset_create_intermediate_group(f->lcpl, 1) < 0 ||
+        H5Pset_char_encoding(f->lcpl, H5T_CSET_UTF8) < 0) {
+        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up link creation properties");
+        goto fail;
+    }
+    hid_t fapl = make_fapl();
+    if (fapl < 0) {
+        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up file access properties");
+        goto fail;
+    }
+    f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f->fid < 0) {
+        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot create temporary file %s", f->tmp);
+        goto fail;
+    }
+    return f;
+fail:
+    if (f->lcpl >= 0)
+        H5Pclose(f->lcpl);
+    free(f->tmp);
+    free(f->path);
+    free(f);
+    return NULL;
+}
+
+h5file_t *h5_open(const char *path)
+{
+    if (!path || !*path) {
+        nn_fail(NN_ERR_INPUT, "h5_open: empty path");
+        return NULL;
+    }
+    h5io_quiet();
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+        nn_fail(NN_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        nn_fail(NN_ERR_INPUT, "%s: cannot open: %s", path, strerror(EISDIR));
+        return NULL;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        nn_fail(NN_ERR_INPUT, "%s: not an HDF5 file", path);
+        return NULL;
+    }
+    h5file_t *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        nn_fail(NN_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    f->lcpl = -1;
+    hid_t fapl = make_fapl();
+    f->fid = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (f->fid < 0) {
+        h5io_fail(NN_ERR_INPUT, f, NULL, "cannot open HDF5 file");
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Opens path (a file or directory) and fsyncs it. Returns 0 or -1 with errno set. */
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+static void release(h5file_t *f)
+{
+    if (f->lcpl >= 0)
+        H5Pclose(f->lcpl);
+    free(f->tmp);
+    free(f->path);
+    free(f);
+}
+
+int h5_commit(h5file_t **pf)
+{
+    if (!pf || !*pf)
+        return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
+    h5file_t *f = *pf;
+    *pf = NULL;
+    if (!f->writable || !f->tmp) {
+        int rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot commit a file opened for reading");
+        H5Fclose(f->fid);
+        release(f);
+        return rc;
+    }
+    int rc = 0;
+    if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush %s", f->tmp);
+    if (H5Fclose(f->fid) < 0 && rc == 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot close %s", f->tmp);
+    if (rc == 0 && fsync_path(f->tmp, O_RDONLY) != 0)
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot fsync %s: %s", f->path, f->tmp, strerror(errno));
+    if (rc == 0 && rename(f->tmp, f->path) != 0)
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot rename %s over it: %s", f->path, f->tmp,
+                     strerror(errno));
+    if (rc != 0) {
+        unlink(f->tmp);
+        release(f);
+        return rc;
+    }
+    /* make the rename itself durable; EINVAL means the file system cannot sync directories */
+    char *dir = strdup(f->path);
+    if (!dir) {
+        release(f);
+        return nn_fail(NN_ERR_NOMEM, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    if (fsync_path(d, O_RDONLY | O_DIRECTORY) != 0 && errno != EINVAL)
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: written, but cannot fsync directory %s: %s", f->path, d,
+                     strerror(errno));
+    free(dir);
+    release(f);
+    return rc;
+}
+
+void h5_close(h5file_t **pf)
+{
+    if (!pf || !*pf)
+        return;
+    h5file_t *f = *pf;
+    *pf = NULL;
+    if (f->fid >= 0)
+        H5Fclose(f->fid);
+    if (f->tmp)
+        unlink(f->tmp);   /* an uncommitted h5_create is abandoned */
+    release(f);
+}
+
+/* ---- writing ---- */
+
+static int check_writable(const h5file_t *f, const char *obj)
+{
+    if (!f)
+        return nn_fail(NN_ERR_RUNTIME, "%s: no file", obj ? obj : "h5io");
+    if (!obj || !*obj)
+        return h5io_fail(NN_ERR_RUNTIME, f, NULL, "empty object path");
+    if (!f->writable)
+        return h5io_fail(NN_ERR_RUNTIME, f, obj, "file is open read-only");
+    return 0;
+}
+
+static const char *basename_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Before creating path: every existing ancestor must be a group (HDF5's own message for a
+ * dataset in the way is obscure). Missing ancestors are fine; they are created. */
+static int check_parents(h5file_t *f, const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", f->path);
+    int rc = 0;
+    for (char *s = strchr(p + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (!h5io_object_exists(f, p))
+            break;
+        hid_t o = H5Oopen(f->fid, p, H5P_DEFAULT);
+        if (o < 0 || H5Iget_type(o) != H5I_GROUP)
+            rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot create: %s is not a group", p);
+        if (o >= 0)
+            H5Oclose(o);
+        *s = '/';
+    }
+    free(p);
+    return rc;
+}
+
+/* Chunk shape for a dataset of rank dims: start from the whole array and halve the leading
+ * dimensions first (so rows stay whole, matching C-order slices) until a chunk is <= 1 MiB. */
+static void choose_chunk(int rank, const hsize_t *dims, size_t elsize, hsize_t *chunk)
+{
+    uint64_t bytes = elsize;
+    for (int i = 0; i < rank; i++) {
+        chunk[i] = dims[i];
+        bytes *= dims[i];
+    }
+    for (int i = 0; i < rank && bytes > CHUNK_MAX_BYTES; i++)
+        while (bytes > CHUNK_MAX_BYTES && chunk[i] > 1) {
+            hsize_t half = (chunk[i] + 1) / 2;
+            bytes = bytes / chunk[i] * half;
+            chunk[i] = half;
+        }
+}
+
+/* Collects the paths of the scales attached to one dimension of a dataset. */
+typedef struct {
+    char **names;
+    int n, cap;
+} name_list_t;
+
+static herr_t collect_scale(hid_t did, unsigned dim, hid_t dsid, void *data)
+{
+    name_list_t *l = data;
+    char buf[1024];
+    if (H5Iget_name(dsid, buf, sizeof buf) <= 0)
+        return -1;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 4;
+        char **p = realloc(l->names, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        l->names = p;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = strdup(buf)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+/* Detaches every scale from dataset did, so that deleting it leaves no stale back-references. */
+static int detach_all_scales(h5file_t *f, const char *path, hid_t did, int rank)
+{
+    if (H5Aexists(did, "DIMENSION_LIST") <= 0)
+        return 0;
+    int rc = 0;
+    for (int d = 0; d < rank && rc == 0; d++) {
+        name_list_t l = {0};
+        if (H5DSget_num_scales(did, (unsigned)d) > 0 &&
+            H5DSiterate_scales(did, (unsigned)d, NULL, collect_scale, &l) < 0)
+            rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot list the scales of dimension %d", d);
+        for (int i = 0; i < l.n; i++) {
+            hid_t sid = rc == 0 ? H5Dopen2(f->fid, l.names[i], H5P_DEFAULT) : -1;
+            if (rc == 0 && (sid < 0 || H5DSdetach_scale(did, sid, (unsigned)d) < 0))
+                rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot detach scale %s", l.names[i]);
+            if (sid >= 0)
+                H5Dclose(sid);
+            free(l.names[i]);
+        }
+        free(l.names);
+    }
+    return rc;
+}
+
+/* H5Tequal tells a variable-length string on disk from the same type in memory: compare
+ * those by class and character set instead. */
+static int same_type(hid_t a, hid_t b)
+{
+    if (H5Tget_class(a) == H5T_STRING && H5Tget_class(b) == H5T_STRING &&
+        H5Tis_variable_str(a) > 0 && H5Tis_variable_str(b) > 0)
+        return H5Tget_cset(a) == H5Tget_cset(b);
+    return H5Tequal(a, b) > 0;
+}
+
+/* An existing object at path: returns 1 if it is a dataset of this shape and type (the caller
+ * overwrites its values in place, which keeps its attributes and scale attachments), 0 if it
+ * was deleted so the caller creates it anew, or a negative code. */
+static int prepare_existing(h5file_t *f, const char *path, int rank, const hsize_t *dims,
+                            hid_t filetype)
+{
+    hid_t oid = H5Oopen(f->fid, path, H5P_DEFAULT);
+    if (oid < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "cannot open existing object");
+    if (H5Iget_type(oid) != H5I_DATASET) {
+        H5Oclose(oid);
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "exists and is not a dataset");
+    }
+    hid_t space = H5Dget_space(oid), type = H5Dget_type(oid);
+    int same = space >= 0 && type >= 0 && H5Sget_simple_extent_ndims(space) == rank &&
+               same_type(type, filetype);
+    hsize_t old[H5S_MAX_RANK];
+    if (same && H5Sget_simple_extent_dims(space, old, NULL) == rank)
+        for (int i = 0; i < rank; i++)
+            same = same && old[i] == dims[i];
+    int old_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : 0;
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (same) {
+        H5Oclose(oid);
+        return 1;
+    }
+    int rc = 0;
+    if (H5DSis_scale(oid) > 0 && H5Aexists(oid, "REFERENCE_LIST") > 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, path,
+                       "is a dimension scale attached to datasets; cannot change its shape or type");
+    if (rc == 0)
+        rc = detach_all_scales(f, path, oid, old_rank);
+    H5Oclose(oid);
+    if (rc == 0 && H5Ldelete(f->fid, path, H5P_DEFAULT) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot delete the old dataset");
+    return rc;
+}
+
+/* Writes (creating or replacing) a dataset; filetype is the type stored, memtype describes data. */
+static int write_dataset(h5file_t *f, const char *path, int rank, const size_t *dims,
+                         hid_t memtype, hid_t filetype, const void *data)
+{
+    int rc = check_writable(f, path);
+    if (rc)
+        return rc;
+    if (rank < 1 || rank > H5IO_MAX_RANK || !dims)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "rank %d outside 1..%d", rank, H5IO_MAX_RANK);
+    size_t elsize = H5Tget_size(memtype), count = 1;
+    hsize_t hd[H5IO_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] && count > SIZE_MAX / elsize / dims[i])
+            return h5io_fail(NN_ERR_RUNTIME, f, path, "dataset size overflows");
+        count *= dims[i];
+        hd[i] = dims[i];
+    }
+    if (count > 0 && !data)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "no data");
+
+    hid_t did = -1, space = -1, dcpl = -1;
+    if (h5io_object_exists(f, path)) {
+        rc = prepare_existing(f, path, rank, hd, filetype);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            rc = 0;
+            did = H5Dopen2(f->fid, path, H5P_DEFAULT);
+            if (did < 0)
+                return h5io_fail(NN_ERR_RUNTIME, f, path, "cannot open dataset");
+        }
+    }
+    if (did < 0 && (rc = check_parents(f, path)) != 0)
+        return rc;
+    if (did < 0) {
+        space = H5Screate_simple(rank, hd, NULL);
+        dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (space < 0 || dcpl < 0) {
+            rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot set up dataspace");
+            goto done;
+        }
+        if (count >= CHUNK_MIN_ELEMENTS) {
+            hsize_t chunk[H5IO_MAX_RANK];
+            choose_chunk(rank, hd, H5Tget_size(filetype), chunk);
+            if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+                H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0) {
+                rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot set up chunking and compression");
+                goto done;
+            }
+        }
+        did = H5Dcreate2(f->fid, path, filetype, space, f->lcpl, dcpl, H5P_DEFAULT);
+        if (did < 0) {
+            rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot create dataset");
+            goto done;
+        }
+    }
+    if (count > 0 && H5Dwrite(did, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot write %zu elements", count);
+done:
+    if (did >= 0)
+        H5Dclose(did);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+int h5_write_f64(h5file_t *f, const char *path, int rank, const size_t *dims, const double *data)
+{
+    return write_dataset(f, path, rank, dims, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, data);
+}
+
+int h5_write_f32(h5file_t *f, const char *path, int rank, const size_t *dims, const float *data)
+{
+    return write_dataset(f, path, rank, dims, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, data);
+}
+
+int h5_write_i32(h5file_t *f, const char *path, int rank, const size_t *dims, const int *data)
+{
+    return write_dataset(f, path, rank, dims, H5T_NATIVE_INT, H5T_STD_I32LE, data);
+}
+
+int h5_write_u8(h5file_t *f, const char *path, int rank, const size_t *dims,
+                const unsigned char *data)
+{
+    return write_dataset(f, path, rank, dims, H5T_NATIVE_UCHAR, H5T_STD_U8LE, data);
+}
+
+/* NULL entries are stored as "". */
+int h5_write_strings(h5file_t *f, const char *path, size_t n, const char *const *strings)
+{
+    if (n > 0 && !strings)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "no strings");
+    const char **copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", path ? path : "");
+    for (size_t i = 0; i < n; i++)
+        copy[i] = strings[i] ? strings[i] : "";
+    hid_t t = h5io_vlen_utf8();
+    int rc = t < 0 ? h5io_fail(NN_ERR_RUNTIME, f, path, "cannot make string type")
+                   : write_dataset(f, path, 1, &n, t, t, copy);
+    if (t >= 0)
+        H5Tclose(t);
+    free(copy);
+    return rc;
+}
+
+/* Writes a scalar attribute, replacing one of the same name. A missing obj is created as a group. */
+static int write_attr(h5file_t *f, const char *obj, const char *name, hid_t filetype,
+                      hid_t memtype, const void *value)
+{
+    int rc = check_writable(f, obj);
+    if (rc)
+        return rc;
+    if (!name || !*name)
+        return h5io_fail(NN_ERR_RUNTIME, f, obj, "empty attribute name");
+    if (!h5io_object_exists(f, obj)) {
+        if ((rc = check_parents(f, obj)) != 0)
+            return rc;
+        hid_t gid = H5Gcreate2(f->fid, obj, f->lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        if (gid < 0)
+            return h5io_fail(NN_ERR_RUNTIME, f, obj, "cannot create group for attribute %s", name);
+        H5Gclose(gid);
+    }
+    hid_t oid = H5Oopen(f->fid, obj, H5P_DEFAULT), space = -1, aid = -1;
+    if (oid < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, obj, "cannot open object for attribute %s", name);
+    htri_t exists = H5Aexists(oid, name);
+    if (exists < 0 || (exists > 0 && H5Adelete(oid, name) < 0)) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, obj, "cannot replace attribute %s", name);
+        goto done;
+    }
+    space = H5Screate(H5S_SCALAR);
+    aid = space < 0 ? -1 : H5Acreate2(oid, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (aid < 0 || H5Awrite(aid, memtype, value) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, obj, "cannot write attribute %s", name);
+done:
+    if (aid >= 0)
+        H5Aclose(aid);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Oclose(oid);
+    return rc;
+}
+
+/* A NULL value is stored as "". */
+int h5_write_attr_str(h5file_t *f, const char *obj, const char *name, const char *value)
+{
+    const char *v = value ? value : "";
+    hid_t t = h5io_vlen_utf8();
+    if (t < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, obj, "cannot make string type");
+    int rc = write_attr(f, obj, name, t, t, &v);
+    H5Tclose(t);
+    return rc;
+}
+
+int h5_write_attr_int(h5file_t *f, const char *obj, const char *name, long long value)
+{
+    return write_attr(f, obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &value);
+}
+
+int h5_write_attr_double(h5file_t *f, const char *obj, const char *name, double value)
+{
+    return write_attr(f, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+/* ---- dimension scales ---- */
+
+/* The scale's H5DS name is label (the basename of path when label is NULL or ""). */
+int h5_write_scale(h5file_t *f, const char *path, size_t n, const double *values, const char *label)
+{
+    int rc = h5_write_f64(f, path, 1, &n, values);
+    if (rc)
+        return rc;
+    hid_t did = H5Dopen2(f->fid, path, H5P_DEFAULT);
+    if (did < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "cannot open scale");
+    if (H5DSset_scale(did, label && *label ? label : basename_of(path)) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot make it a dimension scale");
+    H5Dclose(did);
+    return rc;
+}
+
+/* Attaches scale to dimension dim of dataset and labels that dimension with the scale's basename.
+ * The scale's length must equal the dimension's size. Attaching twice is harmless. */
+int h5_attach_scale(h5file_t *f, const char *dataset, int dim, const char *scale)
+{
+    int rc = check_writable(f, dataset);
+    if (rc)
+        return rc;
+    if (!scale || !*scale)
+        return h5io_fail(NN_ERR_RUNTIME, f, dataset, "no scale named");
+    hid_t did = H5Dopen2(f->fid, dataset, H5P_DEFAULT), sid = -1, dspace = -1, sspace = -1;
+    if (did < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, dataset, "cannot open dataset to attach %s", scale);
+    sid = H5Dopen2(f->fid, scale, H5P_DEFAULT);
+    if (sid < 0) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, scale, "cannot open scale to attach to %s", dataset);
+        goto done;
+    }
+    if (H5DSis_scale(sid) <= 0) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, scale, "not a dimension scale (use h5_write_scale)");
+        goto done;
+    }
+    dspace = H5Dget_space(did);
+    sspace = H5Dget_space(sid);
+    hsize_t dd[H5S_MAX_RANK], sd[H5S_MAX_RANK];
+    int drank = dspace < 0 ? -1 : H5Sget_simple_extent_dims(dspace, dd, NULL);
+    int srank = sspace < 0 ? -1 : H5Sget_simple_extent_dims(sspace, sd, NULL);
+    if (drank < 0 || srank != 1) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, dataset, "cannot read the shapes to attach %s", scale);
+        goto done;
+    }
+    if (dim < 0 || dim >= drank) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, dataset, "dimension %d outside 0..%d", dim, drank - 1);
+        goto done;
+    }
+    if (sd[0] != dd[dim]) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, dataset,
+                       "dimension %d has %llu entries but scale %s has %llu", dim,
+                       (unsigned long long)dd[dim], scale, (unsigned long long)sd[0]);
+        goto done;
+    }
+    htri_t attached = H5DSis_attached(did, sid, (unsigned)dim);
+    if (attached < 0 || (attached == 0 && H5DSattach_scale(did, sid, (unsigned)dim) < 0)) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, dataset, "cannot attach scale %s to dimension %d", scale,
+                       dim);
+        goto done;
+    }
+    if (H5DSset_label(did, (unsigned)dim, basename_of(scale)) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, dataset, "cannot label dimension %d", dim);
+done:
+    if (sspace >= 0)
+        H5Sclose(sspace);
+    if (dspace >= 0)
+        H5Sclose(dspace);
+    if (sid >= 0)
+        H5Dclose(sid);
+    H5Dclose(did);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* h5io_internal.h - private to src/io: the file handle and the helpers shared by the writer
+ * (h5io.c), the reader (h5read.c) and provenance.c. Nothing outside src/io includes this; it is
+ * where hdf5.h enters the program. */
+#ifndef H5IO_INTERNAL_H
+#define H5IO_INTERNAL_H
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "h5io.h"
+
+struct h5file {
+    hid_t fid;
+    hid_t lcpl;    /* link creation list: intermediate groups, UTF-8 names (writer only) */
+    int writable;  /* 1 from h5_create, 0 from h5_open */
+    char *path;    /* the path the caller named (used in every message) */
+    char *tmp;     /* "<path>.tmp.<pid>" until committed; NULL for h5_open */
+};
+
+/* Records "<file>: <obj>: <formatted message>" (obj may be NULL), followed by the innermost
+ * HDF5 error description if the HDF5 error stack holds one; returns code. */
+int h5io_fail(int code, const h5file_t *f, const char *obj, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 1 if path names an object in f (every intermediate link present and resolving), else 0. */
+int h5io_object_exists(const h5file_t *f, const char *path);
+/* Turns off HDF5's automatic error printing (idempotent). */
+void h5io_quiet(void);
+/* A variable-length UTF-8 string type (caller closes it), or a negative id. */
+hid_t h5io_vlen_utf8(void);
+
+#endif
