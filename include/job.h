@@ -19,7 +19,8 @@ typedef struct {
  *   "linspace(a, b, n)"   n >= 1 evenly spaced values from a to b inclusive
  *   "logspace(a, b, n)"   10^a .. 10^b, n values evenly spaced in the exponent
  *   "0, 0.25, 1.5"        explicit list (a single number is a list of one)
- * Returns 0, or NN_ERR_INPUT with the reason in why (no file/line: the caller adds them). */
+ * At most 100000 values; nan, inf and trailing junk are rejected. Returns 0, or NN_ERR_INPUT with
+ * the reason in why (no file/line: the caller adds them), or NN_ERR_NOMEM; g is {NULL, 0} then. */
 int grid_parse(const char *text, grid_t *g, char *why, size_t whylen);
 void grid_free(grid_t *g);
 
@@ -88,8 +89,9 @@ typedef struct {
     struct job_lines *lines;        /* private: where each key was written (job_key_line) */
 } job_t;
 
-/* Reads and validates a job file. Returns 0, or NN_ERR_INPUT ("path: cannot read: ..." or
- * "path:line: key: reason") / NN_ERR_NOMEM; on error *job holds nothing to free. */
+/* Reads and validates a job file. Returns 0, or NN_ERR_INPUT ("path: cannot read job file: ..." or
+ * "path:line: key: reason"; "path: [section]: key: reason" when a default is at fault) /
+ * NN_ERR_NOMEM; on error *job is zeroed and holds nothing to free. */
 int job_load(const char *path, job_t *job);
 /* The same from text already in memory; name is used in messages and as job->path. */
 int job_parse(const char *text, const char *name, job_t *job);
