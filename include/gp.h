@@ -7,16 +7,19 @@
 /* Factor of K + s2 I (lower Cholesky), with the s2 actually used. */
 typedef struct {
     int n;
-    double *l;             /* n x n, lower triangle holds L */
+    double *l;             /* n x n row-major, ld n: lower triangle (j <= i) holds L with
+                              K + s2 I = L L^T; the upper triangle is unspecified */
     double noise_used;     /* s2 that succeeded (or the last tried, on failure) */
     int info;              /* LAPACK info of the last attempt (0 on success) */
     int attempts;
 } gp_factor_t;
 
-/* Factors K + s2 I for k (n x n, leading dim ldk, only the lower triangle read), starting at
- * s2 = noise and multiplying by 10 after each failure while s2 <= noise_max (noise 0 starts the
- * retries at 1e-12 x mean diagonal). f->l must hold n*n doubles (allocated by the caller, reused
- * across grid points). Returns 0, or NN_ERR_NOT_PD with info and s2 recorded in f and the message. */
+/* Factors K + s2 I for k (n x n, leading dim ldk, only the lower triangle j <= i read), starting
+ * at s2 = noise and multiplying by 10 after each failure while s2 <= noise_max (noise 0 starts the
+ * retries at 1e-12 x mean diagonal; the cap is compared with a 1e-9 relative slack so that
+ * 1e-6 x 10^3 counts as 1e-3). f->l must hold n*n doubles (allocated by the caller, reused
+ * across grid points). Returns 0, or NN_ERR_NOT_PD with info and s2 recorded in f and the message
+ * (NN_ERR_RUNTIME if LAPACK reports an illegal argument). */
 int gp_factor(const double *k, int ldk, int n, double noise, double noise_max, gp_factor_t *f);
 
 /* alpha = (K + s2 I)^-1 Y for nrhs right-hand sides; y and alpha n x nrhs row-major (may alias). */

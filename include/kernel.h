@@ -24,7 +24,9 @@ void kernel_layer0(const double *g, int ldg, int m1, int m2, double sw2, double 
 void kernel_step(double *k, int ldk, int m1, int m2, const double *d1, const double *d2,
                  double sw2, double sb2);
 /* As kernel_step on a square symmetric block (d1 = d2), touching only the lower triangle
- * (j <= i) and then mirroring it; about half the work. */
+ * (j <= i) and then mirroring it; about half the work. Off the diagonal the values are
+ * bit-identical to kernel_step's; the diagonal is set by the diagonal recursion from d, so it
+ * equals kernel_diag_step's value exactly. */
 void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2);
 /* diag <- sb2 + sw2/2 * diag (the diagonal recursion), m values. */
 void kernel_diag_step(double *diag, int m, double sw2, double sb2);

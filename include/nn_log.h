@@ -7,6 +7,7 @@
 void log_set_rank(int rank, int size);
 /* Quiet mode drops info messages (errors and warnings still print). */
 void log_set_quiet(int quiet);
+int log_is_quiet(void);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,7 +30,7 @@ typedef struct {
 /* Results of one item, per depth (arrays of ndepth, owned by the caller). */
 typedef struct {
     double *test_accuracy;
-    double *valid_accuracy;               /* NaN when nvalid == 0 */
+    double *valid_accuracy;               /* NaN when nvalid == 0 (may be NULL then) */
     double *log_marginal_likelihood;
     double *noise_used;
     int *status;                          /* NNGP_OK or NNGP_FAILED */
@@ -40,21 +40,29 @@ typedef struct {
 
 typedef struct nngp_work nngp_work_t;
 
-/* Allocates every buffer an item needs (about (ntrain^2 + ntrain*(ntest+nvalid)) * 2 doubles)
- * and computes the Gram matrices. Returns NULL on allocation failure (message set). */
+/* Allocates every buffer an item needs (about 3 ntrain^2 + 2 ntrain (ntest + nvalid) doubles:
+ * Gram matrices, the current layer, and the factor's own copy) and computes the Gram matrices.
+ * Returns NULL on allocation failure (message set). */
 nngp_work_t *nngp_work_create(const nngp_problem_t *p);
+/* A second work object for another thread: it shares (borrows) the Gram matrices of original,
+ * which must outlive it, and has its own buffers. Returns NULL on allocation failure. */
+nngp_work_t *nngp_work_clone(const nngp_work_t *original);
+/* Frees a work object (a clone before its original); accepts NULL and sets *w = NULL. */
 void nngp_work_destroy(nngp_work_t **w);
 /* Seconds spent computing the Gram matrices in nngp_work_create. */
 double nngp_work_gram_seconds(const nngp_work_t *w);
 
 /* Evaluates one (sw2, sb2) pair at every depth of the problem. A depth whose factorization fails
  * after the jitter retries is recorded as NNGP_FAILED with its info; the others go on.
- * Returns 0 (even if some depths failed) or a negative status on a runtime error. */
+ * Returns 0 (even if some depths failed), NN_ERR_INPUT if the depths are not ascending and >= 1,
+ * or another negative status on a runtime error. */
 int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 
 /* Posterior of one model (depth, sw2, sb2) on the test set: mean (ntest x ntargets), predictive
- * variance (ntest), optionally the full covariance (ntest x ntest, NULL to skip), s2 used and info.
- * Returns 0 or NN_ERR_NOT_PD. */
+ * variance (ntest), optionally the full covariance (ntest x ntest, NULL to skip), s2 used and info
+ * (either may be NULL). Reuses the work buffers (an item's results are not kept) and allocates
+ * ntrain x ntest doubles (+ ntest^2 with cov) for the call. Returns 0, NN_ERR_NOT_PD or
+ * NN_ERR_NOMEM. */
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 

@@ -14,6 +14,8 @@ void log_set_rank(int rank, int size)
 
 void log_set_quiet(int quiet) { log_quiet = quiet; }
 
+int log_is_quiet(void) { return log_quiet; }
+
 static void log_emit(const char *level, const char *fmt, va_list ap)
 {
     if (log_size > 1)

@@ -1,0 +1,28 @@
+/* cli.h - the subcommands of the nnsweep program and the steps they share. Each cmd_ function
+ * takes the arguments after the subcommand name and returns an exit status (nn_error.h). */
+#ifndef CLI_H
+#define CLI_H
+
+#include "dataset.h"
+#include "job.h"
+
+int cmd_nngp(int argc, char **argv);
+int cmd_cnn(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* Collective: rank 0 reads and validates the job file, the text is broadcast and parsed on the
+ * other ranks. Returns 0 or the agreed error. */
+int cli_load_job(const char *path, job_t *job);
+/* Collective: rank 0 reads the data, every rank receives a copy. Returns 0 or the agreed error. */
+int cli_load_data(const job_t *job, dataset_t *ds);
+/* Sets OpenMP threads to the cores per rank on this node (unless OMP_NUM_THREADS is set) and
+ * OpenBLAS to one thread (unless OPENBLAS_NUM_THREADS is set): threads run whole work items.
+ * Collective. Returns the OpenMP thread count. */
+int cli_set_threads(void);
+/* argv joined by spaces, malloc'd. */
+char *cli_command_line(int argc, char **argv);
+/* Prints the agreed error on rank 0 and returns its exit status. */
+int cli_report_error(int status);
+
+#endif

@@ -1,0 +1,72 @@
+/* par.h - the MPI layer: start-up, broadcasts of the job and the data, agreement on failures,
+ * hosts, groups of ranks, and the dynamic item scheduler. Together with the drivers, this is the
+ * only code that calls MPI. All par_ functions are collective over MPI_COMM_WORLD unless noted. */
+#ifndef PAR_H
+#define PAR_H
+
+#include <stddef.h>
+
+#include "dataset.h"
+
+/* MPI_Init_thread (funneled). Returns 0 or NN_ERR_RUNTIME. */
+int par_init(int *argc, char ***argv);
+void par_finalize(void);
+int par_rank(void);   /* not collective */
+int par_size(void);   /* not collective */
+/* Stops every rank (MPI_Abort) with an exit status; only for the unrecoverable. */
+void par_abort(int exit_status) __attribute__((noreturn));
+
+/* Every rank passes its own status; every rank gets 0 if all were 0, else the status of the
+ * lowest failing rank, whose error message is copied to every rank (nn_errmsg). */
+int par_agree(int status);
+/* Largest value of x over the ranks. */
+int par_max_int(int x);
+
+/* Broadcasts from root: raw bytes, a malloc'd string (others receive a malloc'd copy), and a whole
+ * dataset (others allocate theirs). Returns 0 or an error. */
+int par_bcast(void *buf, size_t bytes, int root);
+int par_bcast_text(char **text, int root);
+int par_bcast_dataset(dataset_t *ds, int root);
+
+/* Distinct host names of all ranks, comma-separated, malloc'd, on every rank. */
+char *par_hostnames(void);
+/* Under SLURM (SLURM_NTASKS set), fails with NN_ERR_INPUT when the MPI size differs: a launcher
+ * started independent single ranks. Not collective. */
+int par_check_slurm(void);
+
+/* The dynamic scheduler. World ranks form groups of group_size consecutive ranks; a group's
+ * rank 0 (its leader) asks world rank 0 for items, and the whole group runs each item. With
+ * group_size 1 a rank takes up to `slots` items at a time and runs them side by side on OpenMP
+ * threads (slot = thread number), so one process uses its cores the way several ranks would and
+ * every item is computed the same way whatever the layout. World rank 0 leads group 0 and
+ * computes too, answering requests whenever run() calls par_poll(). A signal on any rank
+ * (nn_signal) stops the hand-out at the next item boundary. */
+typedef struct {
+    int nitems;
+    const unsigned char *done;   /* items already finished (resume), or NULL */
+    size_t result_bytes;         /* size of one item's result record */
+    int group_size;
+    int slots;                   /* items run at once per rank (threads); forced to 1 in groups */
+    /* Runs item on every rank of the group, in slot 0..slots-1 (each slot owns its workspace);
+     * the leader's result is the one kept. Returns 0 or an error (which stops the sweep on all
+     * ranks). */
+    int (*run)(int item, int slot, void *result, void *ctx);
+    /* World rank 0 only: stores a finished item's result (and checkpoints). Returns 0 or error. */
+    int (*record)(int item, const void *result, void *ctx);
+    void *ctx;
+    const char *label;           /* progress label */
+} par_schedule_t;
+
+/* Runs every item not done. Returns 0, NN_ERR_INTERRUPTED (a signal arrived: finished items are
+ * recorded, the rest are not started), or an error agreed on by all ranks. */
+int par_schedule(const par_schedule_t *s);
+/* Called by item code between expensive steps: on world rank 0's master thread answers pending
+ * requests, so other groups never wait for rank 0's own items. Does nothing elsewhere. */
+void par_poll(void);
+/* Rank within the group and group size of this process (valid during par_schedule). */
+int par_group_rank(void);
+int par_group_size(void);
+/* The group's communicator as an opaque handle (an MPI_Comm value) for the distributed solver. */
+void *par_group_comm(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* sweep.h - the experiment drivers: an NNGP job (grid items through par_schedule, best models,
+ * posteriors of the reported models, checkpoint after every item, resume) and, later, CNN jobs.
+ * Collective over MPI_COMM_WORLD; the data are already loaded and broadcast. */
+#ifndef SWEEP_H
+#define SWEEP_H
+
+#include "dataset.h"
+#include "job.h"
+
+typedef struct {
+    const char *out_path;       /* results file */
+    const char *command_line;   /* for provenance */
+    int resume;                 /* skip items finished in an existing file at out_path */
+    int threads;                /* items a rank runs at once, one per thread */
+} sweep_options_t;
+
+/* Runs the [nngp] part of a job. Returns 0; NN_ERR_INTERRUPTED when a signal stopped it (the file
+ * holds every finished item, state "interrupted"); NN_ERR_INPUT for a resume that does not match
+ * the job; or another error. The same status on every rank. */
+int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
+
+/* Model-selection rules, in the order they are stored under /nngp/best. */
+enum { SELECT_TEST_ACCURACY, SELECT_VALIDATION_ACCURACY, SELECT_LOG_MARGINAL_LIKELIHOOD, SELECT_NRULES };
+extern const char *const select_rule_names[SELECT_NRULES];
+
+#endif

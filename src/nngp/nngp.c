@@ -1,0 +1,319 @@
+/* nngp.c - one NNGP work item: the kernel recursion run once for a (sw2, sb2) pair, with a GP fit
+ * (factor, solve, mean, accuracy, log marginal likelihood) at every requested depth on the way.
+ * Gram matrices and every buffer are made once in nngp_work_create; items allocate nothing.
+ * The predictive variance is left to nngp_posterior (reported models only). */
+#include "nngp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp.h"
+#include "kernel.h"
+#include "nn_error.h"
+#include "nn_timer.h"
+
+const char *const nngp_phase_names[NNGP_NPHASES] = {"gram", "recursion", "factorization", "solve",
+                                                    "variance"};
+
+struct nngp_work {
+    nngp_problem_t p;
+    /* Gram matrices x.x'/N0, fixed for the job (row-major; rows of the first set, columns train) */
+    double *g_tt, *g_st, *g_vt;       /* ntrain^2, ntest x ntrain, nvalid x ntrain */
+    double *gd_t, *gd_s, *gd_v;       /* diagonals |x|^2/N0 */
+    /* the recursion's current layer, same shapes */
+    double *k_tt, *k_st, *k_vt;
+    double *kd_t, *kd_s, *kd_v;
+    double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
+    double *alpha;                    /* ntrain x ntargets */
+    double *mean_s, *mean_v;          /* ntest x ntargets, nvalid x ntargets */
+    double gram_seconds;
+    int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
+};
+
+static double *alloc_doubles(size_t n, int *fail)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p)
+        *fail = 1;
+    return p;
+}
+
+/* Allocates the per-item buffers (and, unless borrowed, the Gram arrays) of w. */
+static int alloc_buffers(nngp_work_t *w)
+{
+    const nngp_problem_t *p = &w->p;
+    size_t nt = (size_t)p->ntrain, ns = (size_t)p->ntest, nv = (size_t)p->nvalid;
+    size_t nr = (size_t)p->ntargets;
+    int fail = 0;
+    if (!w->borrows_gram) {
+        w->g_tt = alloc_doubles(nt * nt, &fail);
+        w->g_st = alloc_doubles(ns * nt, &fail);
+        w->g_vt = alloc_doubles(nv * nt, &fail);
+        w->gd_t = alloc_doubles(nt, &fail);
+        w->gd_s = alloc_doubles(ns, &fail);
+        w->gd_v = alloc_doubles(nv, &fail);
+    }
+    w->k_tt = alloc_doubles(nt * nt, &fail);
+    w->k_st = alloc_doubles(ns * nt, &fail);
+    w->k_vt = alloc_doubles(nv * nt, &fail);
+    w->lfac = alloc_doubles(nt * nt, &fail);
+    w->kd_t = alloc_doubles(nt, &fail);
+    w->kd_s = alloc_doubles(ns, &fail);
+    w->kd_v = alloc_doubles(nv, &fail);
+    w->alpha = alloc_doubles(nt * nr, &fail);
+    w->mean_s = alloc_doubles(ns * nr, &fail);
+    w->mean_v = alloc_doubles(nv * nr, &fail);
+    if (fail)
+        return nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the kernel buffers (%zu train, %zu "
+                       "test, %zu validation points: %.3g GB)", nt, ns, nv,
+                       ((w->borrows_gram ? 2.0 : 3.0) * nt * nt + 2.0 * nt * (ns + nv)) * 8e-9);
+    return NN_OK;
+}
+
+nngp_work_t *nngp_work_create(const nngp_problem_t *p)
+{
+    nngp_work_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the work object");
+        return NULL;
+    }
+    w->p = *p;
+    if (alloc_buffers(w) != NN_OK) {
+        nngp_work_destroy(&w);
+        return NULL;
+    }
+    size_t nt = (size_t)p->ntrain;
+    double t0 = timer_now();
+    kernel_gram_sym(p->x_train, p->ntrain, p->dim, w->g_tt, p->ntrain);
+    /* the train diagonal is taken from the Gram matrix itself, so K(x,x) and the diagonal
+     * recursion start from the same bits */
+    for (size_t i = 0; i < nt; i++)
+        w->gd_t[i] = w->g_tt[i * nt + i];
+    kernel_gram(p->x_test, p->ntest, p->x_train, p->ntrain, p->dim, w->g_st, p->ntrain);
+    kernel_gram_diag(p->x_test, p->ntest, p->dim, w->gd_s);
+    if (p->nvalid > 0) {
+        kernel_gram(p->x_valid, p->nvalid, p->x_train, p->ntrain, p->dim, w->g_vt, p->ntrain);
+        kernel_gram_diag(p->x_valid, p->nvalid, p->dim, w->gd_v);
+    }
+    w->gram_seconds = timer_now() - t0;
+    return w;
+}
+
+nngp_work_t *nngp_work_clone(const nngp_work_t *original)
+{
+    nngp_work_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the work object");
+        return NULL;
+    }
+    w->p = original->p;
+    w->borrows_gram = 1;
+    w->g_tt = original->g_tt;
+    w->g_st = original->g_st;
+    w->g_vt = original->g_vt;
+    w->gd_t = original->gd_t;
+    w->gd_s = original->gd_s;
+    w->gd_v = original->gd_v;
+    if (alloc_buffers(w) != NN_OK)
+        nngp_work_destroy(&w);
+    return w;
+}
+
+void nngp_work_destroy(nngp_work_t **pw)
+{
+    if (!pw || !*pw)
+        return;
+    nngp_work_t *w = *pw;
+    if (!w->borrows_gram) {
+        free(w->g_tt);
+        free(w->g_st);
+        free(w->g_vt);
+        free(w->gd_t);
+        free(w->gd_s);
+        free(w->gd_v);
+    }
+    free(w->k_tt);
+    free(w->k_st);
+    free(w->k_vt);
+    free(w->lfac);
+    free(w->kd_t);
+    free(w->kd_s);
+    free(w->kd_v);
+    free(w->alpha);
+    free(w->mean_s);
+    free(w->mean_v);
+    free(w);
+    *pw = NULL;
+}
+
+double nngp_work_gram_seconds(const nngp_work_t *w) { return w ? w->gram_seconds : 0.0; }
+
+double nngp_accuracy(const double *pred, int n, int ntargets, const int *label)
+{
+    if (n <= 0)
+        return NAN;
+    int correct = 0;
+    for (int i = 0; i < n; i++) {
+        const double *pi = pred + (size_t)i * ntargets;
+        int cls;
+        if (ntargets == 1) {
+            cls = pi[0] >= 0.0 ? 1 : 0;
+        } else {
+            cls = 0;                                   /* argmax, first one on ties */
+            for (int c = 1; c < ntargets; c++)
+                if (pi[c] > pi[cls])
+                    cls = c;
+        }
+        correct += cls == label[i];
+    }
+    return (double)correct / n;
+}
+
+/* K^0 of the blocks that are needed (valid only when with_valid), diagonals included. */
+static void layer0_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
+{
+    const nngp_problem_t *p = &w->p;
+    int nt = p->ntrain;
+    kernel_layer0(w->g_tt, nt, nt, nt, sw2, sb2, w->k_tt, nt);
+    kernel_layer0(w->g_st, nt, p->ntest, nt, sw2, sb2, w->k_st, nt);
+    kernel_layer0(w->gd_t, 1, nt, 1, sw2, sb2, w->kd_t, 1);
+    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
+    if (with_valid && p->nvalid > 0) {
+        kernel_layer0(w->g_vt, nt, p->nvalid, nt, sw2, sb2, w->k_vt, nt);
+        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->kd_v, 1);
+    }
+}
+
+/* One layer l-1 -> l of every needed block; the diagonals advance last, since the off-diagonal
+ * steps read the previous layer's diagonals. */
+static void step_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
+{
+    const nngp_problem_t *p = &w->p;
+    int nt = p->ntrain;
+    kernel_step_sym(w->k_tt, nt, nt, w->kd_t, sw2, sb2);
+    kernel_step(w->k_st, nt, p->ntest, nt, w->kd_s, w->kd_t, sw2, sb2);
+    if (with_valid && p->nvalid > 0)
+        kernel_step(w->k_vt, nt, p->nvalid, nt, w->kd_v, w->kd_t, sw2, sb2);
+    kernel_diag_step(w->kd_t, nt, sw2, sb2);
+    kernel_diag_step(w->kd_s, p->ntest, sw2, sb2);
+    if (with_valid && p->nvalid > 0)
+        kernel_diag_step(w->kd_v, p->nvalid, sw2, sb2);
+}
+
+/* Factors the current K_train + s2 I into w->lfac; on failure adds the grid point to the
+ * message. */
+static int factor_current(nngp_work_t *w, int depth, double sw2, double sb2, gp_factor_t *f)
+{
+    f->l = w->lfac;
+    int rc = gp_factor(w->k_tt, w->p.ntrain, w->p.ntrain, w->p.noise, w->p.noise_max, f);
+    if (rc)
+        nn_fail_context(rc, "NNGP depth %d, sigma_w^2 = %g, sigma_b^2 = %g: ", depth, sw2, sb2);
+    return rc;
+}
+
+int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
+{
+    const nngp_problem_t *p = &w->p;
+    for (int ph = 0; ph < NNGP_NPHASES; ph++)
+        r->seconds[ph] = 0.0;
+    if (p->ndepth <= 0)
+        return 0;
+    for (int k = 0; k < p->ndepth; k++)
+        if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
+            return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
+                           k, p->depths[k]);
+    int lmax = p->depths[p->ndepth - 1];
+    double t0 = timer_now();
+    layer0_all(w, sw2, sb2, 1);
+    r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+
+    int di = 0;
+    for (int l = 1; l <= lmax && di < p->ndepth; l++) {
+        t0 = timer_now();
+        step_all(w, sw2, sb2, 1);
+        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+        if (l != p->depths[di])
+            continue;
+
+        t0 = timer_now();
+        gp_factor_t f;
+        int rc = factor_current(w, l, sw2, sb2, &f);
+        r->seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
+        r->noise_used[di] = f.noise_used;
+        r->info[di] = f.info;
+        if (rc == NN_ERR_NOT_PD) {
+            r->status[di] = NNGP_FAILED;
+            r->test_accuracy[di] = NAN;
+            if (r->valid_accuracy)
+                r->valid_accuracy[di] = NAN;
+            r->log_marginal_likelihood[di] = NAN;
+            di++;
+            continue;
+        }
+        if (rc)
+            return rc;
+
+        t0 = timer_now();
+        gp_solve(&f, p->y_train, p->ntargets, w->alpha);
+        gp_mean(w->k_st, p->ntest, p->ntrain, w->alpha, p->ntargets, w->mean_s);
+        r->test_accuracy[di] = nngp_accuracy(w->mean_s, p->ntest, p->ntargets, p->test_label);
+        if (p->nvalid > 0) {
+            gp_mean(w->k_vt, p->nvalid, p->ntrain, w->alpha, p->ntargets, w->mean_v);
+            r->valid_accuracy[di] = nngp_accuracy(w->mean_v, p->nvalid, p->ntargets,
+                                                  p->valid_label);
+        } else if (r->valid_accuracy) {
+            r->valid_accuracy[di] = NAN;
+        }
+        r->log_marginal_likelihood[di] = gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets);
+        r->status[di] = NNGP_OK;
+        r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+        di++;
+    }
+    return 0;
+}
+
+int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
+                   double *cov, double *noise_used, int *info)
+{
+    const nngp_problem_t *p = &w->p;
+    int nt = p->ntrain, ns = p->ntest;
+    if (depth < 0)
+        return nn_fail(NN_ERR_INPUT, "nngp_posterior: depth %d < 0", depth);
+    int fail = 0;
+    double *work = alloc_doubles((size_t)nt * ns, &fail);
+    double *k_ss = cov ? alloc_doubles((size_t)ns * ns, &fail) : NULL;
+    if (fail) {
+        free(work);
+        free(k_ss);
+        return nn_fail(NN_ERR_NOMEM, "nngp_posterior: out of memory (%d train, %d test points)",
+                       nt, ns);
+    }
+    /* the test-test prior, only when the full covariance is asked for */
+    if (cov) {
+        kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
+        kernel_layer0(k_ss, ns, ns, ns, sw2, sb2, k_ss, ns);
+    }
+    layer0_all(w, sw2, sb2, 0);
+    for (int l = 1; l <= depth; l++) {
+        if (cov)
+            kernel_step_sym(k_ss, ns, ns, w->kd_s, sw2, sb2);   /* before kd_s advances */
+        step_all(w, sw2, sb2, 0);
+    }
+    gp_factor_t f;
+    int rc = factor_current(w, depth, sw2, sb2, &f);
+    if (noise_used)
+        *noise_used = f.noise_used;
+    if (info)
+        *info = f.info;
+    if (rc == 0) {
+        gp_solve(&f, p->y_train, p->ntargets, w->alpha);
+        gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
+        gp_variance(&f, w->k_st, ns, w->kd_s, var, work);   /* kd_s = K^L(x*, x*) */
+        if (cov)
+            gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
+    }
+    free(work);
+    free(k_ss);
+    return rc;
+}

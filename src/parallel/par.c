@@ -1,0 +1,178 @@
+/* par.c - MPI start-up, broadcasts, failure agreement, hosts and the SLURM launch check.
+ * The scheduler lives in par_schedule.c; numerical code never sees MPI. */
+#include "par.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_error.h"
+#include "nn_log.h"
+
+int par_init(int *argc, char ***argv)
+{
+    int provided;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return nn_fail(NN_ERR_RUNTIME, "MPI_Init_thread failed");
+    log_set_rank(par_rank(), par_size());
+    return NN_OK;
+}
+
+void par_finalize(void) { MPI_Finalize(); }
+
+int par_rank(void)
+{
+    int r;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+int par_size(void)
+{
+    int s;
+    MPI_Comm_size(MPI_COMM_WORLD, &s);
+    return s;
+}
+
+void par_abort(int exit_status)
+{
+    MPI_Abort(MPI_COMM_WORLD, exit_status);
+    abort();   /* not reached */
+}
+
+int par_agree(int status)
+{
+    int rank = par_rank(), size = par_size();
+    int mine = status != NN_OK ? rank : size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == size)
+        return NN_OK;
+    int agreed = status;
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", nn_errmsg());
+    MPI_Bcast(&agreed, 1, MPI_INT, first, MPI_COMM_WORLD);
+    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, MPI_COMM_WORLD);
+    if (rank != first)
+        nn_fail(agreed, "%s", msg);
+    return agreed;
+}
+
+int par_max_int(int x)
+{
+    int m;
+    MPI_Allreduce(&x, &m, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return m;
+}
+
+int par_bcast(void *buf, size_t bytes, int root)
+{
+    char *p = buf;
+    while (bytes > 0) {   /* MPI counts are int: send in chunks below INT_MAX */
+        int chunk = bytes > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)bytes;
+        if (MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return nn_fail(NN_ERR_RUNTIME, "MPI_Bcast of %d bytes failed", chunk);
+        p += chunk;
+        bytes -= (size_t)chunk;
+    }
+    return NN_OK;
+}
+
+int par_bcast_text(char **text, int root)
+{
+    long long len = par_rank() == root ? (long long)strlen(*text) : 0;
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, root, MPI_COMM_WORLD);
+    if (par_rank() != root) {
+        *text = malloc((size_t)len + 1);
+        if (!*text)
+            return nn_fail(NN_ERR_NOMEM, "cannot allocate %lld bytes for a broadcast", len + 1);
+    }
+    return par_bcast(*text, (size_t)len + 1, root);
+}
+
+static int bcast_split(split_t *s, int dim, int ntargets, int root)
+{
+    size_t n = (size_t)s->n;
+    if (par_rank() != root && split_alloc(s, s->n, dim, ntargets) != NN_OK)
+        return NN_ERR_NOMEM;
+    int st = NN_OK;
+    if (!st) st = par_bcast(s->x, n * (size_t)dim * sizeof *s->x, root);
+    if (!st) st = par_bcast(s->y, n * (size_t)ntargets * sizeof *s->y, root);
+    if (!st) st = par_bcast(s->label, n * sizeof *s->label, root);
+    if (!st) st = par_bcast(s->source_index, n * sizeof *s->source_index, root);
+    if (!st) st = par_bcast(s->pixels, n * (size_t)dim, root);
+    return st;
+}
+
+int par_bcast_dataset(dataset_t *ds, int root)
+{
+    /* The struct itself carries the sizes; its pointers are meaningless on other ranks. */
+    dataset_t header = *ds;
+    int st = par_bcast(&header, sizeof header, root);
+    if (st)
+        return st;
+    if (par_rank() != root) {
+        memset(ds, 0, sizeof *ds);
+        *ds = header;
+        split_t *splits[3] = {&ds->train, &ds->validation, &ds->test};
+        for (int i = 0; i < 3; i++) {
+            int n = splits[i]->n;
+            memset(splits[i], 0, sizeof *splits[i]);
+            splits[i]->n = n;
+        }
+    }
+    st = bcast_split(&ds->train, ds->dim, ds->ntargets, root);
+    if (!st) st = bcast_split(&ds->validation, ds->dim, ds->ntargets, root);
+    if (!st) st = bcast_split(&ds->test, ds->dim, ds->ntargets, root);
+    return st;
+}
+
+char *par_hostnames(void)
+{
+    int size = par_size(), len;
+    char mine[MPI_MAX_PROCESSOR_NAME];
+    memset(mine, 0, sizeof mine);
+    MPI_Get_processor_name(mine, &len);
+    char *all = calloc((size_t)size, MPI_MAX_PROCESSOR_NAME);
+    char *out = calloc((size_t)size, MPI_MAX_PROCESSOR_NAME + 1);
+    if (!all || !out) {
+        free(all);
+        free(out);
+        return NULL;
+    }
+    MPI_Allgather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                  MPI_COMM_WORLD);
+    for (int r = 0; r < size; r++) {
+        const char *name = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int seen = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = strcmp(name, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (!seen) {
+            if (*out)
+                strcat(out, ",");
+            strcat(out, name);
+        }
+    }
+    free(all);
+    return out;
+}
+
+int par_check_slurm(void)
+{
+    /* Only a process started by srun (a job step) is checked: inside the batch script, mpirun
+     * starts its ranks through its own daemons and marks them with OMPI_COMM_WORLD_SIZE. */
+    if (!getenv("SLURM_JOB_ID") || !getenv("SLURM_STEP_ID") || getenv("OMPI_COMM_WORLD_SIZE"))
+        return NN_OK;
+    const char *ntasks = getenv("SLURM_STEP_NUM_TASKS");
+    if (!ntasks)
+        ntasks = getenv("SLURM_NTASKS");
+    int expected = ntasks ? atoi(ntasks) : 0;
+    if (expected > 0 && expected != par_size())
+        return nn_fail(NN_ERR_INPUT,
+                       "running under SLURM with SLURM_NTASKS=%d but MPI_COMM_WORLD has %d rank(s): "
+                       "the launcher started independent single ranks (use srun --mpi=pmix, or "
+                       "mpirun inside the allocation)",
+                       expected, par_size());
+    return NN_OK;
+}

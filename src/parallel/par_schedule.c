@@ -1,0 +1,277 @@
+/* par_schedule.c - dynamic hand-out of work items. Group leaders ask world rank 0 for up to
+ * `slots` items, sending back the previous results; rank 0 records results (and checkpoints) as
+ * they arrive and also computes, answering requests from par_poll(). A rank runs its batch on
+ * OpenMP threads. Signals stop the hand-out at item boundaries. Results never depend on which
+ * rank or thread ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED). */
+#include "par.h"
+
+#include <mpi.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_error.h"
+#include "nn_signal.h"
+#include "progress.h"
+
+enum { TAG_REQUEST = 101, TAG_ASSIGN = 102 };
+
+/* A request from a group leader: this header, then `slots` records of (item_header_t, result). */
+typedef struct {
+    int nresults;   /* finished items that follow */
+    int signal;     /* signal caught by the leader, or 0 */
+} request_t;
+
+typedef struct {
+    int item;
+    int status;
+} item_header_t;
+
+static struct {
+    const par_schedule_t *s;
+    MPI_Comm group;
+    int grank, gsize, slots;
+    size_t record_bytes;        /* item_header_t + result, rounded up to 8 bytes */
+    size_t message_bytes;       /* request_t + slots records */
+    int active;                 /* par_schedule is running */
+    /* world rank 0 only */
+    int next;                   /* next candidate item */
+    int leaders_out;            /* leaders that have not yet been told to stop */
+    int stop;                   /* no more hand-out: signal or error */
+    int interrupted;
+    int record_status;          /* first failure of record() on rank 0 */
+    unsigned char *msg;         /* receive buffer */
+    progress_t progress;
+} sched = {.group = MPI_COMM_NULL, .grank = 0, .gsize = 1};
+
+int par_group_rank(void) { return sched.grank; }
+int par_group_size(void) { return sched.gsize; }
+void *par_group_comm(void) { return (void *)sched.group; }
+
+static unsigned char *record_at(unsigned char *msg, int j)
+{
+    return msg + sizeof(request_t) + (size_t)j * sched.record_bytes;
+}
+
+/* World rank 0: up to `want` items nobody has run; returns how many (0 when done or stopped). */
+static int next_items(int *items, int want)
+{
+    int n = 0;
+    while (!sched.stop && n < want) {
+        while (sched.next < sched.s->nitems && sched.s->done && sched.s->done[sched.next])
+            sched.next++;
+        if (sched.next >= sched.s->nitems)
+            break;
+        items[n++] = sched.next++;
+    }
+    return n;
+}
+
+/* World rank 0: stores a finished item. */
+static void record(int item, int status, const void *result)
+{
+    if (status != NN_OK) {   /* the failing rank reports it through par_agree */
+        sched.stop = 1;
+        return;
+    }
+    status = sched.s->record(item, result, sched.s->ctx);
+    if (status != NN_OK) {
+        if (sched.record_status == NN_OK)
+            sched.record_status = status;
+        sched.stop = 1;
+        return;
+    }
+    progress_step(&sched.progress);
+}
+
+/* World rank 0: handles one request already received into sched.msg from source. */
+static void serve(int source)
+{
+    request_t req;
+    memcpy(&req, sched.msg, sizeof req);
+    if (req.signal)
+        sched.interrupted = sched.stop = 1;
+    for (int j = 0; j < req.nresults; j++) {
+        item_header_t h;
+        memcpy(&h, record_at(sched.msg, j), sizeof h);
+        record(h.item, h.status, record_at(sched.msg, j) + sizeof h);
+    }
+    if (signal_pending())
+        sched.interrupted = sched.stop = 1;
+    int items[64];
+    for (int j = 0; j < sched.slots; j++)
+        items[j] = -1;
+    int n = next_items(items, sched.slots);
+    MPI_Send(items, sched.slots, MPI_INT, source, TAG_ASSIGN, MPI_COMM_WORLD);
+    if (n == 0)
+        sched.leaders_out--;
+}
+
+static void receive_and_serve(int blocking)
+{
+    for (;;) {
+        int flag = 1;
+        MPI_Status st;
+        if (blocking)
+            MPI_Probe(MPI_ANY_SOURCE, TAG_REQUEST, MPI_COMM_WORLD, &st);
+        else
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQUEST, MPI_COMM_WORLD, &flag, &st);
+        if (!flag)
+            return;
+        MPI_Recv(sched.msg, (int)sched.message_bytes, MPI_BYTE, st.MPI_SOURCE, TAG_REQUEST,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        serve(st.MPI_SOURCE);
+        if (blocking)
+            return;
+    }
+}
+
+void par_poll(void)
+{
+    if (sched.active && omp_get_thread_num() == 0 && par_rank() == 0)
+        receive_and_serve(0);
+}
+
+/* Runs n items of a batch side by side, results into the records of out. Returns the worst
+ * status of the group. */
+static int run_batch(const int *items, int n, unsigned char *out)
+{
+    int worst = NN_OK;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n) reduction(min : worst)
+    for (int j = 0; j < n; j++) {
+        item_header_t h = {.item = items[j]};
+        h.status = sched.s->run(items[j], omp_get_thread_num(), record_at(out, j) + sizeof h,
+                                sched.s->ctx);
+        memcpy(record_at(out, j), &h, sizeof h);
+        if (h.status < worst)
+            worst = h.status;
+    }
+    if (sched.gsize > 1) {
+        int group_worst;
+        MPI_Allreduce(&worst, &group_worst, 1, MPI_INT, MPI_MIN, sched.group);
+        worst = group_worst;
+    }
+    return worst;
+}
+
+/* The leader hands a group its item (groups run one item at a time). */
+static int share_with_group(int *items, int n)
+{
+    if (sched.gsize > 1) {
+        int item = n > 0 ? items[0] : -1;
+        MPI_Bcast(&item, 1, MPI_INT, 0, sched.group);
+        items[0] = item;
+        n = item >= 0;
+    }
+    return n;
+}
+
+/* World rank 0 (leader of group 0). */
+static int run_root(unsigned char *buf)
+{
+    int status = NN_OK, items[64];
+    for (;;) {
+        receive_and_serve(0);
+        if (signal_pending())
+            sched.interrupted = sched.stop = 1;
+        int n = share_with_group(items, next_items(items, sched.slots));
+        if (n == 0)
+            break;
+        int st = run_batch(items, n, buf);
+        if (st != NN_OK)
+            status = st;
+        for (int j = 0; j < n; j++) {
+            item_header_t h;
+            memcpy(&h, record_at(buf, j), sizeof h);
+            record(h.item, h.status, record_at(buf, j) + sizeof h);
+        }
+    }
+    while (sched.leaders_out > 0)
+        receive_and_serve(1);
+    return status != NN_OK ? status : sched.record_status;
+}
+
+/* Leader of a group other than group 0. */
+static int run_leader(unsigned char *buf)
+{
+    request_t req = {.nresults = 0, .signal = 0};
+    int status = NN_OK, items[64];
+    for (;;) {
+        req.signal = signal_pending();
+        memcpy(buf, &req, sizeof req);
+        MPI_Send(buf, (int)sched.message_bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD);
+        MPI_Recv(items, sched.slots, MPI_INT, 0, TAG_ASSIGN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        int n = 0;
+        while (n < sched.slots && items[n] >= 0)
+            n++;
+        n = share_with_group(items, n);
+        if (n == 0)
+            break;
+        int st = run_batch(items, n, buf);
+        if (st != NN_OK)
+            status = st;
+        req.nresults = n;
+    }
+    return status;
+}
+
+/* A non-leader member of a group. */
+static int run_member(unsigned char *buf)
+{
+    int status = NN_OK, items[1];
+    while (share_with_group(items, 0) > 0) {
+        int st = run_batch(items, 1, buf);
+        if (st != NN_OK)
+            status = st;
+    }
+    return status;
+}
+
+int par_schedule(const par_schedule_t *s)
+{
+    int rank = par_rank(), size = par_size(), g = s->group_size > 0 ? s->group_size : 1;
+    if (size % g != 0)
+        return par_agree(nn_fail(NN_ERR_INPUT, "%d MPI ranks cannot form groups of %d", size, g));
+    memset(&sched, 0, sizeof sched);
+    sched.s = s;
+    sched.slots = g > 1 || s->slots < 1 ? 1 : s->slots > 64 ? 64 : s->slots;
+    sched.slots = par_max_int(sched.slots);   /* every rank sizes its messages alike */
+    sched.record_bytes = (sizeof(item_header_t) + s->result_bytes + 7) / 8 * 8;
+    sched.message_bytes = sizeof(request_t) + (size_t)sched.slots * sched.record_bytes;
+    MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &sched.group);
+    MPI_Comm_rank(sched.group, &sched.grank);
+    MPI_Comm_size(sched.group, &sched.gsize);
+    sched.leaders_out = size / g - 1;
+    unsigned char *buf = malloc(sched.message_bytes);
+    sched.msg = malloc(sched.message_bytes);
+    int status = buf && sched.msg ? NN_OK : nn_fail(NN_ERR_NOMEM, "scheduler buffers");
+    status = par_agree(status);
+    if (status == NN_OK) {
+        int done = 0;
+        for (int i = 0; s->done && i < s->nitems; i++)
+            done += s->done[i] != 0;
+        if (rank == 0)
+            progress_start(&sched.progress, s->label ? s->label : "sweep", s->nitems, done);
+        sched.active = 1;
+        if (rank == 0)
+            status = run_root(buf);
+        else if (sched.grank == 0)
+            status = run_leader(buf);
+        else
+            status = run_member(buf);
+        sched.active = 0;
+        if (rank == 0)
+            progress_finish(&sched.progress);
+        status = par_agree(status);
+        int interrupted = sched.interrupted;
+        MPI_Bcast(&interrupted, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (status == NN_OK && interrupted)
+            status = nn_fail(NN_ERR_INTERRUPTED, "interrupted by a signal");
+    }
+    free(buf);
+    free(sched.msg);
+    sched.msg = NULL;
+    MPI_Comm_free(&sched.group);
+    sched.group = MPI_COMM_NULL;
+    return status;
+}

@@ -1,0 +1,48 @@
+/* report.c - `nnsweep report`: recognises a results file by its root attributes, says what state
+ * it is in, and hands over to the experiment's report. */
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5io.h"
+#include "nn_error.h"
+#include "report_nngp.h"
+
+int report_print(const char *path, FILE *out, report_format_t format, const char *png_dir)
+{
+    h5file_t *f = h5_open(path);
+    if (!f)
+        return NN_ERR_INPUT;
+    char *program = NULL, *state = NULL, *experiment = NULL, *job = NULL;
+    int st = h5_read_attr_str(f, "/", "program", &program);
+    if (st || strcmp(program, "nnsweep") != 0 ||
+        h5_read_attr_str(f, "/", "experiment", &experiment) != NN_OK) {
+        st = nn_fail(NN_ERR_INPUT, "%s: not an nnsweep results file (no 'program' = 'nnsweep' "
+                                   "and 'experiment' root attributes)", path);
+        goto done;
+    }
+    h5_read_attr_str(f, "/", "state", &state);
+    h5_read_attr_str(f, "/", "job_file", &job);
+    if (format != REPORT_CSV) {
+        fprintf(out, "%s: %s results of job %s, state %s\n", path, experiment, job ? job : "?",
+                state ? state : "?");
+        if (state && strcmp(state, "complete") != 0)
+            fprintf(out, "This file is incomplete (%s): it holds what was finished so far%s.\n",
+                     state, strcmp(state, "interrupted") == 0 ? "; continue it with --resume" : "");
+    }
+    if (strcmp(experiment, "nngp") == 0)
+        st = report_nngp(f, out, format);
+    else
+        st = nn_fail(NN_ERR_INPUT, "%s: unknown experiment '%s'", path, experiment);
+    if (st != NN_OK)
+        nn_fail_context(st, "%s: ", path);
+    (void)png_dir;
+done:
+    free(program);
+    free(state);
+    free(experiment);
+    free(job);
+    h5_close(&f);
+    return st;
+}

@@ -1,0 +1,320 @@
+/* nngp_output.c - an NNGP job's results file: provenance, the data used, the grid arrays with
+ * their dimension scales, the best model per depth under each selection rule, and the posterior
+ * and most/least uncertain test examples of the reported models. Also reads a file back for
+ * --resume. The layout is documented in the README ("Output file"). */
+#include "nngp_state.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h5io.h"
+#include "nn_error.h"
+#include "nn_timer.h"
+#include "par.h"
+#include "provenance.h"
+
+/* Status codes of /nngp/status, written as an attribute so the file explains itself. */
+static const char status_legend[] = "0 = not computed, 1 = ok, 2 = factorization failed "
+                                    "(see info: LAPACK dpotrf info of the last attempt)";
+
+static int write_provenance(h5file_t *f, const nngp_state_t *s, const char *state_name)
+{
+    char end[32] = "", grid[32];
+    if (strcmp(state_name, "running") != 0)
+        provenance_now(end, sizeof end);
+    snprintf(grid, sizeof grid, "%dx1", s->job->nngp.group_size);
+    provenance_t p = {.command_line = s->command_line, .job_path = s->job->path,
+                      .job_text = s->job->text, .mpi_size = par_size(),
+                      .group_size = s->job->nngp.group_size, .process_grid = grid,
+                      .hostnames = s->hostnames, .start_time = s->start_time, .end_time = end,
+                      .state = state_name};
+    int st = provenance_write(f, &p);
+    if (!st) st = h5_write_attr_str(f, "/", "experiment", "nngp");
+    if (!st) st = h5_write_attr_double(f, "/", "wall_seconds", timer_now() - s->t_start);
+    return st;
+}
+
+static int write_split_indices(h5file_t *f, const char *name, const split_t *sp)
+{
+    char path[128];
+    size_t n = (size_t)sp->n;
+    snprintf(path, sizeof path, "/data/%s_index", name);
+    int st = h5_write_i32(f, path, 1, &n, sp->source_index);
+    snprintf(path, sizeof path, "/data/%s_label", name);
+    if (!st) st = h5_write_i32(f, path, 1, &n, sp->label);
+    return st;
+}
+
+static int write_data(h5file_t *f, const dataset_t *ds)
+{
+    static const char *const preprocess_names[] = {"scale01", "standardize", "unit_norm"};
+    size_t nc = (size_t)ds->spec.nclasses;
+    int st = h5_write_attr_str(f, "/data", "dataset", ds->name);
+    if (!st) st = h5_write_attr_str(f, "/data", "preprocess", preprocess_names[ds->spec.preprocess]);
+    if (!st) st = h5_write_attr_int(f, "/data", "shuffle_seed", ds->spec.shuffle_seed);
+    if (!st) st = h5_write_attr_str(f, "/data", "label_of_position",
+                                    "*_label hold the position of the class in /data/classes");
+    if (!st) st = h5_write_i32(f, "/data/classes", 1, &nc, ds->spec.classes);
+    if (!st) st = write_split_indices(f, "train", &ds->train);
+    if (!st && ds->validation.n) st = write_split_indices(f, "validation", &ds->validation);
+    if (!st) st = write_split_indices(f, "test", &ds->test);
+    return st;
+}
+
+static int write_grid(h5file_t *f, const nngp_state_t *s)
+{
+    const job_t *job = s->job;
+    double depth[NNGP_MAX_DEPTHS];
+    for (int d = 0; d < s->nd; d++)
+        depth[d] = s->depths[d];
+    size_t dims[3] = {(size_t)s->nd, (size_t)s->nw, (size_t)s->nb};
+    int st = h5_write_scale(f, "/nngp/depth", dims[0], depth, "depth");
+    if (!st) st = h5_write_scale(f, "/nngp/sigma_w2", dims[1], job->nngp.sigma_w2.v, "sigma_w2");
+    if (!st) st = h5_write_scale(f, "/nngp/sigma_b2", dims[2], job->nngp.sigma_b2.v, "sigma_b2");
+    struct { const char *name; const double *f64; const int *i32; const char *what; } arrays[] = {
+        {"/nngp/test_accuracy", s->test_accuracy, NULL, "fraction of test examples classified correctly"},
+        {"/nngp/validation_accuracy", s->validation_accuracy, NULL, "fraction of validation examples classified correctly (NaN without a validation split)"},
+        {"/nngp/log_marginal_likelihood", s->log_marginal_likelihood, NULL, "log p(Y_train | X_train), summed over target columns, nats"},
+        {"/nngp/noise_used", s->noise_used, NULL, "s2 added to the kernel diagonal that let the Cholesky factorization succeed"},
+        {"/nngp/status", NULL, s->status, status_legend},
+        {"/nngp/info", NULL, s->info, "LAPACK dpotrf info of the last factorization attempt (0 = success)"},
+    };
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0] && !st; a++) {
+        st = arrays[a].f64 ? h5_write_f64(f, arrays[a].name, 3, dims, arrays[a].f64)
+                           : h5_write_i32(f, arrays[a].name, 3, dims, arrays[a].i32);
+        if (!st) st = h5_write_attr_str(f, arrays[a].name, "description", arrays[a].what);
+        if (!st) st = h5_attach_scale(f, arrays[a].name, 0, "/nngp/depth");
+        if (!st) st = h5_attach_scale(f, arrays[a].name, 1, "/nngp/sigma_w2");
+        if (!st) st = h5_attach_scale(f, arrays[a].name, 2, "/nngp/sigma_b2");
+    }
+    /* Timings: per item and phase, plus totals per phase. */
+    size_t tdims[3] = {(size_t)s->nw, (size_t)s->nb, NNGP_NPHASES};
+    double total[NNGP_NPHASES] = {0};
+    total[NNGP_PHASE_GRAM] = s->gram_seconds;
+    for (int i = 0; i < s->nitems; i++)
+        for (int p = 0; p < NNGP_NPHASES; p++)
+            total[p] += s->item_seconds[(size_t)i * NNGP_NPHASES + p];
+    for (int d = 0; d < s->nd; d++)
+        total[NNGP_PHASE_VARIANCE] += s->post_seconds[d];
+    size_t np = NNGP_NPHASES, ni = (size_t)s->nitems;
+    if (!st) st = h5_write_f64(f, "/nngp/timing/item_seconds", 3, tdims, s->item_seconds);
+    if (!st) st = h5_write_f64(f, "/nngp/timing/phase_seconds", 1, &np, total);
+    if (!st) st = h5_write_strings(f, "/nngp/timing/phase_names", np, nngp_phase_names);
+    if (!st) st = h5_write_attr_str(f, "/nngp/timing", "description",
+                                    "seconds per phase; gram is paid once per rank, variance is the "
+                                    "posterior of the reported models; item_seconds is [sigma_w2][sigma_b2][phase]");
+    if (!st) st = h5_write_u8(f, "/nngp/item_done", 1, &ni, s->item_done);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "ntrain", s->ds->train.n);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "ntest", s->ds->test.n);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "nvalidation", s->ds->validation.n);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "ntargets", s->ds->ntargets);
+    if (!st) st = h5_write_attr_double(f, "/nngp", "noise", job->nngp.noise);
+    if (!st) st = h5_write_attr_double(f, "/nngp", "noise_max", job->nngp.noise_max);
+    if (!st) st = h5_write_attr_str(f, "/nngp", "solver", "lapack");
+    return st;
+}
+
+static int write_best(h5file_t *f, const nngp_state_t *s)
+{
+    static const char *const rule_text[SELECT_NRULES] = {
+        "highest test accuracy (ties: higher log marginal likelihood, then grid order)",
+        "highest validation accuracy (ties: higher log marginal likelihood, then grid order)",
+        "highest log marginal likelihood of the training targets"};
+    size_t nd = (size_t)s->nd;
+    int st = NN_OK;
+    for (int rule = 0; rule < SELECT_NRULES && !st; rule++) {
+        if (rule == SELECT_VALIDATION_ACCURACY && s->ds->validation.n == 0)
+            continue;
+        double sw2[NNGP_MAX_DEPTHS], sb2[NNGP_MAX_DEPTHS], acc[NNGP_MAX_DEPTHS],
+            vacc[NNGP_MAX_DEPTHS], lml[NNGP_MAX_DEPTHS], noise[NNGP_MAX_DEPTHS];
+        for (int d = 0; d < s->nd; d++) {
+            int item = s->best[rule][d];
+            size_t g = (size_t)d * s->nitems + (item < 0 ? 0 : item);
+            sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[item / s->nb];
+            sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[item % s->nb];
+            acc[d] = item < 0 ? NAN : s->test_accuracy[g];
+            vacc[d] = item < 0 ? NAN : s->validation_accuracy[g];
+            lml[d] = item < 0 ? NAN : s->log_marginal_likelihood[g];
+            noise[d] = item < 0 ? NAN : s->noise_used[g];
+        }
+        char group[96], path[160];
+        snprintf(group, sizeof group, "/nngp/best/%s", select_rule_names[rule]);
+        struct { const char *name; const double *v; } cols[] = {
+            {"sigma_w2", sw2}, {"sigma_b2", sb2}, {"test_accuracy", acc},
+            {"validation_accuracy", vacc}, {"log_marginal_likelihood", lml}, {"noise_used", noise}};
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
+            snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
+            st = h5_write_f64(f, path, 1, &nd, cols[k].v);
+            if (!st) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+        }
+        if (!st) st = h5_write_attr_str(f, group, "rule", rule_text[rule]);
+    }
+    return st;
+}
+
+/* Test positions of the k largest (most uncertain) or smallest variances, ties by position. */
+static void rank_by_variance(const double *var, int n, int k, int largest, int *out)
+{
+    for (int j = 0; j < k; j++) {
+        int pick = -1;
+        for (int i = 0; i < n; i++) {
+            int used = 0;
+            for (int q = 0; q < j; q++)
+                used |= out[q] == i;
+            if (used || isnan(var[i]))
+                continue;
+            if (pick < 0 || (largest ? var[i] > var[pick] : var[i] < var[pick]))
+                pick = i;
+        }
+        out[j] = pick;
+    }
+}
+
+static int predicted_class(const double *mean, int ntargets)
+{
+    if (ntargets == 1)
+        return mean[0] >= 0 ? 1 : 0;
+    int best = 0;
+    for (int c = 1; c < ntargets; c++)
+        if (mean[c] > mean[best])
+            best = c;
+    return best;
+}
+
+#define NUNCERTAIN 2
+
+static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which, int largest)
+{
+    const dataset_t *ds = s->ds;
+    int nt = ds->test.n, nk = ds->ntargets, nd = s->nd, dim = ds->dim;
+    size_t n2 = (size_t)nd * NUNCERTAIN;
+    int *pos = malloc(n2 * sizeof(int)), *src = malloc(n2 * sizeof(int));
+    int *label = malloc(n2 * sizeof(int)), *pred = malloc(n2 * sizeof(int));
+    double *var = malloc(n2 * sizeof(double)), *mean = malloc(n2 * nk * sizeof(double));
+    unsigned char *img = calloc(n2 * dim, 1);
+    int st = pos && src && label && pred && var && mean && img ? NN_OK
+                                                               : nn_fail(NN_ERR_NOMEM, "uncertainty tables");
+    for (int d = 0; d < nd && !st; d++) {
+        int *p = pos + d * NUNCERTAIN;
+        if (!s->post_done[d] || s->best[SELECT_TEST_ACCURACY][d] < 0)
+            p[0] = p[1] = -1;
+        else
+            rank_by_variance(s->post_variance + (size_t)d * nt, nt, NUNCERTAIN, largest, p);
+        for (int j = 0; j < NUNCERTAIN; j++) {
+            size_t o = (size_t)d * NUNCERTAIN + j;
+            int i = p[j];
+            const double *m = i >= 0 ? s->post_mean + ((size_t)d * nt + i) * nk : NULL;
+            src[o] = i >= 0 ? ds->test.source_index[i] : -1;
+            label[o] = i >= 0 ? ds->test.label[i] : -1;
+            pred[o] = i >= 0 ? predicted_class(m, nk) : -1;
+            var[o] = i >= 0 ? s->post_variance[(size_t)d * nt + i] : NAN;
+            for (int c = 0; c < nk; c++)
+                mean[o * nk + c] = m ? m[c] : NAN;
+            if (i >= 0)
+                memcpy(img + o * dim, ds->test.pixels + (size_t)i * dim, (size_t)dim);
+        }
+    }
+    char path[160];
+    size_t d2[2] = {(size_t)nd, NUNCERTAIN}, d3[3] = {(size_t)nd, NUNCERTAIN, (size_t)nk};
+    size_t d5[5] = {(size_t)nd, NUNCERTAIN, (size_t)ds->channels, (size_t)ds->rows, (size_t)ds->cols};
+#define UNC_PATH(name) (snprintf(path, sizeof path, "/nngp/uncertainty/%s/%s", which, name), path)
+    if (!st) st = h5_write_i32(f, UNC_PATH("test_position"), 2, d2, pos);
+    if (!st) st = h5_write_i32(f, UNC_PATH("source_index"), 2, d2, src);
+    if (!st) st = h5_write_i32(f, UNC_PATH("label"), 2, d2, label);
+    if (!st) st = h5_write_i32(f, UNC_PATH("predicted"), 2, d2, pred);
+    if (!st) st = h5_write_f64(f, UNC_PATH("variance"), 2, d2, var);
+    if (!st) st = h5_write_f64(f, UNC_PATH("mean"), 3, d3, mean);
+    if (!st) st = h5_write_u8(f, UNC_PATH("image"), 5, d5, img);
+#undef UNC_PATH
+    free(pos); free(src); free(label); free(pred); free(var); free(mean); free(img);
+    return st;
+}
+
+static int write_posterior(h5file_t *f, const nngp_state_t *s)
+{
+    const dataset_t *ds = s->ds;
+    size_t nd = (size_t)s->nd, nt = (size_t)ds->test.n;
+    size_t dm[3] = {nd, nt, (size_t)ds->ntargets}, dv[2] = {nd, nt}, dc[3] = {nd, nt, nt};
+    unsigned char done_any = 0;
+    for (size_t d = 0; d < nd; d++)
+        done_any |= s->post_done[d];
+    int st = h5_write_u8(f, "/nngp/posterior/done", 1, &nd, s->post_done);
+    if (!st) st = h5_write_attr_str(f, "/nngp/posterior", "model",
+                                    "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
+    if (!st) st = h5_write_f64(f, "/nngp/posterior/noise_used", 1, &nd, s->post_noise);
+    if (!st) st = h5_write_i32(f, "/nngp/posterior/info", 1, &nd, s->post_info);
+    if (!st) st = h5_write_f64(f, "/nngp/posterior/seconds", 1, &nd, s->post_seconds);
+    if (!st && done_any) {
+        st = h5_write_f64(f, "/nngp/posterior/mean", 3, dm, s->post_mean);
+        if (!st) st = h5_write_f64(f, "/nngp/posterior/variance", 2, dv, s->post_variance);
+        if (!st && s->post_covariance)
+            st = h5_write_f64(f, "/nngp/posterior/covariance", 3, dc, s->post_covariance);
+        if (!st) st = write_uncertain(f, s, "most_uncertain", 1);
+        if (!st) st = write_uncertain(f, s, "least_uncertain", 0);
+    }
+    return st;
+}
+
+int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_name)
+{
+    h5file_t *f = h5_create(path);
+    if (!f)
+        return NN_ERR_RUNTIME;
+    int st = write_provenance(f, s, state_name);
+    if (!st) st = write_data(f, s->ds);
+    if (!st) st = write_grid(f, s);
+    if (!st) st = write_best(f, s);
+    if (!st) st = write_posterior(f, s);
+    if (st) {
+        h5_close(&f);
+        return nn_fail_context(st, "writing %s: ", path);
+    }
+    return h5_commit(&f);
+}
+
+/* ---- resume ---- */
+
+static int read_grid_f64(h5file_t *f, const char *path, double *dst, size_t n)
+{
+    return h5_read_f64(f, path, dst, n);
+}
+
+int nngp_state_resume(nngp_state_t *s, const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return NN_OK;   /* nothing to resume: start from the beginning */
+    h5file_t *f = h5_open(path);
+    if (!f)
+        return NN_ERR_INPUT;
+    char *text = NULL, *experiment = NULL;
+    int st = h5_read_attr_str(f, "/", "job_text", &text);
+    if (!st) st = h5_read_attr_str(f, "/", "experiment", &experiment);
+    if (st) {
+        st = nn_fail(NN_ERR_INPUT, "%s: cannot resume: not an nnsweep results file", path);
+    } else if (strcmp(experiment, "nngp") != 0 || strcmp(text, s->job->text) != 0) {
+        st = nn_fail(NN_ERR_INPUT,
+                     "%s: cannot resume: the file was written by a different job file; "
+                     "use the same job file, or another --out / [output] file",
+                     path);
+    }
+    size_t grid = (size_t)s->nd * s->nitems;
+    if (!st) st = read_grid_f64(f, "/nngp/test_accuracy", s->test_accuracy, grid);
+    if (!st) st = read_grid_f64(f, "/nngp/validation_accuracy", s->validation_accuracy, grid);
+    if (!st) st = read_grid_f64(f, "/nngp/log_marginal_likelihood", s->log_marginal_likelihood, grid);
+    if (!st) st = read_grid_f64(f, "/nngp/noise_used", s->noise_used, grid);
+    if (!st) st = h5_read_i32(f, "/nngp/status", s->status, grid);
+    if (!st) st = h5_read_i32(f, "/nngp/info", s->info, grid);
+    if (!st) st = h5_read_f64(f, "/nngp/timing/item_seconds", s->item_seconds,
+                              (size_t)s->nitems * NNGP_NPHASES);
+    if (!st) st = h5_read_u8(f, "/nngp/item_done", s->item_done, (size_t)s->nitems);
+    /* Posteriors are cheap next to the grid and depend on the final selection: redo them. */
+    if (st && st != NN_ERR_INPUT)
+        st = nn_fail_context(NN_ERR_INPUT, "%s: cannot resume: ", path);
+    free(text);
+    free(experiment);
+    h5_close(&f);
+    return st;
+}

@@ -1,0 +1,48 @@
+/* nngp_state.h - private to the sweep module: everything an NNGP job has computed so far, held
+ * on world rank 0, and the functions that write it to / read it from a results file. */
+#ifndef NNGP_STATE_H
+#define NNGP_STATE_H
+
+#include "dataset.h"
+#include "job.h"
+#include "nngp.h"
+#include "sweep.h"
+
+/* Grid arrays are [depth][sigma_w2][sigma_b2], flattened row-major; an item is one
+ * (sigma_w2, sigma_b2) pair, numbered iw * nb + ib. */
+typedef struct {
+    const job_t *job;
+    const dataset_t *ds;
+    int nd, nw, nb, nitems;
+    int *depths;
+    double *test_accuracy, *validation_accuracy, *log_marginal_likelihood, *noise_used;
+    int *status, *info;
+    double *item_seconds;           /* [item][NNGP_NPHASES] */
+    unsigned char *item_done;       /* [item] */
+    double gram_seconds;
+    int best[SELECT_NRULES][64];    /* per depth: chosen item, or -1 */
+    /* Posterior of the best-by-test-accuracy model of each depth (the reported models). */
+    double *post_mean;              /* [depth][ntest][ntargets] */
+    double *post_variance;          /* [depth][ntest] */
+    double *post_covariance;        /* [depth][ntest][ntest] when the job asks, else NULL */
+    double *post_noise;             /* [depth] */
+    double *post_seconds;           /* [depth] */
+    int *post_info;                 /* [depth] */
+    unsigned char *post_done;       /* [depth] */
+    /* provenance */
+    const char *command_line;
+    char *hostnames;
+    char start_time[32];
+    double t_start;
+} nngp_state_t;
+
+#define NNGP_MAX_DEPTHS 64
+
+/* Writes the whole state to path atomically with root attribute state = state_name. */
+int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_name);
+/* Loads finished items (and posteriors) from an earlier file at path into s. Returns 0 (also when
+ * the file does not exist: nothing loaded), or NN_ERR_INPUT if the file is not a results file of
+ * this same job. */
+int nngp_state_resume(nngp_state_t *s, const char *path);
+
+#endif

@@ -1,0 +1,328 @@
+/* nngp_sweep.c - an NNGP job across MPI ranks: one work item per (sigma_w^2, sigma_b^2) pair gives
+ * every depth; results are recorded on rank 0 and the file is rewritten after every item; then the
+ * best model of each depth is chosen and its posterior (mean, variance, uncertain examples)
+ * computed, again as items. Numerics are in nngp.c; files in nngp_output.c. */
+#include "nngp_state.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_error.h"
+#include "nn_log.h"
+#include "nn_timer.h"
+#include "par.h"
+#include "provenance.h"
+
+const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validation_accuracy",
+                                                      "log_marginal_likelihood"};
+
+#define MAX_SLOTS 64
+
+typedef struct {
+    nngp_state_t *state;
+    nngp_work_t *work[MAX_SLOTS];   /* on group leaders: one per slot, sharing the Gram matrices */
+    int slots;
+    const char *out_path;
+    double *record;             /* one item's packed result */
+} sweep_ctx_t;
+
+/* An item's result is packed as doubles: per depth test accuracy, validation accuracy, log
+ * marginal likelihood, noise used, status, info; then the phase seconds. */
+static size_t item_record_doubles(int nd) { return 6 * (size_t)nd + NNGP_NPHASES; }
+
+static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
+{
+    memset(s, 0, sizeof *s);
+    s->job = job;
+    s->ds = ds;
+    s->nd = job->nngp.depth.n;
+    s->nw = job->nngp.sigma_w2.n;
+    s->nb = job->nngp.sigma_b2.n;
+    s->nitems = s->nw * s->nb;
+    if (s->nd > NNGP_MAX_DEPTHS)
+        return nn_fail(NN_ERR_INPUT, "%s: [nngp] depth: at most %d depths per job", job->path,
+                       NNGP_MAX_DEPTHS);
+    size_t grid = (size_t)s->nd * s->nitems, nt = (size_t)ds->test.n, nd = (size_t)s->nd;
+    s->depths = malloc(nd * sizeof *s->depths);
+    s->test_accuracy = malloc(grid * sizeof(double));
+    s->validation_accuracy = malloc(grid * sizeof(double));
+    s->log_marginal_likelihood = malloc(grid * sizeof(double));
+    s->noise_used = malloc(grid * sizeof(double));
+    s->status = calloc(grid, sizeof(int));
+    s->info = calloc(grid, sizeof(int));
+    s->item_seconds = calloc((size_t)s->nitems * NNGP_NPHASES, sizeof(double));
+    s->item_done = calloc((size_t)s->nitems, 1);
+    s->post_mean = calloc(nd * nt * (size_t)ds->ntargets, sizeof(double));
+    s->post_variance = calloc(nd * nt, sizeof(double));
+    s->post_noise = calloc(nd, sizeof(double));
+    s->post_seconds = calloc(nd, sizeof(double));
+    s->post_info = calloc(nd, sizeof(int));
+    s->post_done = calloc(nd, 1);
+    if (job->nngp.covariance)
+        s->post_covariance = calloc(nd * nt * nt, sizeof(double));
+    if (!s->depths || !s->test_accuracy || !s->validation_accuracy || !s->log_marginal_likelihood ||
+        !s->noise_used || !s->status || !s->info || !s->item_seconds || !s->item_done ||
+        !s->post_mean || !s->post_variance || !s->post_noise || !s->post_seconds ||
+        !s->post_info || !s->post_done || (job->nngp.covariance && !s->post_covariance))
+        return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
+    for (int d = 0; d < s->nd; d++)
+        s->depths[d] = (int)job->nngp.depth.v[d];
+    for (size_t i = 0; i < grid; i++)
+        s->test_accuracy[i] = s->validation_accuracy[i] = s->log_marginal_likelihood[i] =
+            s->noise_used[i] = NAN;
+    for (int r = 0; r < SELECT_NRULES; r++)
+        for (int d = 0; d < NNGP_MAX_DEPTHS; d++)
+            s->best[r][d] = -1;
+    return NN_OK;
+}
+
+static void state_free(nngp_state_t *s)
+{
+    free(s->depths);
+    free(s->test_accuracy);
+    free(s->validation_accuracy);
+    free(s->log_marginal_likelihood);
+    free(s->noise_used);
+    free(s->status);
+    free(s->info);
+    free(s->item_seconds);
+    free(s->item_done);
+    free(s->post_mean);
+    free(s->post_variance);
+    free(s->post_covariance);
+    free(s->post_noise);
+    free(s->post_seconds);
+    free(s->post_info);
+    free(s->post_done);
+    free(s->hostnames);
+    memset(s, 0, sizeof *s);
+}
+
+static int checkpoint(sweep_ctx_t *c, const char *state_name)
+{
+    return nngp_state_write(c->state, c->out_path, state_name);
+}
+
+/* ---- grid items ---- */
+
+static int run_grid_item(int item, int slot, void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    const nngp_state_t *s = c->state;
+    if (par_group_rank() != 0)   /* the LAPACK path runs on the group leader alone */
+        return NN_OK;
+    int nd = s->nd;
+    double *rec = result;
+    int status[NNGP_MAX_DEPTHS], info[NNGP_MAX_DEPTHS];
+    nngp_result_t r = {.test_accuracy = rec, .valid_accuracy = rec + nd,
+                       .log_marginal_likelihood = rec + 2 * nd, .noise_used = rec + 3 * nd,
+                       .status = status, .info = info};
+    int st = nngp_item_run(c->work[slot], s->job->nngp.sigma_w2.v[item / s->nb],
+                           s->job->nngp.sigma_b2.v[item % s->nb], &r);
+    for (int d = 0; d < nd; d++) {
+        rec[4 * nd + d] = status[d];
+        rec[5 * nd + d] = info[d];
+    }
+    memcpy(rec + 6 * nd, r.seconds, sizeof r.seconds);
+    return st;
+}
+
+static int record_grid_item(int item, const void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    nngp_state_t *s = c->state;
+    const double *rec = result;
+    int nd = s->nd;
+    for (int d = 0; d < nd; d++) {
+        size_t g = (size_t)d * s->nitems + item;
+        s->test_accuracy[g] = rec[d];
+        s->validation_accuracy[g] = rec[nd + d];
+        s->log_marginal_likelihood[g] = rec[2 * nd + d];
+        s->noise_used[g] = rec[3 * nd + d];
+        s->status[g] = (int)rec[4 * nd + d];
+        s->info[g] = (int)rec[5 * nd + d];
+    }
+    memcpy(s->item_seconds + (size_t)item * NNGP_NPHASES, rec + 6 * nd,
+           NNGP_NPHASES * sizeof(double));
+    s->item_done[item] = 1;
+    return checkpoint(c, "running");
+}
+
+/* ---- model selection ---- */
+
+/* Best item of depth d by a rule: the highest score among grid points that succeeded; ties go to
+ * the higher log marginal likelihood, then to the first in grid order. -1 if none qualifies. */
+static int select_best(const nngp_state_t *s, int d, int rule)
+{
+    const double *score = rule == SELECT_TEST_ACCURACY         ? s->test_accuracy
+                          : rule == SELECT_VALIDATION_ACCURACY ? s->validation_accuracy
+                                                               : s->log_marginal_likelihood;
+    int best = -1;
+    for (int item = 0; item < s->nitems; item++) {
+        size_t g = (size_t)d * s->nitems + item;
+        if (s->status[g] != NNGP_OK || isnan(score[g]))
+            continue;
+        if (best < 0)
+            best = item;
+        else {
+            size_t b = (size_t)d * s->nitems + best;
+            if (score[g] > score[b] ||
+                (score[g] == score[b] && s->log_marginal_likelihood[g] > s->log_marginal_likelihood[b]))
+                best = item;
+        }
+    }
+    return best;
+}
+
+static void select_all(nngp_state_t *s)
+{
+    for (int rule = 0; rule < SELECT_NRULES; rule++)
+        for (int d = 0; d < s->nd; d++)
+            s->best[rule][d] = select_best(s, d, rule);
+}
+
+/* ---- posterior items: one per depth, for the best-by-test-accuracy model ---- */
+
+static size_t post_record_doubles(const nngp_state_t *s)
+{
+    size_t nt = (size_t)s->ds->test.n;
+    return 3 + nt * (size_t)s->ds->ntargets + nt + (s->post_covariance ? nt * nt : 0);
+}
+
+static int run_post_item(int d, int slot, void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    const nngp_state_t *s = c->state;
+    if (par_group_rank() != 0)
+        return NN_OK;
+    double *rec = result;
+    size_t nt = (size_t)s->ds->test.n;
+    double *mean = rec + 3, *var = mean + nt * (size_t)s->ds->ntargets;
+    double *cov = s->post_covariance ? var + nt : NULL;
+    int item = s->best[SELECT_TEST_ACCURACY][d], info = 0;
+    double noise = NAN, t0 = timer_now();
+    rec[0] = rec[1] = NAN;
+    if (item < 0)
+        return NN_OK;   /* every grid point of this depth failed: nothing to report */
+    int st = nngp_posterior(c->work[slot], s->depths[d], s->job->nngp.sigma_w2.v[item / s->nb],
+                            s->job->nngp.sigma_b2.v[item % s->nb], mean, var, cov, &noise, &info);
+    rec[0] = noise;
+    rec[1] = info;
+    rec[2] = timer_now() - t0;
+    return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
+}
+
+static int record_post_item(int d, const void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    nngp_state_t *s = c->state;
+    const double *rec = result;
+    size_t nt = (size_t)s->ds->test.n, nm = nt * (size_t)s->ds->ntargets;
+    s->post_noise[d] = rec[0];
+    s->post_info[d] = (int)rec[1];
+    s->post_seconds[d] = rec[2];
+    memcpy(s->post_mean + (size_t)d * nm, rec + 3, nm * sizeof(double));
+    memcpy(s->post_variance + (size_t)d * nt, rec + 3 + nm, nt * sizeof(double));
+    if (s->post_covariance)
+        memcpy(s->post_covariance + (size_t)d * nt * nt, rec + 3 + nm + nt, nt * nt * sizeof(double));
+    s->post_done[d] = 1;
+    return checkpoint(c, "running");
+}
+
+/* ---- the job ---- */
+
+static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const int *depths)
+{
+    nngp_problem_t p = {.dim = ds->dim, .ntargets = ds->ntargets, .ntrain = ds->train.n,
+                        .ntest = ds->test.n, .nvalid = ds->validation.n,
+                        .x_train = ds->train.x, .y_train = ds->train.y, .x_test = ds->test.x,
+                        .x_valid = ds->validation.x, .test_label = ds->test.label,
+                        .valid_label = ds->validation.label, .depths = depths,
+                        .ndepth = job->nngp.depth.n, .noise = job->nngp.noise,
+                        .noise_max = job->nngp.noise_max};
+    return p;
+}
+
+static int run_phase(sweep_ctx_t *c, int nitems, const unsigned char *done, size_t record_doubles,
+                     int (*run)(int, int, void *, void *),
+                     int (*record)(int, const void *, void *), const char *label)
+{
+    par_schedule_t sched = {.nitems = nitems, .done = done,
+                            .result_bytes = record_doubles * sizeof(double),
+                            .group_size = c->state->job->nngp.group_size, .slots = c->slots,
+                            .run = run,
+                            .record = record, .ctx = c, .label = label};
+    return par_schedule(&sched);
+}
+
+int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
+{
+    nngp_state_t s;
+    sweep_ctx_t c = {.state = &s, .out_path = opt->out_path,
+                     .slots = opt->threads < 1 ? 1 : opt->threads > MAX_SLOTS ? MAX_SLOTS : opt->threads};
+    int rank = par_rank();
+    int st = par_agree(state_alloc(&s, job, ds));
+    s.command_line = opt->command_line;
+    s.hostnames = par_hostnames();
+    s.t_start = timer_now();
+    provenance_now(s.start_time, sizeof s.start_time);
+
+    /* Resume: rank 0 reads the earlier file; every rank learns what is done. */
+    if (st == NN_OK) {
+        if (rank == 0 && opt->resume)
+            st = nngp_state_resume(&s, opt->out_path);
+        st = par_agree(st);
+    }
+    if (st == NN_OK) {
+        par_bcast(s.item_done, (size_t)s.nitems, 0);
+        par_bcast(s.post_done, (size_t)s.nd, 0);
+        if (rank == 0)
+            st = checkpoint(&c, "running");
+        st = par_agree(st);
+    }
+    nngp_problem_t problem = make_problem(job, ds, s.depths);
+    if (st == NN_OK) {
+        if (rank % job->nngp.group_size == 0) {   /* group leaders compute */
+            double t0 = timer_now();
+            c.work[0] = nngp_work_create(&problem);
+            for (int k = 1; k < c.slots && c.work[0]; k++)
+                if (!(c.work[k] = nngp_work_clone(c.work[0])))
+                    break;
+            if (!c.work[0] || (c.slots > 1 && !c.work[c.slots - 1]))
+                st = NN_ERR_NOMEM;
+            s.gram_seconds = timer_now() - t0;
+        }
+        st = par_agree(st);
+    }
+    int done_items = 0;
+    for (int i = 0; i < s.nitems; i++)
+        done_items += s.item_done[i];
+    if (st == NN_OK && done_items < s.nitems) {
+        log_info("NNGP sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train / %d test, "
+                 "%d rank(s)%s", s.nitems, s.nd, ds->train.n, ds->test.n, par_size(),
+                 done_items ? " (resumed)" : "");
+        st = run_phase(&c, s.nitems, s.item_done, item_record_doubles(s.nd), run_grid_item,
+                       record_grid_item, "grid");
+    }
+    if (st == NN_OK) {
+        if (rank == 0)
+            select_all(&s);
+        par_bcast(s.best, sizeof s.best, 0);
+        st = run_phase(&c, s.nd, s.post_done, post_record_doubles(&s), run_post_item,
+                       record_post_item, "posterior");
+    }
+    if (rank == 0) {
+        const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
+        if (state) {
+            int wst = checkpoint(&c, state);
+            if (wst != NN_OK)
+                st = wst;
+        }
+    }
+    st = par_agree(st);
+    for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */
+        nngp_work_destroy(&c.work[k]);
+    state_free(&s);
+    return st;
+}

@@ -1,0 +1,96 @@
+# test_nngp_run.sh - whole NNGP runs through the command line: the same numbers at 1, 2 and 4
+# ranks (and 1 rank with 2 threads), nothing lost when a run is killed or signalled, a refused
+# resume with another job, and grid points whose kernel is not positive definite.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS   # the program picks threads per rank itself
+H5CMP="/usr/bin/python3 tests/h5compare.py"
+state() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['state'])" "$1"; }
+items_done() { /usr/bin/python3 -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r')['/nngp/item_done'][()].sum()))" "$1" 2>/dev/null || echo 0; }
+
+# 1. Rank and thread counts do not change the numbers.
+for np in 1 2 4; do
+  check "small job runs at $np rank(s)" -- mpirun -np $np $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/np$np.h5"
+done
+OMP_NUM_THREADS=1 check "small job runs at 1 rank x 1 thread" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/np1t1.h5"
+check "1 and 2 ranks give identical arrays" -- $H5CMP "$TMP/np1.h5" "$TMP/np2.h5"
+check "1 and 4 ranks give identical arrays" -- $H5CMP "$TMP/np1.h5" "$TMP/np4.h5"
+check "1 and 2 threads give identical arrays" -- $H5CMP "$TMP/np1.h5" "$TMP/np1t1.h5"
+expect 0 "^complete$" "finished file has state complete" -- state "$TMP/np2.h5"
+expect 0 "Best model per depth" "report prints the per-depth table" -- $NNSWEEP report "$TMP/np2.h5"
+
+# A job long enough to interrupt: 36 items of 1000 train / 500 test, 8 depths.
+cat > "$TMP/long.ini" <<'INI'
+[data]
+classes = 0, 6
+train = 1000
+test = 500
+[nngp]
+depth = 1:8
+sigma_w2 = linspace(0.5, 5, 6)
+sigma_b2 = linspace(0, 2, 6)
+INI
+check "uninterrupted reference run of the long job" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/long.ini" --out "$TMP/ref.h5"
+
+# 2. kill -9 of mpirun partway, then --resume.
+mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/long.ini" --out "$TMP/killed.h5" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+  [ "$(items_done "$TMP/killed.h5")" -ge 5 ] && break
+  sleep 0.1
+done
+kill -9 $pid; wait $pid 2>/dev/null
+pkill -9 -f "nngp --quiet $TMP/long.ini --out $TMP/killed.h5" 2>/dev/null
+done_at_kill=$(items_done "$TMP/killed.h5")
+if [ "$done_at_kill" -ge 5 ] && [ "$done_at_kill" -lt 36 ]; then ok "killed partway ($done_at_kill of 36 items on disk)"; else not_ok "kill came at $done_at_kill of 36 items"; fi
+expect 0 "^running$" "a killed run leaves a valid file with state running" -- state "$TMP/killed.h5"
+expect 0 "incomplete \(running\)" "report on the killed run's file says it is incomplete" -- $NNSWEEP report "$TMP/killed.h5"
+check "--resume after kill -9 completes" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/long.ini" --out "$TMP/killed.h5" --resume
+check "resumed arrays equal the uninterrupted run" -- $H5CMP "$TMP/ref.h5" "$TMP/killed.h5"
+expect 0 "^complete$" "resumed file has state complete" -- state "$TMP/killed.h5"
+ls "$TMP"/killed.h5.tmp* >/dev/null 2>&1 && not_ok "temporary files left beside the results" || ok "no temporary files left"
+
+# 3. SIGTERM: exit status 75, state interrupted, then --resume.
+mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/long.ini" --out "$TMP/term.h5" >"$TMP/term.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+  [ "$(items_done "$TMP/term.h5")" -ge 3 ] && break
+  sleep 0.1
+done
+kill -TERM $pid
+wait $pid; status=$?
+if [ $status -eq 75 ]; then ok "SIGTERM exits with status 75"; else not_ok "SIGTERM exit status $status"; sed 's/^/#   /' "$TMP/term.log"; fi
+expect 0 "^interrupted$" "signalled file has state interrupted" -- state "$TMP/term.h5"
+expect 0 "interrupted" "report on an interrupted file says so" -- $NNSWEEP report "$TMP/term.h5"
+check "--resume after SIGTERM completes" -- mpirun -np 4 $NNSWEEP nngp --quiet "$TMP/long.ini" --out "$TMP/term.h5" --resume
+check "resumed-after-signal arrays equal the uninterrupted run" -- $H5CMP "$TMP/ref.h5" "$TMP/term.h5"
+
+# 4. Resume with another job is refused; resume with no file starts from scratch.
+sed 's/train = 1000/train = 900/' "$TMP/long.ini" > "$TMP/other.ini"
+expect 2 "different job file" "resume with a different job file exits 2" -- $NNSWEEP nngp --quiet "$TMP/other.ini" --out "$TMP/term.h5" --resume
+check "--resume without a file starts from the beginning" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/fresh.h5" --resume
+check "... and gives the same numbers" -- $H5CMP "$TMP/np1.h5" "$TMP/fresh.h5"
+
+# 5. Kernels that are not positive definite: deep nets with small sigma_w2 and a large bias
+# drive every correlation to 1; with no jitter allowed the factorization fails. The grid points
+# are recorded as failed (status 2, LAPACK info > 0) and the sweep finishes.
+cat > "$TMP/notpd.ini" <<'INI'
+[data]
+classes = 0, 6
+train = 200
+test = 100
+[nngp]
+depth = 1, 20
+sigma_w2 = 0.5, 2.0
+sigma_b2 = 5.0
+noise = 0
+noise_max = 0
+INI
+check "a sweep with non-positive-definite kernels finishes" -- $NNSWEEP nngp --quiet "$TMP/notpd.ini" --out "$TMP/notpd.h5"
+check "failed points are recorded with status 2 and info > 0, good ones with status 1" -- /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'r'); st = f['/nngp/status'][()]; info = f['/nngp/info'][()]
+acc = f['/nngp/test_accuracy'][()]
+assert (st == 2).any() and (st == 1).any(), st
+assert (info[st == 2] > 0).all() and (info[st == 1] == 0).all(), info
+print('failed points:', int((st == 2).sum()), 'ok points:', int((st == 1).sum()))" "$TMP/notpd.h5"
