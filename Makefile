@@ -52,6 +52,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
 
 .PHONY: all test bench demo deps clean
+.SECONDARY:
 all: $(BUILD)/nnsweep
 
 $(BUILD)/nnsweep: $(MAIN_OBJ) $(BUILD)/libnnsweep.a

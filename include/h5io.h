@@ -20,6 +20,9 @@ int h5_commit(h5file_t **f);
 /* Opens an existing file read-only. Returns NULL with NN_ERR_INPUT-style message if it is
  * missing or not HDF5. */
 h5file_t *h5_open(const char *path);
+/* Removes "<path>.tmp.*" files left by a writer that was killed mid-write (call once at start,
+ * before any writer of path runs). Returns the number removed. */
+int h5_remove_stale(const char *path);
 /* Closes a file from h5_open, or abandons (deletes) an uncommitted h5_create. Accepts NULL. */
 void h5_close(h5file_t **f);
 

@@ -4,6 +4,7 @@
 #include "h5io_internal.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -115,6 +116,24 @@ static hid_t make_fapl(void)
         return -1;
     }
     return fapl;
+}
+
+int h5_remove_stale(const char *path)
+{
+    size_t len = strlen(path) + 8;
+    char *pattern = malloc(len);
+    if (!pattern)
+        return 0;
+    snprintf(pattern, len, "%s.tmp.*", path);
+    glob_t g;
+    int removed = 0;
+    if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            removed += unlink(g.gl_pathv[i]) == 0;
+        globfree(&g);
+    }
+    free(pattern);
+    return removed;
 }
 
 h5file_t *h5_create(const char *path)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5io.h"
 #include "nn_error.h"
 #include "nn_log.h"
 #include "nn_timer.h"
@@ -270,6 +271,8 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
 
     /* Resume: rank 0 reads the earlier file; every rank learns what is done. */
     if (st == NN_OK) {
+        if (rank == 0 && h5_remove_stale(opt->out_path) > 0)
+            log_info("removed temporary files of an earlier run that was killed mid-write");
         if (rank == 0 && opt->resume)
             st = nngp_state_resume(&s, opt->out_path);
         st = par_agree(st);
