@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# make bench: nnsweep side by side with a PyTorch implementation of the same work, on this machine,
+# in this run. Prints times and ratios against the targets of the issues.
+#   NNGP sweep: jobs/bench-nngp.ini vs bench/nngp_torch.py (1000 train / 1000 test Fashion-MNIST,
+#   depth 1..10, 4 x 4 variance grid, float64). Compute time on both sides: nnsweep's wall_seconds
+#   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
+#   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
+#   same phases, no file output). Process wall times including start-up are printed as well.
+# REPS (default 3) runs of each; the best is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${REPS:-3}
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+job=jobs/bench-nngp.ini
+
+attr() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs[sys.argv[2]])" "$1" "$2"; }
+best() { sort -g | head -1; }
+now() { date +%s.%N; }
+
+# run_nnsweep LABEL COMMAND...: best compute seconds and best process seconds over REPS runs.
+run_nnsweep() {
+  local label=$1; shift
+  for i in $(seq "$REPS"); do
+    local t0; t0=$(now)
+    "$@" nngp --quiet "$job" --out "$tmp/$label.h5" >/dev/null
+    echo "$(now) - $t0" | bc >>"$tmp/$label.wall"
+    attr "$tmp/$label.h5" wall_seconds >>"$tmp/$label.compute"
+  done
+  echo "$(best <"$tmp/$label.compute") $(best <"$tmp/$label.wall")"
+}
+
+echo "== NNGP sweep benchmark: $(nproc) cores, best of $REPS; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)')"
+for i in $(seq "$REPS"); do
+  t0=$(now)
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/nngp_torch.py >"$tmp/torch.$i"
+  echo "$(now) - $t0" | bc >>"$tmp/torch.wall"
+done
+torch_compute=$(grep -h '^total_seconds' "$tmp"/torch.* | awk '{print $2}' | best)
+torch_wall=$(best <"$tmp/torch.wall")
+read -r one_proc one_proc_wall < <(run_nnsweep one_process build/nnsweep)
+read -r one_thread one_thread_wall < <(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep)
+read -r two_ranks two_ranks_wall < <(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep)
+
+printf '  %-40s %8s %12s\n' "" "compute" "process wall"
+printf '  %-40s %7.2fs %11.2fs\n' "PyTorch, 2 threads" "$torch_compute" "$torch_wall"
+printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 process x 2 threads" "$one_proc" "$one_proc_wall"
+printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 rank x 1 thread" "$one_thread" "$one_thread_wall"
+printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 2 ranks x 1 thread" "$two_ranks" "$two_ranks_wall"
+ratio() { echo "scale=2; $1 / $2" | bc; }
+verdict() { [ "$(echo "$1 >= $2" | bc)" = 1 ] && echo "met" || echo "NOT MET"; }
+r1=$(ratio "$torch_compute" "$one_proc"); r2=$(ratio "$torch_compute" "$two_ranks"); r3=$(ratio "$one_thread" "$two_ranks")
+echo "  PyTorch / nnsweep 1 process:   ${r1}x  (target >= 2.5x: $(verdict "$r1" 2.5))"
+echo "  PyTorch / nnsweep 2 ranks:     ${r2}x  (target >= 6x: $(verdict "$r2" 6))"
+echo "  nnsweep 1 rank / 2 ranks:      ${r3}x  (target >= 1.8x: $(verdict "$r3" 1.8))"
+
+# The same answers: per-depth best test accuracy.
+/usr/bin/python3 - "$tmp/one_process.h5" "$tmp/two_ranks.h5" "$tmp/torch.1" <<'PY'
+import sys, h5py, numpy as np
+ours = [h5py.File(p, "r")["/nngp/best/test_accuracy/test_accuracy"][()] for p in sys.argv[1:3]]
+theirs = np.array([float(l.split()[3]) for l in open(sys.argv[3]) if l.startswith("depth ")])
+same = all(np.array_equal(np.round(o, 4), np.round(theirs, 4)) for o in ours)
+print("  per-depth best test accuracy:", " ".join(f"{a:.3f}" for a in ours[0]))
+print("  identical to PyTorch's:", "yes" if same else "NO", "" if same else theirs)
+sys.exit(0 if same else 1)
+PY
