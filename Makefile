@@ -43,7 +43,8 @@ ALL_LIBS = $(PKG_LIBS) $(HDF5_HL_LIB) -lm $(LDLIBS)
 BUILD_DEFS = -DNNSWEEP_VERSION='"$(VERSION)"' -DNNSWEEP_COMMIT='"$(GIT_COMMIT)"' \
              -DNNSWEEP_CC='"$(CC)"' -DNNSWEEP_CFLAGS='"$(strip $(OPT) $(ARCH) $(SAN) $(CFLAGS))"'
 
-BUILD = build
+# Sanitizer builds live apart, so switching never mixes objects built with other flags.
+BUILD ?= build$(if $(filter 1,$(SANITIZE)),-san)
 LIB_SRC  = $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ = $(BUILD)/src/cli/main.o
@@ -82,7 +83,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
-	@SANITIZE=$(SANITIZE) tests/run.sh $(TEST_BIN)
+	@SANITIZE=$(SANITIZE) NNSWEEP_BIN=$(CURDIR)/$(BUILD)/nnsweep tests/run.sh $(TEST_BIN)
 
 bench: deps all
 	@bench/run.sh
@@ -91,6 +92,6 @@ demo: deps all
 	@scripts/demo.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-san
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d)

@@ -25,6 +25,8 @@ typedef struct {
     const int *depths;                    /* ascending, >= 1 */
     int ndepth;
     double noise, noise_max;
+    void (*poll)(void);                   /* called once per layer so a scheduler can answer
+                                             messages while an item runs; may be NULL */
 } nngp_problem_t;
 
 /* Results of one item, per depth (arrays of ndepth, owned by the caller). */

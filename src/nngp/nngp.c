@@ -230,6 +230,8 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 
     int di = 0;
     for (int l = 1; l <= lmax && di < p->ndepth; l++) {
+        if (p->poll)
+            p->poll();
         t0 = timer_now();
         step_all(w, sw2, sb2, 1);
         r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
@@ -296,6 +298,8 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
     }
     layer0_all(w, sw2, sb2, 0);
     for (int l = 1; l <= depth; l++) {
+        if (p->poll)
+            p->poll();
         if (cov)
             kernel_step_sym(k_ss, ns, ns, w->kd_s, sw2, sb2);   /* before kd_s advances */
         step_all(w, sw2, sb2, 0);

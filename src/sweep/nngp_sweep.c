@@ -241,7 +241,7 @@ static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const 
                         .x_valid = ds->validation.x, .test_label = ds->test.label,
                         .valid_label = ds->validation.label, .depths = depths,
                         .ndepth = job->nngp.depth.n, .noise = job->nngp.noise,
-                        .noise_max = job->nngp.noise_max};
+                        .noise_max = job->nngp.noise_max, .poll = par_poll};
     return p;
 }
 
