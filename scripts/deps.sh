@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-dev
   libhdf5-openmpi-dev hdf5-tools libopenblas-dev zlib1g-dev libinih-dev libsleef-dev libcairo2-dev
-  libcmocka-dev dataset-fashion-mnist"
+  libcmocka-dev dataset-fashion-mnist fonts-dejavu-core"
 # Tests compare against numpy and read files with h5py; SLURM tests start slurmctld/slurmd;
 # benchmarks run PyTorch.
 test_pkgs="python3-numpy python3-h5py slurm-wlm munge python3-torch"

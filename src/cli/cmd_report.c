@@ -1,6 +1,10 @@
-/* cmd_report.c - `nnsweep report FILE.h5 [--format text|markdown|csv]`. No MPI. */
+/* cmd_report.c - `nnsweep report FILE.h5 [--format text|markdown|csv] [--png DIR]`. No MPI.
+ * Creates the figure directory (and its parents) before reading anything. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "nn_error.h"
@@ -8,15 +12,59 @@
 #include "report.h"
 
 static const char report_usage[] =
-    "usage: nnsweep report FILE.h5 [--format text|markdown|csv]\n"
+    "usage: nnsweep report FILE.h5 [--format text|markdown|csv] [--png DIR]\n"
     "\n"
     "Prints the tables of a results file: for an NNGP sweep the best model per depth under each\n"
     "selection rule, the overall best, the most and least uncertain test examples and the time\n"
-    "per phase. Works on incomplete files (state running or interrupted) and says so.\n";
+    "per phase. Works on incomplete files (state running or interrupted) and says so.\n"
+    "\n"
+    "  --format F   text (aligned columns, the default), markdown or csv\n"
+    "  --png DIR    also write the figures as PNG files into DIR (created if missing):\n"
+    "               nngp-accuracy-depth.png     test accuracy against depth, per selection rule\n"
+    "               nngp-accuracy-heatmaps.png  accuracy over (sigma_w2, sigma_b2), per depth\n"
+    "               nngp-uncertain-examples.png the most and least uncertain test images\n"
+    "               nngp-time-per-phase.png     seconds per phase\n"
+    "\n"
+    "Exit status: 0 ok; 2 FILE.h5 missing or not an nnsweep results file, or DIR not writable.\n";
+
+/* mkdir -p dir; then dir must be a writable directory. Returns 0, or -1 with a message printed. */
+static int make_png_dir(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path || !path[0]) {
+        fprintf(stderr, "nnsweep report: --png: bad directory name '%s'\n", dir);
+        return -1;
+    }
+    for (char *c = path + 1;; c++) {
+        if (*c != '/' && *c != 0)
+            continue;
+        char keep = *c;
+        *c = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "nnsweep report: --png %s: cannot create directory '%s': %s\n", dir,
+                    path, strerror(errno));
+            return -1;
+        }
+        *c = keep;
+        if (!keep)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "nnsweep report: --png %s: not a directory\n", dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "nnsweep report: --png %s: directory not writable: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *png_dir = NULL;
     report_format_t format = REPORT_TEXT;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -34,6 +82,8 @@ int cmd_report(int argc, char **argv)
                 fprintf(stderr, "nnsweep report: unknown format '%s' (text, markdown, csv)\n", f);
                 return NN_EXIT_INPUT;
             }
+        } else if (!strcmp(argv[i], "--png") && i + 1 < argc) {
+            png_dir = argv[++i];
         } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "nnsweep report: unexpected argument '%s'\n\n%s", argv[i], report_usage);
             return NN_EXIT_INPUT;
@@ -45,7 +95,9 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "nnsweep report: missing FILE.h5\n\n%s", report_usage);
         return NN_EXIT_INPUT;
     }
-    int st = report_print(path, stdout, format, NULL);
+    if (png_dir && make_png_dir(png_dir) != 0)
+        return NN_EXIT_INPUT;
+    int st = report_print(path, stdout, format, png_dir);
     if (st != NN_OK)
         log_error("%s", nn_errmsg());
     return nn_exit_status(st);

@@ -1,10 +1,11 @@
 /* report.c - `nnsweep report`: recognises a results file by its root attributes, says what state
- * it is in, and hands over to the experiment's report. */
+ * it is in, and hands over to the experiment's report and, with a directory, its figures. */
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "figures.h"
 #include "h5io.h"
 #include "nn_error.h"
 #include "report_nngp.h"
@@ -37,7 +38,8 @@ int report_print(const char *path, FILE *out, report_format_t format, const char
         st = nn_fail(NN_ERR_INPUT, "%s: unknown experiment '%s'", path, experiment);
     if (st != NN_OK)
         nn_fail_context(st, "%s: ", path);
-    (void)png_dir;
+    else if (png_dir)
+        st = report_figures(f, experiment, png_dir, out, format);
 done:
     free(program);
     free(state);

@@ -129,6 +129,8 @@ static int run_grid_item(int item, int slot, void *result, void *vctx)
     return st;
 }
 
+static void select_all(nngp_state_t *s);
+
 static int record_grid_item(int item, const void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
@@ -147,6 +149,7 @@ static int record_grid_item(int item, const void *result, void *vctx)
     memcpy(s->item_seconds + (size_t)item * NNGP_NPHASES, rec + 6 * nd,
            NNGP_NPHASES * sizeof(double));
     s->item_done[item] = 1;
+    select_all(s);   /* an interrupted file then holds the best models among finished items */
     return checkpoint(c, "running");
 }
 

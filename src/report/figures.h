@@ -1,0 +1,49 @@
+/* figures.h - private to the report module: the figures of `nnsweep report --png DIR` and what
+ * the figures of every experiment share (the line that says which data, file names, the list of
+ * figures printed with the report). One figures_<experiment>.c per experiment. */
+#ifndef REPORT_FIGURES_H
+#define REPORT_FIGURES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "h5io.h"
+#include "plot.h"
+#include "report.h"
+
+/* Writes the figures of the open results file f into the existing directory dir and lists them on
+ * out (as comment lines in CSV). A figure whose data are not in the file yet is listed as skipped.
+ * Returns 0, or NN_ERR_RUNTIME (message names the file) when a PNG cannot be written. */
+int report_figures(h5file_t *f, const char *experiment, const char *dir, FILE *out,
+                   report_format_t format);
+
+#define FIG_MAX_CLASSES 16
+
+typedef struct {
+    h5file_t *f;
+    const char *dir;
+    FILE *out;
+    report_format_t format;
+    char dataset[32];                /* /data attribute "dataset" ("" when absent) */
+    int nclasses;
+    int classes[FIG_MAX_CLASSES];    /* class number of each position (/data/classes) */
+    char state[32];                  /* root attribute "state" */
+    char about[320];                 /* data set, classes, sizes and job: drawn under each title */
+    int listed;                      /* figures listed on out so far */
+} fig_ctx_t;
+
+/* Name of the class at position pos: Fashion-MNIST and CIFAR-10 names, MNIST digits, otherwise
+ * "class N". Writes into buf (n bytes) and returns it. */
+const char *fig_class_name(const fig_ctx_t *c, int pos, char *buf, size_t n);
+/* Draws the title, the about line and note (red; "" for none) at the top of p; returns the y
+ * coordinate below them. */
+double fig_header(const fig_ctx_t *c, plot_t *p, const char *title, const char *note);
+/* Writes p to dir/name and lists it on out with a description. Returns 0 or NN_ERR_RUNTIME. */
+int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what);
+/* Lists a figure that was not drawn, and why. */
+void fig_skip(fig_ctx_t *c, const char *name, const char *why);
+
+/* The NNGP figures (figures_nngp.c). Returns 0 or the first error. */
+int figures_nngp(fig_ctx_t *c);
+
+#endif

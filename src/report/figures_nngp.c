@@ -1,0 +1,644 @@
+/* figures_nngp.c - the NNGP figures: test accuracy against depth (one curve per selection rule),
+ * accuracy heatmaps over (sigma_w2, sigma_b2) for each depth, the most and least uncertain test
+ * images, and the time per phase. The best models are chosen here from the grid arrays with the
+ * sweep's rule, so an interrupted file (whose /nngp/best is written only at the end) still shows
+ * its finished grid points. Does not redraw the tables. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "figures.h"
+#include "nn_error.h"
+
+#define STATUS_OK 1
+#define STATUS_FAILED 2
+
+typedef struct {
+    size_t nd, nw, nb, items;        /* depths, sigma_w2 values, sigma_b2 values, nw * nb */
+    double *depth, *sw, *sb;
+    double *test, *valid, *lml;      /* [nd][nw][nb] */
+    int *status;                     /* [nd][nw][nb]: 0 not computed, 1 ok, 2 failed */
+    int have_valid;                  /* some validation accuracy is finite */
+    size_t done;                     /* finished (sigma_w2, sigma_b2) items */
+} grid_t;
+
+static void grid_free(grid_t *g)
+{
+    free(g->depth);
+    free(g->sw);
+    free(g->sb);
+    free(g->test);
+    free(g->valid);
+    free(g->lml);
+    free(g->status);
+    memset(g, 0, sizeof *g);
+}
+
+static size_t dim0(h5file_t *f, const char *path)
+{
+    int rank;
+    size_t dims[H5IO_MAX_RANK];
+    return h5_dims(f, path, &rank, dims) == NN_OK && rank == 1 ? dims[0] : 0;
+}
+
+static int grid_load(h5file_t *f, grid_t *g)
+{
+    memset(g, 0, sizeof *g);
+    g->nd = dim0(f, "/nngp/depth");
+    g->nw = dim0(f, "/nngp/sigma_w2");
+    g->nb = dim0(f, "/nngp/sigma_b2");
+    g->items = g->nw * g->nb;
+    size_t n = g->nd * g->items;
+    if (n == 0)
+        return nn_fail(NN_ERR_INPUT, "NNGP grid scales /nngp/{depth,sigma_w2,sigma_b2} are missing");
+    g->depth = malloc(g->nd * sizeof(double));
+    g->sw = malloc(g->nw * sizeof(double));
+    g->sb = malloc(g->nb * sizeof(double));
+    g->test = malloc(n * sizeof(double));
+    g->valid = malloc(n * sizeof(double));
+    g->lml = malloc(n * sizeof(double));
+    g->status = malloc(n * sizeof(int));
+    unsigned char *done = malloc(g->items);
+    int st = g->depth && g->sw && g->sb && g->test && g->valid && g->lml && g->status && done
+                 ? NN_OK : nn_fail(NN_ERR_NOMEM, "NNGP grid of %zu points", n);
+    if (!st) st = h5_read_f64(f, "/nngp/depth", g->depth, g->nd);
+    if (!st) st = h5_read_f64(f, "/nngp/sigma_w2", g->sw, g->nw);
+    if (!st) st = h5_read_f64(f, "/nngp/sigma_b2", g->sb, g->nb);
+    if (!st) st = h5_read_f64(f, "/nngp/test_accuracy", g->test, n);
+    if (!st) st = h5_read_f64(f, "/nngp/log_marginal_likelihood", g->lml, n);
+    if (!st) st = h5_read_i32(f, "/nngp/status", g->status, n);
+    if (!st) st = h5_read_u8(f, "/nngp/item_done", done, g->items);
+    if (!st && h5_read_f64(f, "/nngp/validation_accuracy", g->valid, n) != NN_OK)
+        for (size_t i = 0; i < n; i++)
+            g->valid[i] = NAN;
+    for (size_t i = 0; !st && i < n; i++)
+        g->have_valid |= !isnan(g->valid[i]);
+    for (size_t i = 0; !st && i < g->items; i++)
+        g->done += done[i] != 0;
+    free(done);
+    if (st)
+        grid_free(g);
+    return st;
+}
+
+/* Best item of depth d by score: the highest score among grid points that succeeded; ties go to
+ * the higher log marginal likelihood, then to the first in grid order (select_best in
+ * src/sweep/nngp_sweep.c, so a complete file gives the models of /nngp/best). -1 if none. */
+static long select_best(const grid_t *g, size_t d, const double *score)
+{
+    long best = -1;
+    for (size_t item = 0; item < g->items; item++) {
+        size_t i = d * g->items + item, b = d * g->items + (size_t)best;
+        if (g->status[i] != STATUS_OK || isnan(score[i]))
+            continue;
+        if (best < 0 || score[i] > score[b] || (score[i] == score[b] && g->lml[i] > g->lml[b]))
+            best = (long)item;
+    }
+    return best;
+}
+
+/* k indices spread evenly over 0..n-1, first and last included (all of them when n <= k). */
+static int spread(int n, int k, int *idx)
+{
+    if (n <= k) {
+        for (int i = 0; i < n; i++)
+            idx[i] = i;
+        return n;
+    }
+    for (int i = 0; i < k; i++)
+        idx[i] = (int)lround((double)i * (n - 1) / (k - 1));
+    return k;
+}
+
+/* "1, 3, 5" from the depths at idx[0..n-1]. */
+static void depth_list(const grid_t *g, const int *idx, int n, char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t at = strlen(buf);
+        snprintf(buf + at, len - at, "%s%g", i ? ", " : "", g->depth[idx[i]]);
+    }
+}
+
+static void axis_label_x(plot_t *p, double x, double y, const char *text)
+{
+    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "%s", text);
+}
+
+static void axis_label_y(plot_t *p, double x, double y, const char *text)
+{
+    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP | PLOT_UP, PLOT_BLACK, "%s", text);
+}
+
+/* ---- test accuracy against depth ---- */
+
+static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    const int W = 900, H = 600, nd = (int)g->nd;
+    char best_label[160];
+    snprintf(best_label, sizeof best_label,
+             "best of the %zu x %zu (σ_{w}², σ_{b}²) grid: selected on the test set (optimistic)",
+             g->nw, g->nb);
+    /* Widest first, so that curves which coincide stay visible one inside the other. */
+    const plot_style_t styles[3] = {
+        {best_label, plot_palette[0], 0, PLOT_MARK_CIRCLE, 5, 14},
+        {"model selected by validation accuracy", plot_palette[1], 1, PLOT_MARK_SQUARE, 3, 9},
+        {"model selected by log marginal likelihood (training data only)", plot_palette[2], 2,
+         PLOT_MARK_DIAMOND, 2, 8},
+    };
+    const double *scores[3] = {g->test, g->valid, g->lml};
+    plot_style_t used[3];
+    double *y = malloc(3 * g->nd * sizeof(double)), *x = malloc(3 * g->nd * sizeof(double));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return nn_fail(NN_ERR_NOMEM, "accuracy figure");
+    }
+    int ncurves = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int r = 0; r < 3; r++) {
+        if (r == 1 && !g->have_valid)
+            continue;
+        for (int d = 0; d < nd; d++) {
+            long item = select_best(g, (size_t)d, scores[r]);
+            double v = item >= 0 ? 100 * g->test[(size_t)d * g->items + (size_t)item] : NAN;
+            x[ncurves * nd + d] = g->depth[d];
+            y[ncurves * nd + d] = v;
+            if (!isnan(v)) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+        used[ncurves++] = styles[r];
+    }
+    plot_t *p = plot_create(W, H);
+    if (!p) {
+        free(x);
+        free(y);
+        return NN_ERR_NOMEM;
+    }
+    double top = fig_header(c, p, "NNGP test accuracy against depth, for each way of choosing "
+                                  "(σ_{w}², σ_{b}²)", note);
+    double dmin = g->depth[0], dmax = g->depth[0];
+    for (int d = 1; d < nd; d++) {
+        dmin = fmin(dmin, g->depth[d]);
+        dmax = fmax(dmax, g->depth[d]);
+    }
+    int have = !isinf(lo);
+    if (!have)
+        lo = 50, hi = 100;
+    if (hi - lo < 1) {   /* at least one percentage point, so that the ticks stay readable */
+        lo = fmin((lo + hi) / 2 - 0.5, 99);
+        hi = lo + 1;
+    }
+    double pad = 0.04 * (hi - lo);   /* keep markers off the frame */
+    lo -= pad;
+    hi += pad;
+    plot_nice_range(&lo, &hi, 6);
+    lo = fmax(lo, 0);
+    hi = fmin(hi, 100);
+    plot_axes_t a = {.x = 90, .y = top + 14, .w = W - 90 - 30, .h = H - top - 14 - 104,
+                     .x0 = dmin - 0.5, .x1 = dmax + 0.5, .y0 = lo, .y1 = hi};
+    if (nd <= 30)
+        plot_axis(p, &a, PLOT_AXIS_X, nd, g->depth, NULL, 1);
+    else
+        plot_axis_numeric(p, &a, PLOT_AXIS_X, 1);
+    plot_axis_numeric(p, &a, PLOT_AXIS_Y, 0);
+    plot_frame(p, &a);
+    for (int r = 0; r < ncurves; r++)
+        plot_series(p, &a, &used[r], nd, x + r * nd, y + r * nd);
+    if (have)
+        plot_legend_auto(p, &a, ncurves, used, ncurves * nd, x, y);
+    else
+        plot_text(p, a.x + a.w / 2, a.y + a.h / 2, 16, PLOT_CENTER | PLOT_MIDDLE, PLOT_RED,
+                  "no grid point finished yet");
+    axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "depth L (number of hidden layers)");
+    plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
+              "Each point: test accuracy of the model that the curve's rule picks for that depth.%s",
+              g->have_valid ? "" : " No validation split in this job.");
+    plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
+              "Where curves coincide they are drawn one inside the other.");
+    axis_label_y(p, 16, a.y + a.h / 2, "test accuracy (%)");
+    int st = fig_save(c, p, "nngp-accuracy-depth.png",
+                      "test accuracy against depth, one curve per selection rule");
+    plot_destroy(&p);
+    free(x);
+    free(y);
+    return st;
+}
+
+/* ---- heatmaps over the variance grid ---- */
+
+#define MAX_PANELS 24
+
+static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    int idx[MAX_PANELS];
+    int n = spread((int)g->nd, MAX_PANELS, idx);
+    int rows = (int)lround(sqrt(n / 1.8));
+    rows = rows < 1 ? 1 : rows;
+    int cols = (n + rows - 1) / rows;
+    const double L = 100, R = 140, G = 22, GV = 14, TITLE = 40, BOTTOM = 84;
+    double S = floor((1200 - L - R - (cols - 1) * G) / cols);
+    S = S > 230 ? 230 : S < 120 ? 120 : S;
+    int W = (int)(L + cols * S + (cols - 1) * G + R);
+    W = W < 900 ? 900 : W;
+    double top0 = note && note[0] ? 86 : 66;
+    int H = (int)(top0 + 12 + rows * (TITLE + S) + (rows - 1) * GV + BOTTOM);
+
+    /* One colour scale for every panel: the range of all finite accuracies. */
+    size_t n_all = g->nd * g->items;
+    double lo = INFINITY, hi = -INFINITY;
+    int any_nan = 0, any_failed = 0;
+    for (size_t i = 0; i < n_all; i++) {
+        if (!isnan(g->test[i])) {
+            lo = fmin(lo, 100 * g->test[i]);
+            hi = fmax(hi, 100 * g->test[i]);
+        }
+        any_failed |= g->status[i] == STATUS_FAILED;
+        any_nan |= g->status[i] != STATUS_FAILED && isnan(g->test[i]);
+    }
+    if (isinf(lo))
+        lo = 50, hi = 100;
+    if (hi - lo < 1) {   /* at least one percentage point, so that the ticks stay readable */
+        lo = fmin((lo + hi) / 2 - 0.5, 99);
+        hi = lo + 1;
+    }
+    double *pct = malloc(n_all * sizeof(double));
+    plot_t *p = pct ? plot_create(W, H) : NULL;
+    if (!p) {
+        free(pct);
+        return NN_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n_all; i++)
+        pct[i] = 100 * g->test[i];
+    char title[200], shown[160] = "";
+    if (n < (int)g->nd)
+        snprintf(shown, sizeof shown, " (%d of %zu depths)", n, g->nd);
+    snprintf(title, sizeof title, "NNGP test accuracy over the (σ_{w}², σ_{b}²) grid, one panel "
+                                  "per depth%s", shown);
+    double top = fig_header(c, p, title, note) + 12;
+
+    char (*wl)[16] = malloc(g->nw * sizeof *wl), (*bl)[16] = malloc(g->nb * sizeof *bl);
+    const char **wlab = malloc(g->nw * sizeof *wlab), **blab = malloc(g->nb * sizeof *blab);
+    const char **empty = malloc((g->nw > g->nb ? g->nw : g->nb) * sizeof *empty);
+    double *wat = malloc(g->nw * sizeof(double)), *bat = malloc(g->nb * sizeof(double));
+    int st = wl && bl && wlab && blab && empty && wat && bat ? NN_OK : NN_ERR_NOMEM;
+    for (size_t i = 0; !st && i < g->nw; i++) {
+        snprintf(wl[i], sizeof wl[i], "%.3g", g->sw[i]);
+        wlab[i] = wl[i];
+        wat[i] = (double)i;
+    }
+    for (size_t i = 0; !st && i < g->nb; i++) {
+        snprintf(bl[i], sizeof bl[i], "%.3g", g->sb[i]);
+        blab[i] = bl[i];
+        bat[i] = (double)i;
+    }
+    for (size_t i = 0; !st && i < (g->nw > g->nb ? g->nw : g->nb); i++)
+        empty[i] = "";
+
+    double cbar_x = 0;
+    for (int k = 0; !st && k < n; k++) {
+        int d = idx[k], row = k / cols, col = k % cols;
+        plot_axes_t a = {.x = L + col * (S + G), .y = top + row * (TITLE + S + GV) + TITLE,
+                         .w = S, .h = S, .x0 = -0.5, .x1 = g->nw - 0.5, .y0 = -0.5,
+                         .y1 = g->nb - 0.5};
+        cbar_x = fmax(cbar_x, a.x + S);
+        const double *v = pct + (size_t)d * g->items;
+        /* value at (iw, ib) is v[iw * nb + ib]: sigma_w2 across, sigma_b2 up */
+        plot_heatmap(p, &a, (int)g->nw, (int)g->nb, v, g->nb, 1, lo, hi);
+        double cw = S / g->nw, ch = S / g->nb;
+        for (size_t iw = 0; iw < g->nw; iw++)
+            for (size_t ib = 0; ib < g->nb; ib++) {
+                size_t i = iw * g->nb + ib;
+                double cx = plot_px(&a, (double)iw), cy = plot_py(&a, (double)ib);
+                plot_rgb_t bg = isnan(v[i]) ? PLOT_LIGHT : plot_viridis((v[i] - lo) / (hi - lo));
+                plot_rgb_t fg = plot_luminance(bg) > 0.45 ? PLOT_BLACK : PLOT_WHITE;
+                if (g->status[(size_t)d * g->items + i] == STATUS_FAILED) {
+                    double r = fmin(cw, ch) * 0.3;
+                    plot_segment(p, cx - r, cy - r, cx + r, cy + r, fg, 1.5, 0);
+                    plot_segment(p, cx - r, cy + r, cx + r, cy - r, fg, 1.5, 0);
+                } else if (!isnan(v[i]) && cw >= 44 && ch >= 22) {
+                    plot_text(p, cx, cy, 12, PLOT_CENTER | PLOT_MIDDLE, fg, "%.1f", v[i]);
+                }
+            }
+        int last_in_col = k + cols >= n;
+        plot_axis(p, &a, PLOT_AXIS_X, (int)g->nw, wat, last_in_col ? wlab : empty, 0);
+        plot_axis(p, &a, PLOT_AXIS_Y, (int)g->nb, bat, col == 0 ? blab : empty, 0);
+        plot_frame(p, &a);
+        long best = select_best(g, (size_t)d, g->test);
+        plot_text(p, a.x + S / 2, a.y - TITLE + 2, 14, PLOT_CENTER | PLOT_TOP | PLOT_BOLD,
+                  PLOT_BLACK, "depth %g", g->depth[d]);
+        if (best >= 0) {
+            size_t iw = (size_t)best / g->nb, ib = (size_t)best % g->nb;
+            double x0 = plot_px(&a, iw - 0.5), y0 = plot_py(&a, ib + 0.5);
+            plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK;
+            plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &white, 3);
+            plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &black, 1.2);
+            plot_text(p, a.x + S / 2, a.y - 19, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK,
+                      "best %.1f%% at (%.3g, %.3g)", v[best], g->sw[iw], g->sb[ib]);
+        } else {
+            plot_text(p, a.x + S / 2, a.y - 19, 12, PLOT_CENTER | PLOT_TOP, PLOT_RED,
+                      "no grid point finished");
+        }
+    }
+    if (!st) {
+        double ptop = top + TITLE, pbottom = top + rows * (TITLE + S + GV) - GV;
+        plot_colorbar(p, cbar_x + 28, ptop, 20, pbottom - ptop, lo, hi,
+                      "test accuracy (%), same scale in every panel");
+        double mid = L + (cols * S + (cols - 1) * G) / 2;
+        axis_label_x(p, mid, pbottom + 30, "weight variance σ_{w}² (sigma_w2)");
+        axis_label_y(p, 18, (ptop + pbottom) / 2, "bias variance σ_{b}² (sigma_b2)");
+        /* Key to the marks, one line at the bottom. */
+        double kx = L, ky = H - 22;
+        plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK, grey = PLOT_LIGHT, mid_c = plot_viridis(0.5);
+        plot_rect(p, kx, ky - 8, 16, 16, &mid_c, &white, 3);
+        plot_rect(p, kx, ky - 8, 16, 16, NULL, &black, 1.2);
+        kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                             "outlined: best grid point of the depth, its accuracy at "
+                             "(σ_{w}², σ_{b}²) above the panel");
+        if (any_nan) {
+            kx += 24;
+            plot_rect(p, kx, ky - 8, 16, 16, &grey, NULL, 0);
+            kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                                 "not computed");
+        }
+        if (any_failed) {
+            kx += 24;
+            plot_segment(p, kx + 3, ky - 5, kx + 13, ky + 5, PLOT_BLACK, 1.5, 0);
+            plot_segment(p, kx + 3, ky + 5, kx + 13, ky - 5, PLOT_BLACK, 1.5, 0);
+            plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                      "Cholesky failed even with the largest jitter");
+        }
+        st = fig_save(c, p, "nngp-accuracy-heatmaps.png",
+                      "test accuracy over (sigma_w2, sigma_b2), one panel per depth");
+    }
+    plot_destroy(&p);
+    free(pct);
+    free(wl);
+    free(bl);
+    free(wlab);
+    free(blab);
+    free(empty);
+    free(wat);
+    free(bat);
+    return st;
+}
+
+/* ---- most and least uncertain test images ---- */
+
+#define MAX_EXAMPLE_ROWS 5
+
+typedef struct {
+    int *pos, *label, *pred;     /* [nd][2] */
+    double *var;                 /* [nd][2] */
+    unsigned char *image;        /* [nd][2][C][H][W] */
+} examples_t;
+
+static void examples_free(examples_t *e)
+{
+    free(e->pos);
+    free(e->label);
+    free(e->pred);
+    free(e->var);
+    free(e->image);
+}
+
+static int examples_load(h5file_t *f, const char *which, size_t nd, size_t img, examples_t *e)
+{
+    char path[128];
+    e->pos = malloc(nd * 2 * sizeof(int));
+    e->label = malloc(nd * 2 * sizeof(int));
+    e->pred = malloc(nd * 2 * sizeof(int));
+    e->var = malloc(nd * 2 * sizeof(double));
+    e->image = malloc(nd * 2 * img);
+    int st = e->pos && e->label && e->pred && e->var && e->image ? NN_OK : NN_ERR_NOMEM;
+#define RD(kind, name, buf, count)                                                  \
+    if (!st) {                                                                      \
+        snprintf(path, sizeof path, "/nngp/uncertainty/%s/%s", which, name);        \
+        st = h5_read_##kind(f, path, buf, count);                                   \
+    }
+    RD(i32, "test_position", e->pos, nd * 2)
+    RD(i32, "label", e->label, nd * 2)
+    RD(i32, "predicted", e->pred, nd * 2)
+    RD(f64, "variance", e->var, nd * 2)
+    RD(u8, "image", e->image, nd * 2 * img)
+#undef RD
+    return st;
+}
+
+static int fig_examples(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    const char *name = "nngp-uncertain-examples.png";
+    int rank;
+    size_t dims[H5IO_MAX_RANK];
+    if (!h5_exists(c->f, "/nngp/uncertainty/most_uncertain/image", NULL) ||
+        h5_dims(c->f, "/nngp/uncertainty/most_uncertain/image", &rank, dims) != NN_OK ||
+        rank != 5 || dims[0] != g->nd || dims[1] != 2 || (dims[2] != 1 && dims[2] != 3)) {
+        fig_skip(c, name, "the posterior of the best models is not in the file yet");
+        return NN_OK;
+    }
+    int C = (int)dims[2], IH = (int)dims[3], IW = (int)dims[4];
+    size_t img = (size_t)C * IH * IW;
+    examples_t ex[2] = {{0}, {0}};
+    int st = examples_load(c->f, "most_uncertain", g->nd, img, &ex[0]);
+    if (!st)
+        st = examples_load(c->f, "least_uncertain", g->nd, img, &ex[1]);
+    int *have = malloc(g->nd * sizeof(int)), idx[MAX_EXAMPLE_ROWS], nhave = 0;
+    if (!have)
+        st = NN_ERR_NOMEM;
+    for (size_t d = 0; !st && d < g->nd; d++)   /* depths whose posterior is done */
+        if (ex[0].pos[d * 2] >= 0 && ex[1].pos[d * 2] >= 0)
+            have[nhave++] = (int)d;
+    if (st || nhave == 0) {
+        if (st != NN_ERR_NOMEM)
+            fig_skip(c, name, st ? "the uncertainty arrays are unreadable"
+                                 : "the posterior of the best models is not in the file yet");
+        examples_free(&ex[0]);
+        examples_free(&ex[1]);
+        free(have);
+        return st == NN_ERR_NOMEM ? st : NN_OK;
+    }
+    int rows = spread(nhave, MAX_EXAMPLE_ROWS, idx);
+    for (int r = 0; r < rows; r++)
+        idx[r] = have[idx[r]];
+
+    double scale = floor(112.0 / (IH > IW ? IH : IW));
+    scale = scale < 1 ? 1 : scale;
+    const double LBL = 95, CW = 188, GAP = 26, IMG_H = IH * scale, CAP = 4 * 17;
+    const double ROW = IMG_H + 8 + CAP + 16;
+    const int W = (int)fmax(900, LBL + 4 * CW + GAP + 20);
+    double top0 = note && note[0] ? 86 : 66;
+    const int H = (int)(top0 + 34 + 44 + rows * ROW + 64);
+    plot_t *p = plot_create(W, H);
+    if (!p) {
+        examples_free(&ex[0]);
+        examples_free(&ex[1]);
+        free(have);
+        return NN_ERR_NOMEM;
+    }
+    double top = fig_header(c, p, "Most and least uncertain test images of the best model of "
+                                  "each depth", note);
+    char depths[160] = "";
+    if (rows < nhave) {
+        depth_list(g, idx, rows, depths, sizeof depths);
+        plot_text(p, 20, top, 13, PLOT_LEFT | PLOT_TOP, PLOT_BLACK, "Depths %s shown, of %d "
+                  "with a posterior (the report's table lists them all).", depths, nhave);
+    } else {
+        plot_text(p, 20, top, 13, PLOT_LEFT | PLOT_TOP, PLOT_BLACK, "Every depth with a "
+                  "posterior is shown.");
+    }
+    top += 34;
+    double x0 = LBL + (W - (LBL + 4 * CW + GAP + 20)) / 2;
+    const char *group[2] = {"most uncertain: highest predictive variance",
+                            "least uncertain: lowest predictive variance"};
+    for (int w = 0; w < 2; w++) {
+        double gx = x0 + w * (2 * CW + GAP);
+        plot_text(p, gx + CW, top, 15, PLOT_CENTER | PLOT_TOP | PLOT_BOLD, PLOT_BLACK, "%s",
+                  group[w]);
+        plot_segment(p, gx + 10, top + 24, gx + 2 * CW - 10, top + 24, PLOT_GREY, 1, 0);
+    }
+    plot_segment(p, x0 + 2 * CW + GAP / 2, top, x0 + 2 * CW + GAP / 2, top + 44 + rows * ROW - 10,
+                 PLOT_LIGHT, 1, 0);
+    top += 44;
+    for (int r = 0; r < rows; r++) {
+        size_t d = (size_t)idx[r];
+        double ry = top + r * ROW;
+        plot_text(p, 20, ry + IMG_H / 2, 15, PLOT_LEFT | PLOT_MIDDLE | PLOT_BOLD, PLOT_BLACK,
+                  "depth %g", g->depth[d]);
+        for (int w = 0; w < 2; w++)
+            for (int j = 0; j < 2; j++) {
+                size_t o = d * 2 + (size_t)j;
+                double cx = x0 + w * (2 * CW + GAP) + j * CW + CW / 2;
+                if (ex[w].pos[o] < 0)
+                    continue;
+                double ix = cx - IW * scale / 2;
+                int wrong = ex[w].label[o] != ex[w].pred[o];
+                plot_rgb_t frame = wrong ? PLOT_RED : PLOT_GREY;
+                plot_rect(p, ix - 3, ry - 3, IW * scale + 6, IMG_H + 6, NULL, &frame, wrong ? 3 : 1);
+                plot_image(p, ix, ry, scale, C, IH, IW, ex[w].image + o * img);
+                char a[48], b[48];
+                double ty = ry + IMG_H + 8;
+                plot_text(p, cx, ty, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "true class: %s",
+                          fig_class_name(c, ex[w].label[o], a, sizeof a));
+                plot_text(p, cx, ty + 17, 13, PLOT_CENTER | PLOT_TOP | (wrong ? PLOT_BOLD : 0),
+                          wrong ? PLOT_RED : PLOT_BLACK, "predicted: %s%s",
+                          fig_class_name(c, ex[w].pred[o], b, sizeof b), wrong ? " (wrong)" : "");
+                plot_text(p, cx, ty + 34, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK,
+                          "variance: %.3g", ex[w].var[o]);
+                plot_text(p, cx, ty + 51, 12, PLOT_CENTER | PLOT_TOP, PLOT_GREY,
+                          "test example %d", ex[w].pos[o]);
+            }
+    }
+    static const char *const foot[3] = {
+        "Best model: highest test accuracy of the depth. Variance: its GP posterior predictive "
+        "variance at the image,",
+        "on the scale of that model's prior kernel: compare within a row, not across depths. "
+        "Red frame: misclassified.",
+        "Test example: position in the test set of the results file (/data/test_index holds "
+        "its index in the data file).",
+    };
+    for (int i = 0; i < 3; i++)
+        plot_text(p, 20, H - 58 + 18 * i, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "%s", foot[i]);
+    st = fig_save(c, p, name, "two most and two least uncertain test images per depth");
+    plot_destroy(&p);
+    examples_free(&ex[0]);
+    examples_free(&ex[1]);
+    free(have);
+    return st;
+}
+
+/* ---- time per phase ---- */
+
+static int fig_timing(fig_ctx_t *c, const char *note)
+{
+    const char *name = "nngp-time-per-phase.png";
+    size_t n = h5_exists(c->f, "/nngp/timing/phase_seconds", NULL)
+                   ? dim0(c->f, "/nngp/timing/phase_seconds") : 0;
+    if (n == 0 || n > 16) {
+        fig_skip(c, name, "no timing in the file");
+        return NN_OK;
+    }
+    double sec[16], total = 0, wall = NAN;
+    long long ranks = 0;
+    if (h5_read_f64(c->f, "/nngp/timing/phase_seconds", sec, n) != NN_OK) {
+        fig_skip(c, name, "the timing is unreadable");
+        return NN_OK;
+    }
+    char **names = NULL;
+    int nn = 0;
+    if (h5_read_strings(c->f, "/nngp/timing/phase_names", &names, &nn) != NN_OK)
+        nn = 0;
+    static const char *const defaults[] = {"gram", "recursion", "factorization", "solve", "variance"};
+    h5_read_attr_double(c->f, "/", "wall_seconds", &wall);
+    h5_read_attr_int(c->f, "/", "mpi_size", &ranks);
+    for (size_t i = 0; i < n; i++)
+        total += sec[i];
+
+    const int W = 900, BAR = 34, PITCH = 50;
+    double top0 = note && note[0] ? 86 : 66;
+    const int H = (int)(top0 + 20 + n * PITCH + 132);
+    plot_t *p = plot_create(W, H);
+    if (!p) {
+        h5_free_names(names, nn);
+        return NN_ERR_NOMEM;
+    }
+    double top = fig_header(c, p, "Where the time goes: seconds per phase of the NNGP sweep", note);
+    const char *label[16];
+    double widest = 0;
+    for (size_t i = 0; i < n; i++) {
+        label[i] = (int)i < nn ? names[i] : i < 5 ? defaults[i] : "?";
+        widest = fmax(widest, plot_text_width(p, 14, 0, label[i]));
+    }
+    double hi = 0;
+    for (size_t i = 0; i < n; i++)
+        hi = fmax(hi, sec[i]);
+    double lo = 0, span = hi > 0 ? hi * 1.3 : 1;   /* room for the value labels */
+    plot_nice_range(&lo, &span, 6);
+    plot_axes_t a = {.x = 30 + widest, .y = top + 20, .w = W - 30 - widest - 40,
+                     .h = (double)n * PITCH, .x0 = 0, .x1 = span, .y0 = 0, .y1 = (double)n};
+    plot_axis_numeric(p, &a, PLOT_AXIS_X, 0);
+    for (size_t i = 0; i < n; i++) {
+        double yc = a.y + (i + 0.5) * PITCH, xe = plot_px(&a, sec[i]);
+        plot_rect(p, a.x, yc - BAR / 2.0, xe - a.x, BAR, &plot_palette[0], NULL, 0);
+        plot_text(p, a.x - 8, yc, 14, PLOT_RIGHT | PLOT_MIDDLE, PLOT_BLACK, "%s", label[i]);
+        plot_text(p, xe + 6, yc, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK, "%.3g s (%.1f%%)", sec[i],
+                  total > 0 ? 100 * sec[i] / total : 0.0);
+    }
+    plot_frame(p, &a);
+    axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "seconds, summed over all MPI ranks");
+    double fy = a.y + a.h + 60;
+    char wall_text[96] = "";
+    if (!isnan(wall))
+        snprintf(wall_text, sizeof wall_text, "; wall-clock time %.3g s on %lld MPI rank%s", wall,
+                 ranks, ranks == 1 ? "" : "s");
+    plot_text(p, 20, fy, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "total %.3g s%s", total, wall_text);
+    plot_text(p, 20, fy + 19, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
+              "gram: input Gram matrix (once per rank); recursion: kernel recursion over depth; "
+              "factorization: Cholesky;");
+    plot_text(p, 20, fy + 38, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
+              "solve: posterior mean and accuracy; variance: posterior variance of the best model "
+              "of each depth.");
+    int st = fig_save(c, p, name, "seconds per phase (bar chart)");
+    plot_destroy(&p);
+    h5_free_names(names, nn);
+    return st;
+}
+
+int figures_nngp(fig_ctx_t *c)
+{
+    grid_t g;
+    int st = grid_load(c->f, &g);
+    if (st)
+        return st;
+    char note[200] = "";
+    if (c->state[0] && strcmp(c->state, "complete") != 0)
+        snprintf(note, sizeof note, "Incomplete file (state %s): %zu of %zu (σ_{w}², σ_{b}²) grid "
+                 "points finished; only those are shown.", c->state, g.done, g.items);
+    st = fig_accuracy_depth(c, &g, note);
+    if (!st) st = fig_heatmaps(c, &g, note);
+    if (!st) st = fig_examples(c, &g, note);
+    if (!st) st = fig_timing(c, note);
+    grid_free(&g);
+    return st;
+}

@@ -1,0 +1,162 @@
+# test_report.sh - `nnsweep report`: the tables in each format, the figures of --png (valid PNG
+# files of the documented size with real content, read back by an independent decoder), bad
+# --png directories, an interrupted file, and the README's h5py example.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+PY=/usr/bin/python3   # Debian's python3 with python3-h5py
+
+# A PNG checker that needs no imaging library (zlib and numpy only): signature, chunk CRCs, IHDR,
+# then inflate and unfilter the IDAT stream (8-bit RGB or RGBA, as cairo writes) to count
+# distinct colours and colourful pixels. Prints what it found; exits 1 if any check fails.
+cat > "$TMP/pngcheck.py" <<'PY'
+import struct, sys, zlib
+import numpy as np
+path, min_w, min_h, min_colours, min_colourful = sys.argv[1], *map(int, sys.argv[2:6])
+data = open(path, "rb").read()
+if data[:8] != b"\x89PNG\r\n\x1a\n":
+    sys.exit(f"{path}: no PNG signature")
+pos, idat, ihdr = 8, b"", None
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if zlib.crc32(kind + body) != struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]:
+        sys.exit(f"{path}: bad CRC in chunk {kind}")
+    if kind == b"IHDR":
+        ihdr = struct.unpack(">IIBBBBB", body)
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+w, h, depth, ctype = ihdr[:4]
+if depth != 8 or ctype not in (2, 6):
+    sys.exit(f"{path}: unexpected bit depth {depth} / colour type {ctype}")
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+if len(raw) != h * (stride + 1):
+    sys.exit(f"{path}: image data of {len(raw)} bytes, expected {h * (stride + 1)}")
+img = np.zeros((h, stride), dtype=np.uint8)
+prev = np.zeros(stride, dtype=np.int64)
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    cur = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int64)
+    if f == 1:    # Sub: a running sum per channel
+        cur = np.cumsum(cur.reshape(w, bpp), axis=0).reshape(-1) & 255
+    elif f == 2:  # Up
+        cur = (cur + prev) & 255
+    elif f in (3, 4):   # Average, Paeth: sequential along the row
+        line, up = cur.tolist(), prev.tolist()
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = up[i]
+            if f == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 255
+            else:
+                c = up[i - bpp] if i >= bpp else 0
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        cur = np.array(line, dtype=np.int64)
+    img[y] = cur
+    prev = cur
+px = img.reshape(h, w, bpp)[:, :, :3].reshape(-1, 3).astype(np.int64)
+colours = len(np.unique(px[:, 0] << 16 | px[:, 1] << 8 | px[:, 2]))
+colourful = int(np.count_nonzero(px.max(axis=1) - px.min(axis=1) > 60))
+print(f"{path}: {w} x {h} px, {colours} colours, {colourful} colourful pixels, {len(data)} bytes")
+if w < min_w or h < min_h or w > 2400 or h > 2400:
+    sys.exit(f"{path}: size {w} x {h} outside [{min_w}, 2400] x [{min_h}, 2400]")
+if colours < min_colours or colourful < min_colourful:
+    sys.exit(f"{path}: too plain ({colours} colours, {colourful} colourful pixels)")
+PY
+# png_ok DESCRIPTION FILE MIN_W MIN_H MIN_COLOURS MIN_COLOURFUL_PIXELS
+png_ok() { check "$1" -- $PY "$TMP/pngcheck.py" "${@:2}"; }
+
+# ---- tables of a fresh small run (6 depths x 3 x 3, with a validation split) ----
+$NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/small.h5" >/dev/null 2>&1
+check "small NNGP run for the report" -- test -f "$TMP/small.h5"
+expect 0 "state complete" "report text names the state" -- $NNSWEEP report "$TMP/small.h5"
+expect 0 "selected by highest validation accuracy" "report text has every selection rule" -- $NNSWEEP report "$TMP/small.h5"
+expect 0 "^\| depth +\| sigma_w2" "report --format markdown prints markdown tables" -- $NNSWEEP report "$TMP/small.h5" --format markdown
+expect 0 "^depth,sigma_w2,sigma_b2,test_acc" "report --format csv prints CSV" -- $NNSWEEP report "$TMP/small.h5" --format csv
+
+# ---- figures ----
+expect 0 "nngp-accuracy-heatmaps.png" "report --png lists the figures" -- $NNSWEEP report "$TMP/small.h5" --png "$TMP/png/new/dir"
+for f in accuracy-depth accuracy-heatmaps uncertain-examples time-per-phase; do
+  check "--png wrote nngp-$f.png" -- test -s "$TMP/png/new/dir/nngp-$f.png"
+done
+# The viridis heatmaps and coloured curves have many colours; grey images and bars fewer.
+png_ok "accuracy against depth: valid PNG, 900 x 600, coloured curves" "$TMP/png/new/dir/nngp-accuracy-depth.png" 900 600 200 2000
+png_ok "accuracy heatmaps: valid PNG, >= 900 x 500, colour map" "$TMP/png/new/dir/nngp-accuracy-heatmaps.png" 900 500 300 100000
+png_ok "uncertain examples: valid PNG, >= 900 x 600, images and text" "$TMP/png/new/dir/nngp-uncertain-examples.png" 900 600 150 0
+png_ok "time per phase: valid PNG, 900 wide, bars and text" "$TMP/png/new/dir/nngp-time-per-phase.png" 900 350 100 10000
+expect 0 "figure: .*nngp-accuracy-depth.png" "report --format csv --png lists figures as comments" -- $NNSWEEP report "$TMP/small.h5" --format csv --png "$TMP/png/csv"
+
+# ---- bad --png directories: exit 2 with a message, before anything is read ----
+echo "a file" > "$TMP/plainfile"
+expect 2 "cannot create directory '$TMP/plainfile/sub'" "--png below a regular file exits 2" -- $NNSWEEP report "$TMP/small.h5" --png "$TMP/plainfile/sub"
+expect 2 "not a directory" "--png naming a regular file exits 2" -- $NNSWEEP report "$TMP/small.h5" --png "$TMP/plainfile"
+expect 2 "cannot create directory '/proc/nnsweep-figures'" "--png in an unwritable place exits 2" -- $NNSWEEP report "$TMP/small.h5" --png /proc/nnsweep-figures
+expect 2 "usage: nnsweep report" "--png without a directory exits 2" -- $NNSWEEP report "$TMP/small.h5" --png
+/usr/bin/python3 -c "import h5py,sys; h5py.File(sys.argv[1],'w').create_dataset('x', data=[1,2])" "$TMP/other.h5"
+expect 2 "not an nnsweep results file" "report --png on a foreign HDF5 file exits 2" -- $NNSWEEP report "$TMP/other.h5" --png "$TMP/png/other"
+check "no figure is written for a foreign file" -- test -z "$(ls -A "$TMP/png/other")"
+
+# ---- an interrupted file: the demo job stopped by SIGUSR1 after its first checkpoints ----
+$NNSWEEP nngp --quiet jobs/nngp-fashion-binary.ini --out "$TMP/intr.h5" >"$TMP/intr.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -f "$TMP/intr.h5" ] && break; sleep 0.2; done
+sleep 1
+kill -USR1 "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 75 ]; then ok "demo job interrupted by SIGUSR1 exits 75"; else not_ok "demo job interrupted by SIGUSR1 exits 75 (exit $rc)"; fi
+expect 0 "state interrupted" "report on an interrupted file says so" -- $NNSWEEP report "$TMP/intr.h5" --png "$TMP/png/intr"
+expect 0 "nngp-uncertain-examples.png +not drawn: the posterior" "report --png on an interrupted file says which figure it cannot draw yet" -- $NNSWEEP report "$TMP/intr.h5" --png "$TMP/png/intr"
+png_ok "interrupted file: accuracy against depth is drawn" "$TMP/png/intr/nngp-accuracy-depth.png" 900 600 100 500
+png_ok "interrupted file: heatmaps are drawn" "$TMP/png/intr/nngp-accuracy-heatmaps.png" 900 500 100 1000
+png_ok "interrupted file: time per phase is drawn" "$TMP/png/intr/nngp-time-per-phase.png" 900 350 50 1000
+
+# ---- CIFAR-10 layout (3 channels, class names): synthetic coloured images in the binary format ----
+mkdir -p "$TMP/cifar"
+$PY - "$TMP/cifar" <<'PY'
+import os, sys
+d = sys.argv[1]
+def record(i):
+    label, out = i % 10, bytearray([i % 10])
+    for ch in range(3):   # channel-major like CIFAR-10: a colour gradient that depends on the class
+        for y in range(32):
+            out += bytes((x * 8 if ch == label % 3 else y * 8 if ch == (label + 1) % 3 else (i * 37) % 256) for x in range(32))
+    return out
+for name in [f"data_batch_{b}.bin" for b in range(1, 6)] + ["test_batch.bin"]:
+    with open(os.path.join(d, name), "wb") as f:
+        for i in range(40):
+            f.write(record(i))
+PY
+printf '%s\n' "[data]" "dataset = cifar10" "path = $TMP/cifar" "classes = 0, 1, 2" "train = 30" \
+  "test = 12" "[nngp]" "depth = 1:3" "sigma_w2 = 1, 2" "sigma_b2 = 0, 0.5" > "$TMP/cifar.ini"
+$NNSWEEP nngp --quiet "$TMP/cifar.ini" --out "$TMP/cifar.h5" >/dev/null 2>&1
+expect 0 "nngp-uncertain-examples.png" "report --png on a CIFAR-10 file" -- $NNSWEEP report "$TMP/cifar.h5" --png "$TMP/png/cifar"
+png_ok "CIFAR-10 examples are drawn in colour" "$TMP/png/cifar/nngp-uncertain-examples.png" 900 600 500 20000
+
+# ---- the README's h5py example ----
+expect 0 "dimension sigma_w2: scale /nngp/sigma_w2 = \[1.0, 2.0, 3.0\]" "h5py example prints the sigma_w2 scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
+expect 0 "dimension depth: scale /nngp/depth = \[1.0, 2.0, 3.0, 4.0, 5.0, 6.0\]" "h5py example prints the depth scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
+expect 0 "most uncertain test example at depth 1: class [06], .*image \(28, 28, 1\)" "h5py example reads an image and maps its label" -- $PY docs/h5py-example.py "$TMP/small.h5"
+
+# The README shows part of docs/h5py-example.py: every line of its python block must be in the script.
+readme_block_in_script() {
+  $PY - README.md docs/h5py-example.py <<'PY'
+import re, sys
+readme, script = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+at = readme.find("docs/h5py-example.py")
+m = re.search(r"```python\n(.*?)```", readme[at:], re.S) if at >= 0 else None
+if not m:
+    sys.exit("README.md has no python block after its mention of docs/h5py-example.py")
+lines = {l.strip() for l in script.splitlines()}
+missing = [l for l in m.group(1).splitlines() if l.strip() and l.strip() not in lines]
+print("\n".join(f"not in the script: {l}" for l in missing) or "README python block matches the script")
+sys.exit(1 if missing else 0)
+PY
+}
+if grep -q "docs/h5py-example.py" README.md; then
+  check "the README's h5py snippet is part of docs/h5py-example.py" -- readme_block_in_script
+else
+  ok "the README's h5py snippet is part of docs/h5py-example.py # SKIP README has no h5py section yet"
+fi
