@@ -1,8 +1,8 @@
 /* figures_nngp.c - the NNGP figures: test accuracy against depth (one curve per selection rule),
  * accuracy heatmaps over (sigma_w2, sigma_b2) for each depth, the most and least uncertain test
- * images, and the time per phase. The best models are chosen here from the grid arrays with the
- * sweep's rule, so an interrupted file (whose /nngp/best is written only at the end) still shows
- * its finished grid points. Does not redraw the tables. */
+ * images, and the time per phase. The best models are the sweep's own choice, read from
+ * /nngp/best/<rule>/sigma_{w2,b2}_index (in an incomplete file: the best among finished items).
+ * Does not redraw the tables. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@ typedef struct {
     double *test, *valid, *lml;      /* [nd][nw][nb] */
     int *status;                     /* [nd][nw][nb]: 0 not computed, 1 ok, 2 failed */
     int have_valid;                  /* some validation accuracy is finite */
+    long *best[3];                   /* [rule][depth]: item chosen by the sweep, -1 if none */
     size_t done;                     /* finished (sigma_w2, sigma_b2) items */
 } grid_t;
 
@@ -31,6 +32,8 @@ static void grid_free(grid_t *g)
     free(g->valid);
     free(g->lml);
     free(g->status);
+    for (int r = 0; r < 3; r++)
+        free(g->best[r]);
     memset(g, 0, sizeof *g);
 }
 
@@ -39,6 +42,32 @@ static size_t dim0(h5file_t *f, const char *path)
     int rank;
     size_t dims[H5IO_MAX_RANK];
     return h5_dims(f, path, &rank, dims) == NN_OK && rank == 1 ? dims[0] : 0;
+}
+
+/* The sweep's chosen model per depth and rule (/nngp/best/<rule>/sigma_{w2,b2}_index), as grid
+ * items; -1 where the file has none (no validation split, nothing finished). */
+static int best_load(h5file_t *f, grid_t *g)
+{
+    static const char *const rules[3] = {"test_accuracy", "validation_accuracy",
+                                         "log_marginal_likelihood"};
+    int *iw = malloc(g->nd * sizeof(int)), *ib = malloc(g->nd * sizeof(int));
+    int st = iw && ib ? NN_OK : nn_fail(NN_ERR_NOMEM, "best-model tables");
+    for (int r = 0; r < 3 && !st; r++) {
+        char pw[96], pb[96];
+        snprintf(pw, sizeof pw, "/nngp/best/%s/sigma_w2_index", rules[r]);
+        snprintf(pb, sizeof pb, "/nngp/best/%s/sigma_b2_index", rules[r]);
+        int have = h5_exists(f, pw, NULL) && h5_read_i32(f, pw, iw, g->nd) == NN_OK &&
+                   h5_read_i32(f, pb, ib, g->nd) == NN_OK;
+        if (!(g->best[r] = malloc(g->nd * sizeof(long)))) {
+            st = nn_fail(NN_ERR_NOMEM, "best-model tables");
+            break;
+        }
+        for (size_t d = 0; d < g->nd; d++)
+            g->best[r][d] = have && iw[d] >= 0 ? (long)iw[d] * (long)g->nb + ib[d] : -1;
+    }
+    free(iw);
+    free(ib);
+    return st;
 }
 
 static int grid_load(h5file_t *f, grid_t *g)
@@ -76,25 +105,11 @@ static int grid_load(h5file_t *f, grid_t *g)
     for (size_t i = 0; !st && i < g->items; i++)
         g->done += done[i] != 0;
     free(done);
+    if (!st)
+        st = best_load(f, g);
     if (st)
         grid_free(g);
     return st;
-}
-
-/* Best item of depth d by score: the highest score among grid points that succeeded; ties go to
- * the higher log marginal likelihood, then to the first in grid order (select_best in
- * src/sweep/nngp_sweep.c, so a complete file gives the models of /nngp/best). -1 if none. */
-static long select_best(const grid_t *g, size_t d, const double *score)
-{
-    long best = -1;
-    for (size_t item = 0; item < g->items; item++) {
-        size_t i = d * g->items + item, b = d * g->items + (size_t)best;
-        if (g->status[i] != STATUS_OK || isnan(score[i]))
-            continue;
-        if (best < 0 || score[i] > score[b] || (score[i] == score[b] && g->lml[i] > g->lml[b]))
-            best = (long)item;
-    }
-    return best;
 }
 
 /* k indices spread evenly over 0..n-1, first and last included (all of them when n <= k). */
@@ -146,7 +161,6 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
         {"model selected by log marginal likelihood (training data only)", plot_palette[2], 2,
          PLOT_MARK_DIAMOND, 2, 8},
     };
-    const double *scores[3] = {g->test, g->valid, g->lml};
     plot_style_t used[3];
     double *y = malloc(3 * g->nd * sizeof(double)), *x = malloc(3 * g->nd * sizeof(double));
     if (!x || !y) {
@@ -160,7 +174,7 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
         if (r == 1 && !g->have_valid)
             continue;
         for (int d = 0; d < nd; d++) {
-            long item = select_best(g, (size_t)d, scores[r]);
+            long item = g->best[r][d];
             double v = item >= 0 ? 100 * g->test[(size_t)d * g->items + (size_t)item] : NAN;
             x[ncurves * nd + d] = g->depth[d];
             y[ncurves * nd + d] = v;
@@ -326,7 +340,7 @@ static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
         plot_axis(p, &a, PLOT_AXIS_X, (int)g->nw, wat, last_in_col ? wlab : empty, 0);
         plot_axis(p, &a, PLOT_AXIS_Y, (int)g->nb, bat, col == 0 ? blab : empty, 0);
         plot_frame(p, &a);
-        long best = select_best(g, (size_t)d, g->test);
+        long best = g->best[0][d];
         plot_text(p, a.x + S / 2, a.y - TITLE + 2, 14, PLOT_CENTER | PLOT_TOP | PLOT_BOLD,
                   PLOT_BLACK, "depth %g", g->depth[d]);
         if (best >= 0) {

@@ -130,8 +130,11 @@ static int write_best(h5file_t *f, const nngp_state_t *s)
             continue;
         double sw2[NNGP_MAX_DEPTHS], sb2[NNGP_MAX_DEPTHS], acc[NNGP_MAX_DEPTHS],
             vacc[NNGP_MAX_DEPTHS], lml[NNGP_MAX_DEPTHS], noise[NNGP_MAX_DEPTHS];
+        int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS];
         for (int d = 0; d < s->nd; d++) {
             int item = s->best[rule][d];
+            iw[d] = item < 0 ? -1 : item / s->nb;
+            ib[d] = item < 0 ? -1 : item % s->nb;
             size_t g = (size_t)d * s->nitems + (item < 0 ? 0 : item);
             sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[item / s->nb];
             sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[item % s->nb];
@@ -148,6 +151,13 @@ static int write_best(h5file_t *f, const nngp_state_t *s)
         for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
             snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
             st = h5_write_f64(f, path, 1, &nd, cols[k].v);
+            if (!st) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+        }
+        struct { const char *name; const int *v; } idx[] = {{"sigma_w2_index", iw},
+                                                            {"sigma_b2_index", ib}};
+        for (size_t k = 0; k < 2 && !st; k++) {   /* positions in the grid scales, -1: none */
+            snprintf(path, sizeof path, "%s/%s", group, idx[k].name);
+            st = h5_write_i32(f, path, 1, &nd, idx[k].v);
             if (!st) st = h5_attach_scale(f, path, 0, "/nngp/depth");
         }
         if (!st) st = h5_write_attr_str(f, group, "rule", rule_text[rule]);
