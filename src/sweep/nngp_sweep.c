@@ -194,10 +194,15 @@ static size_t post_record_doubles(const nngp_state_t *s)
     return 3 + nt * (size_t)s->ds->ntargets + nt + (s->post_covariance ? nt * nt : 0);
 }
 
-static int run_post_item(int d, int slot, void *result, void *vctx)
+/* Posterior items go deepest first: the recursion makes them the most expensive, and handing
+ * them out first keeps the last ranks from waiting on one long item. */
+static int post_depth(const nngp_state_t *s, int item) { return s->nd - 1 - item; }
+
+static int run_post_item(int post_item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
+    int d = post_depth(s, post_item);
     if (par_group_rank() != 0)
         return NN_OK;
     double *rec = result;
@@ -217,10 +222,11 @@ static int run_post_item(int d, int slot, void *result, void *vctx)
     return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
 }
 
-static int record_post_item(int d, const void *result, void *vctx)
+static int record_post_item(int item, const void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     nngp_state_t *s = c->state;
+    int d = post_depth(s, item);
     const double *rec = result;
     size_t nt = (size_t)s->ds->test.n, nm = nt * (size_t)s->ds->ntargets;
     s->post_noise[d] = rec[0];
@@ -282,7 +288,6 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     }
     if (st == NN_OK) {
         par_bcast(s.item_done, (size_t)s.nitems, 0);
-        par_bcast(s.post_done, (size_t)s.nd, 0);
         if (rank == 0)
             st = checkpoint(&c, "running");
         st = par_agree(st);
@@ -315,7 +320,9 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         if (rank == 0)
             select_all(&s);
         par_bcast(s.best, sizeof s.best, 0);
-        st = run_phase(&c, s.nd, s.post_done, post_record_doubles(&s), run_post_item,
+        /* posteriors are never resumed (cheap next to the grid, and they depend on the final
+         * selection): every depth is an item again */
+        st = run_phase(&c, s.nd, NULL, post_record_doubles(&s), run_post_item,
                        record_post_item, "posterior");
     }
     if (rank == 0) {
