@@ -52,7 +52,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
 
-.PHONY: all test bench demo deps clean
+.PHONY: all test bench demo deps clean FORCE
 .SECONDARY:
 all: $(BUILD)/nnsweep
 
@@ -63,9 +63,15 @@ $(BUILD)/libnnsweep.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# provenance.c records how the program was built: it alone sees the build definitions.
+# provenance.c records how the program was built: it alone sees the build definitions. The stamp
+# file changes only when the commit or the flags do, and then rebuilds the two objects.
 $(BUILD)/src/io/provenance.o: ALL_CFLAGS += $(BUILD_DEFS)
 $(BUILD)/src/cli/main.o: ALL_CFLAGS += $(BUILD_DEFS)
+$(BUILD)/src/io/provenance.o $(BUILD)/src/cli/main.o: $(BUILD)/build-stamp
+$(BUILD)/build-stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_DEFS)' | cmp -s - $@ || echo '$(BUILD_DEFS)' > $@
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
