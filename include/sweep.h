@@ -19,6 +19,12 @@ typedef struct {
  * the job; or another error. The same status on every rank. */
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 
+/* Runs the [cnn] part of a job: one data-parallel training run per variant (or the base), each
+ * trained by a group of ranks; the file is rewritten after every run. Returns 0,
+ * NN_ERR_INTERRUPTED (stopped between runs), NN_ERR_INPUT (bad layers string, batch or group
+ * size), or another error. The same status on every rank. */
+int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
+
 /* Model-selection rules, in the order they are stored under /nngp/best. */
 enum { SELECT_TEST_ACCURACY, SELECT_VALIDATION_ACCURACY, SELECT_LOG_MARGINAL_LIKELIHOOD, SELECT_NRULES };
 extern const char *const select_rule_names[SELECT_NRULES];

@@ -8,6 +8,7 @@
 #include "figures.h"
 #include "h5io.h"
 #include "nn_error.h"
+#include "report_cnn.h"
 #include "report_nngp.h"
 
 int report_print(const char *path, FILE *out, report_format_t format, const char *png_dir)
@@ -34,6 +35,8 @@ int report_print(const char *path, FILE *out, report_format_t format, const char
     }
     if (strcmp(experiment, "nngp") == 0)
         st = report_nngp(f, out, format);
+    else if (strcmp(experiment, "cnn") == 0)
+        st = report_cnn(f, out, format);
     else
         st = nn_fail(NN_ERR_INPUT, "%s: unknown experiment '%s'", path, experiment);
     if (st != NN_OK)

@@ -1,0 +1,130 @@
+/* cnn_output.c - a CNN job's results file: provenance, the data used, and one group per finished
+ * run under /cnn/<run name>/ (per-epoch curves, confusion matrix, accuracy under input noise, the
+ * trained weights). Rewritten whole and atomically after every run; nothing is read back (a run
+ * is not resumed). */
+#include "cnn_state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "h5io.h"
+#include "nn_error.h"
+#include "nn_timer.h"
+#include "par.h"
+#include "provenance.h"
+
+static const char *const curve_units[CNN_NCURVES] = {
+    "mean cross-entropy over the epoch's batches (running average while training)",
+    "fraction correct over the epoch's batches (running average while training)",
+    "mean cross-entropy on the test split after the epoch",
+    "fraction of test examples classified correctly after the epoch",
+    "learning rate used during the epoch",
+    "wall seconds of the epoch (training and test evaluation)",
+    "training images per second (training loop only, whole group)"};
+
+static int write_provenance(h5file_t *f, const cnn_state_t *s, const char *state_name)
+{
+    char end[32] = "", grid[32];
+    if (strcmp(state_name, "running") != 0)
+        provenance_now(end, sizeof end);
+    snprintf(grid, sizeof grid, "%dx1", s->group_size);
+    provenance_t p = {.command_line = s->command_line, .job_path = s->job->path,
+                      .job_text = s->job->text, .mpi_size = par_size(),
+                      .group_size = s->group_size, .process_grid = grid,
+                      .hostnames = s->hostnames, .start_time = s->start_time, .end_time = end,
+                      .state = state_name};
+    int st = provenance_write(f, &p);
+    if (!st) st = h5_write_attr_str(f, "/", "experiment", "cnn");
+    if (!st) st = h5_write_attr_double(f, "/", "wall_seconds", timer_now() - s->t_start);
+    return st;
+}
+
+static int write_data(h5file_t *f, const dataset_t *ds)
+{
+    size_t nc = (size_t)ds->spec.nclasses, ntr = (size_t)ds->train.n, nte = (size_t)ds->test.n;
+    int st = h5_write_attr_str(f, "/data", "dataset", ds->name);
+    if (!st) st = h5_write_attr_int(f, "/data", "shuffle_seed", ds->spec.shuffle_seed);
+    if (!st) st = h5_write_i32(f, "/data/classes", 1, &nc, ds->spec.classes);
+    if (!st) st = h5_write_i32(f, "/data/train_index", 1, &ntr, ds->train.source_index);
+    if (!st) st = h5_write_i32(f, "/data/test_index", 1, &nte, ds->test.source_index);
+    if (!st) st = h5_write_i32(f, "/data/test_label", 1, &nte, ds->test.label);
+    return st;
+}
+
+static int write_run(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r)
+{
+    const cnn_spec_t *sp = r->spec;
+    char g[128], p[192];
+    snprintf(g, sizeof g, "/cnn/%s", sp->name);
+    size_t E = (size_t)r->epochs, nc = (size_t)s->ds->spec.nclasses;
+    int st = NN_OK;
+    for (int k = 0; k < CNN_NCURVES && !st; k++) {
+        snprintf(p, sizeof p, "%s/%s", g, cnn_curve_names[k]);
+        st = h5_write_f64(f, p, 1, &E, r->curve[k]);
+        if (!st) st = h5_write_attr_str(f, p, "description", curve_units[k]);
+    }
+    size_t cdims[2] = {nc, nc}, n3 = CNN_NOISE_LEVELS, npar = r->nparams, nbuf = r->nbuffers;
+    snprintf(p, sizeof p, "%s/confusion_matrix", g);
+    if (!st) st = h5_write_i32(f, p, 2, cdims, r->confusion);
+    if (!st) st = h5_write_attr_str(f, p, "description", "test split after the last epoch: rows = "
+                                    "true class position, columns = predicted (see /data/classes)");
+    snprintf(p, sizeof p, "%s/noise_accuracy", g);
+    if (!st) st = h5_write_f64(f, p, 1, &n3, r->noise_accuracy);
+    if (!st) st = h5_write_attr_str(f, p, "noise_levels", "0.05, 0.01, 0.005");
+    if (!st) st = h5_write_attr_str(f, p, "description", "test accuracy of the final model on "
+                                    "image + a N(0,1) per pixel (after preprocessing), a = "
+                                    "noise_levels");
+    snprintf(p, sizeof p, "%s/weights", g);
+    if (!st) st = h5_write_f32(f, p, 1, &npar, r->weights);
+    if (!st) st = h5_write_attr_int(f, p, "nparams", (long long)r->nparams);
+    if (!st) st = h5_write_attr_str(f, p, "layers", sp->layers);
+    if (!st) st = h5_write_attr_str(f, p, "description", "flat float32 parameter block in layer "
+                                    "order (weight then bias; bn gamma then beta)");
+    if (!st && nbuf > 0) {
+        snprintf(p, sizeof p, "%s/bn_buffers", g);
+        st = h5_write_f32(f, p, 1, &nbuf, r->buffers);
+        if (!st) st = h5_write_attr_str(f, p, "description", "bn running mean then running "
+                                        "variance per bn layer, in layer order");
+    }
+    if (!st) st = h5_write_attr_str(f, g, "layers", sp->layers);
+    if (!st) st = h5_write_attr_int(f, g, "nparams", (long long)r->nparams);
+    if (!st) st = h5_write_attr_double(f, g, "model_mb", r->model_mb);
+    if (!st) st = h5_write_attr_int(f, g, "epochs", sp->epochs);
+    if (!st) st = h5_write_attr_int(f, g, "batch_size", sp->batch_size);
+    if (!st) st = h5_write_attr_str(f, g, "optimizer", sp->optimizer);
+    if (!st) st = h5_write_attr_double(f, g, "learning_rate", sp->learning_rate);
+    if (!st) st = h5_write_attr_str(f, g, "schedule", sp->schedule);
+    if (!st) st = h5_write_attr_int(f, g, "seed", sp->seed);
+    if (!st) st = h5_write_attr_int(f, g, "sync_bn", sp->sync_bn);
+    if (!st) st = h5_write_attr_int(f, g, "group_size", s->group_size);
+    if (!st) st = h5_write_attr_double(f, g, "seconds", r->seconds);
+    if (!st) st = h5_write_attr_double(f, g, "final_test_accuracy",
+                                       E ? r->curve[CNN_TEST_ACC][E - 1] : 0.0);
+    return st;
+}
+
+int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_name)
+{
+    h5file_t *f = h5_create(path);
+    if (!f)
+        return NN_ERR_RUNTIME;
+    int st = write_provenance(f, s, state_name);
+    if (!st) st = write_data(f, s->ds);
+    const char *names[JOB_MAX_VARIANTS];
+    unsigned char done[JOB_MAX_VARIANTS];
+    for (int i = 0; i < s->nruns; i++) {
+        names[i] = s->runs[i].spec->name;
+        done[i] = (unsigned char)s->runs[i].done;
+    }
+    size_t n = (size_t)s->nruns;
+    if (!st) st = h5_write_strings(f, "/cnn/runs", n, names);
+    if (!st) st = h5_write_u8(f, "/cnn/run_done", 1, &n, done);
+    for (int i = 0; i < s->nruns && !st; i++)
+        if (s->runs[i].done)
+            st = write_run(f, s, &s->runs[i]);
+    if (st) {
+        h5_close(&f);
+        return st;
+    }
+    return h5_commit(&f);
+}
