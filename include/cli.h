@@ -5,6 +5,7 @@
 
 #include "dataset.h"
 #include "job.h"
+#include "sweep.h"
 
 int cmd_nngp(int argc, char **argv);
 int cmd_cnn(int argc, char **argv);
@@ -24,5 +25,20 @@ int cli_set_threads(void);
 char *cli_command_line(int argc, char **argv);
 /* Prints the agreed error on rank 0 and returns its exit status. */
 int cli_report_error(int status);
+
+/* A computing command: `nnsweep NAME JOB.ini [--out FILE] [--resume] [--quiet]`. */
+typedef struct {
+    const char *name;                        /* command and job section: "nngp", "cnn" */
+    const char *usage;                       /* --help text */
+    int can_resume;                          /* accepts --resume */
+    int threads_to_blas;                     /* the rank's threads go to BLAS (one item at a
+                                                time) rather than to items side by side */
+    int (*has_section)(const job_t *job);
+    int (*run)(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
+} cli_experiment_t;
+
+/* The whole life of a computing command: options, MPI, the job and data loaded on rank 0 and
+ * broadcast, threads, the run, the report table, one error message. Returns an exit status. */
+int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv);
 
 #endif

@@ -12,7 +12,9 @@
 
 #include "nn_error.h"
 #include "nn_log.h"
+#include "nn_signal.h"
 #include "par.h"
+#include "report.h"
 
 int cli_load_job(const char *path, job_t *job)
 {
@@ -91,4 +93,86 @@ int cli_report_error(int status)
             log_error("%s", nn_errmsg());
     }
     return nn_exit_status(status);
+}
+
+/* Returns -1 to go on, else an exit status. */
+static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, const char **job_path,
+                          const char **out_path, int *resume, int *quiet)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(e->usage, stdout);
+            return NN_EXIT_OK;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            *out_path = argv[++i];
+        } else if (!strcmp(argv[i], "--resume") && e->can_resume) {
+            *resume = 1;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            *quiet = 1;
+        } else if (argv[i][0] == '-' || *job_path) {
+            fprintf(stderr, "nnsweep %s: unexpected argument '%s'\n\n%s", e->name, argv[i], e->usage);
+            return NN_EXIT_INPUT;
+        } else {
+            *job_path = argv[i];
+        }
+    }
+    if (!*job_path) {
+        fprintf(stderr, "nnsweep %s: missing JOB.ini\n\n%s", e->name, e->usage);
+        return NN_EXIT_INPUT;
+    }
+    return -1;
+}
+
+int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
+{
+    const char *job_path = NULL, *out_path = NULL;
+    int resume = 0, quiet = 0;
+    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &quiet);
+    if (exit_status >= 0)
+        return exit_status;
+    char *cmdline = cli_command_line(argc + 2, argv - 2);   /* argv[-2..-1]: program, command */
+    int st = par_init(&argc, &argv);
+    if (st != NN_OK) {
+        log_error("%s", nn_errmsg());
+        free(cmdline);
+        return NN_EXIT_RUNTIME;
+    }
+    log_set_quiet(quiet);
+    job_t job;
+    dataset_t ds;
+    memset(&job, 0, sizeof job);
+    memset(&ds, 0, sizeof ds);
+    st = par_agree(par_check_slurm());
+    if (st == NN_OK)
+        st = par_agree(signal_install());
+    if (st == NN_OK)
+        st = cli_load_job(job_path, &job);
+    if (st == NN_OK && !e->has_section(&job))
+        st = nn_fail(NN_ERR_INPUT, "%s: no [%s] section: nothing to run", job_path, e->name);
+    int threads = 1;
+    if (st == NN_OK) {
+        threads = cli_set_threads();
+        const char *blas = getenv("OPENBLAS_NUM_THREADS");
+        if (e->threads_to_blas && !(blas && *blas))
+            openblas_set_num_threads(threads);
+        log_info("%d MPI rank(s) x %d thread(s)", par_size(), threads);
+        st = cli_load_data(&job, &ds);
+    }
+    const char *out = out_path ? out_path : job.output.file;
+    if (st == NN_OK) {
+        sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = resume,
+                               .threads = e->threads_to_blas ? 1 : threads};
+        st = e->run(&job, &ds, &opt);
+    }
+    if (st == NN_OK && par_rank() == 0) {
+        log_info("results written to %s", out);
+        if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)
+            log_error("%s", nn_errmsg());   /* the results are safe: not a failed run */
+    }
+    exit_status = cli_report_error(st);
+    free(cmdline);
+    dataset_free(&ds);
+    job_free(&job);
+    par_finalize();
+    return exit_status;
 }

@@ -418,20 +418,6 @@ static float *to_float(const split_t *sp, int dim)
     return x;
 }
 
-static void print_summary(const cnn_state_t *s)
-{
-    printf("%-20s %8s %10s %10s %10s %9s\n", "run", "epochs", "params", "train_acc", "test_acc",
-           "seconds");
-    for (int i = 0; i < s->nruns; i++) {
-        const cnn_run_t *r = &s->runs[i];
-        if (!r->done)
-            continue;
-        int e = r->epochs - 1;
-        printf("%-20s %8d %10zu %10.4f %10.4f %9.1f\n", r->spec->name, r->epochs, r->nparams,
-               r->curve[CNN_TRAIN_ACC][e], r->curve[CNN_TEST_ACC][e], r->seconds);
-    }
-}
-
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
     cnn_state_t s;
@@ -479,8 +465,6 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
             if (wst != NN_OK)
                 st = wst;
         }
-        if (st == NN_OK && !log_is_quiet())
-            print_summary(&s);
     }
     st = par_agree(st);
     for (int i = 0; i < s.nruns; i++) {
