@@ -1,0 +1,910 @@
+/* pgp.c - the NNGP work item on a BLACS grid: kernel tiles assembled in place in the 2-D
+ * block-cyclic layout (local GEMM for the Gram entries, the kernel.h recursion on the tiles),
+ * then pdpotrf / pdpotrs / pdgemm / pdtrsm / pdsyrk. Only the lower block triangle of a symmetric
+ * kernel is ever computed. As the distributed solver it calls MPI itself (MPI_Allreduce over the
+ * grid's communicator for replicated results and agreement). It does not schedule items, read
+ * files or parse jobs. */
+#include "pgp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "nn_error.h"
+#include "nn_timer.h"
+#include "scalapack.h"
+
+/* ---- PBLAS tuning ---- */
+
+/* The PBLAS "logical block size": how many columns of a panel its Level 3 routines (the trailing
+ * update pdsyrk inside pdpotrf, pdgemm, pdtrsm) treat per local GEMM when the panel spans several
+ * process rows or columns. The reference value is 32, which turns pdpotrf's update on a grid with
+ * P > 1 into rank-32 GEMMs: pdpotrf at n = 8000 on a 2 x 1 grid with nb = 256 ran at 18-47
+ * GFLOP/s with 32 and 67-72 with 256 (bench/pdpotrf.sh machine, best of rounds). PILAENV is the
+ * documented tuning hook of PBLAS (pilaenv.f: "users are encouraged to modify this subroutine");
+ * this definition takes the place of the library's through the dynamic linker (the library calls
+ * it through its PLT). It must return the same value on every process, which one binary does. */
+int pilaenv_(const int *ictxt, const char *prec)
+{
+    (void)ictxt;
+    (void)prec;
+    return PGP_PBLAS_KB;
+}
+
+/* ---- the process grid ---- */
+
+void pgp_grid_shape(int size, int *p, int *q)
+{
+    int best = 1;
+    for (int d = 1; d * d <= size; d++)
+        if (size % d == 0)
+            best = d;
+    *p = best;
+    *q = size / best;
+}
+
+/* 1 on every rank if ok is nonzero on every rank of comm. */
+static int all_ok(MPI_Comm comm, int ok)
+{
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    return all;
+}
+
+pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
+{
+    int size, rank;
+    MPI_Comm_size(comm, &size);
+    MPI_Comm_rank(comm, &rank);
+    if (p <= 0 && q <= 0)
+        pgp_grid_shape(size, &p, &q);
+    else if (p <= 0 && size % q == 0)
+        p = size / q;
+    else if (q <= 0 && size % p == 0)
+        q = size / p;
+    if (p <= 0 || q <= 0 || (long)p * q != size) {
+        nn_fail(NN_ERR_INPUT, "pgp: a %d x %d process grid does not fit a group of %d ranks", p,
+                q, size);
+        return NULL;
+    }
+    pgp_grid_t *g = calloc(1, sizeof *g);
+    if (!all_ok(comm, g != NULL)) {
+        free(g);
+        nn_fail(NN_ERR_NOMEM, "pgp: out of memory for the process grid");
+        return NULL;
+    }
+    int me, np;
+    Cblacs_pinfo(&me, &np);   /* initialises the BLACS on first use (MPI is already running) */
+    MPI_Comm_dup(comm, &g->comm);
+    g->rank = rank;
+    g->size = size;
+    g->nb = nb > 0 ? nb : PGP_NB_DEFAULT;
+    g->sys = Csys2blacs_handle(g->comm);
+    g->ctx = g->sys;
+    Cblacs_gridinit(&g->ctx, "Row", p, q);
+    Cblacs_gridinfo(g->ctx, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
+    if (!all_ok(comm, g->nprow == p && g->npcol == q && g->myrow >= 0)) {
+        nn_fail(NN_ERR_RUNTIME, "pgp: BLACS could not form a %d x %d grid", p, q);
+        if (g->myrow >= 0)
+            Cblacs_gridexit(g->ctx);
+        Cfree_blacs_system_handle(g->sys);
+        MPI_Comm_free(&g->comm);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void pgp_grid_destroy(pgp_grid_t **pg)
+{
+    if (!pg || !*pg)
+        return;
+    Cblacs_gridexit((*pg)->ctx);
+    Cfree_blacs_system_handle((*pg)->sys);
+    MPI_Comm_free(&(*pg)->comm);
+    free(*pg);
+    *pg = NULL;
+}
+
+/* ---- tiles: which entries of a block-cyclic matrix this rank holds and computes ---- */
+
+/* Global index of local index l of a dimension dealt in blocks of nb over np processes (me). */
+static inline int l2g(int l, int nb, int me, int np) { return ((l / nb) * np + me) * nb + l % nb; }
+
+static int numroc(int n, int nb, int me, int np)
+{
+    int zero = 0;
+    return numroc_(&n, &nb, &me, &zero, &np);
+}
+
+/* First local row of block column jb on or below the diagonal block (lower block triangle):
+ * the first local row block whose global block index is >= that of the column block. */
+static int lower_first_row(int jb, int nb, int myrow, int mycol, int nprow, int npcol, int locr)
+{
+    int gj = jb * npcol + mycol;                       /* global block column */
+    int ib = gj > myrow ? (gj - myrow + nprow - 1) / nprow : 0;
+    long il = (long)ib * nb;
+    return il < locr ? (int)il : locr;
+}
+
+/* Doubles of the packed lower block triangle held by process (myrow, mycol) of an n x n matrix. */
+static size_t lower_packed(int n, int nb, int myrow, int mycol, int nprow, int npcol)
+{
+    int locr = numroc(n, nb, myrow, nprow), locc = numroc(n, nb, mycol, npcol);
+    size_t s = 0;
+    for (int jb = 0; jb * nb < locc; jb++) {
+        int ncol = locc - jb * nb < nb ? locc - jb * nb : nb;
+        s += (size_t)ncol * (locr - lower_first_row(jb, nb, myrow, mycol, nprow, npcol, locr));
+    }
+    return s;
+}
+
+/* The local part of an m x n matrix over the grid. For a symmetric kernel (lower = 1) only the
+ * block columns' rows at and below the diagonal block are computed ([il0[jb], locr) of block
+ * column jb); in packed storage they lie block column after block column, column-major with
+ * leading dimension locr - il0[jb]. In the full local array (lld) every entry has its place. */
+typedef struct {
+    int m, n, nb;
+    int locr, locc, lld;
+    int desc[9];
+    int lower;
+    int nbc;              /* local column blocks */
+    int *il0;             /* nbc */
+    size_t *poff;         /* nbc: offset of each block column in packed storage */
+    size_t packed;        /* doubles in packed storage */
+    int *grow, *gcol;     /* global index of each local row / column */
+    int ndiag;            /* diagonal entries held (lower only) */
+    int *dil, *djl;       /* their local row and column */
+} tiles_t;
+
+static void tiles_free(tiles_t *t)
+{
+    free(t->il0);
+    free(t->poff);
+    free(t->grow);
+    free(t->gcol);
+    free(t->dil);
+    free(t->djl);
+    memset(t, 0, sizeof *t);
+}
+
+/* Fills t for an m x n matrix on grid g. Returns 0, or -1 if out of memory (t freed). */
+static int tiles_init(tiles_t *t, int m, int n, const pgp_grid_t *g, int lower)
+{
+    memset(t, 0, sizeof *t);
+    int nb = g->nb;
+    t->m = m;
+    t->n = n;
+    t->nb = nb;
+    t->lower = lower;
+    t->locr = numroc(m, nb, g->myrow, g->nprow);
+    t->locc = numroc(n, nb, g->mycol, g->npcol);
+    t->lld = t->locr > 1 ? t->locr : 1;
+    int zero = 0, info = 0;
+    descinit_(t->desc, &m, &n, &nb, &nb, &zero, &zero, &g->ctx, &t->lld, &info);
+    t->nbc = (t->locc + nb - 1) / nb;
+    t->il0 = calloc((size_t)t->nbc + 1, sizeof *t->il0);
+    t->poff = calloc((size_t)t->nbc + 1, sizeof *t->poff);
+    t->grow = malloc(((size_t)t->locr + 1) * sizeof *t->grow);
+    t->gcol = malloc(((size_t)t->locc + 1) * sizeof *t->gcol);
+    int maxdiag = lower ? (t->locr < t->locc ? t->locr : t->locc) : 0;
+    t->dil = malloc(((size_t)maxdiag + 1) * sizeof *t->dil);
+    t->djl = malloc(((size_t)maxdiag + 1) * sizeof *t->djl);
+    if (info != 0 || !t->il0 || !t->poff || !t->grow || !t->gcol || !t->dil || !t->djl) {
+        tiles_free(t);
+        return -1;
+    }
+    for (int i = 0; i < t->locr; i++)
+        t->grow[i] = l2g(i, nb, g->myrow, g->nprow);
+    for (int j = 0; j < t->locc; j++)
+        t->gcol[j] = l2g(j, nb, g->mycol, g->npcol);
+    size_t off = 0;
+    for (int jb = 0; jb < t->nbc; jb++) {
+        int ncol = t->locc - jb * nb < nb ? t->locc - jb * nb : nb;
+        t->il0[jb] = lower ? lower_first_row(jb, nb, g->myrow, g->mycol, g->nprow, g->npcol,
+                                             t->locr)
+                           : 0;
+        t->poff[jb] = off;
+        off += (size_t)ncol * (t->locr - t->il0[jb]);
+    }
+    t->packed = off;
+    if (lower) {
+        /* global i is held where its row block and its column block are both local */
+        for (int j = 0; j < t->locc; j++) {
+            int gi = t->gcol[j];
+            if ((gi / nb) % g->nprow != g->myrow)
+                continue;
+            int il = (gi / nb) / g->nprow * nb + gi % nb;
+            t->dil[t->ndiag] = il;
+            t->djl[t->ndiag] = j;
+            t->ndiag++;
+        }
+    }
+    return 0;
+}
+
+/* Width of local block column jb. */
+static inline int tiles_ncol(const tiles_t *t, int jb)
+{
+    return t->locc - jb * t->nb < t->nb ? t->locc - jb * t->nb : t->nb;
+}
+
+/* A matrix's storage: the full local array (packed = 0) or packed lower block columns. */
+typedef struct {
+    double *a;
+    int packed;
+} view_t;
+
+/* The computed rows of block column jb: pointer to its first entry and its leading dimension. */
+static double *tiles_col(const tiles_t *t, view_t v, int jb, int *ld)
+{
+    if (v.packed) {
+        int nr = t->locr - t->il0[jb];
+        *ld = nr > 1 ? nr : 1;
+        return v.a + t->poff[jb];
+    }
+    *ld = t->lld;
+    return v.a + (size_t)jb * t->nb * t->lld + t->il0[jb];
+}
+
+/* Address of the k-th held diagonal entry. */
+static double *tiles_diag(const tiles_t *t, view_t v, int k)
+{
+    int jb = t->djl[k] / t->nb, ld;
+    double *c = tiles_col(t, v, jb, &ld);
+    return c + (size_t)(t->djl[k] - jb * t->nb) * ld + (t->dil[k] - t->il0[jb]);
+}
+
+/* Gram entries G_ij = x_i . x'_j / dim of the computed tiles: rows from xr, columns from xc
+ * (row-major points). A block column and a run of row blocks with consecutive global rows make
+ * one GEMM (kernel_gram on the transposed, row-major view of the column-major tile). For a
+ * symmetric kernel the diagonal is then set to gd so that it starts from the same bits as the
+ * replicated diagonal. */
+static void tiles_gram(const tiles_t *t, view_t v, const double *xr, const double *xc, int dim,
+                       const double *gd)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int jb = 0; jb < t->nbc; jb++) {
+        int ld, ncol = tiles_ncol(t, jb), j0 = jb * t->nb;
+        double *c = tiles_col(t, v, jb, &ld);
+        const double *xcb = xc + (size_t)t->gcol[j0] * dim;
+        for (int i = t->il0[jb]; i < t->locr;) {
+            int len = 1;
+            while (i + len < t->locr && t->grow[i + len] == t->grow[i] + len)
+                len++;
+            kernel_gram(xcb, ncol, xr + (size_t)t->grow[i] * dim, len, dim,
+                        c + (i - t->il0[jb]), ld);
+            i += len;
+        }
+    }
+    if (gd)
+        for (int k = 0; k < t->ndiag; k++)
+            *tiles_diag(t, v, k) = gd[t->grow[t->dil[k]]];
+}
+
+/* K^0 = sb2 + sw2 G from src into dst (may be the same storage). */
+static void tiles_layer0(const tiles_t *t, view_t src, view_t dst, double sw2, double sb2)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int jb = 0; jb < t->nbc; jb++) {
+        int lds, ldd;
+        const double *s = tiles_col(t, src, jb, &lds);
+        double *d = tiles_col(t, dst, jb, &ldd);
+        kernel_layer0(s, lds, tiles_ncol(t, jb), t->locr - t->il0[jb], sw2, sb2, d, ldd);
+    }
+}
+
+/* One layer step in place: drow (locr values) and dcol (locc values) are the previous layer's
+ * diagonals of the local rows' and columns' points. The step is symmetric in its two points, so
+ * the transposed view (rows = local columns) gives the same values. Threads take block columns
+ * (kernel_step's own loop then runs on one thread: nested regions are off), and every entry is
+ * computed by the same code whatever the thread count. */
+static void tiles_step(const tiles_t *t, view_t v, const double *drow, const double *dcol,
+                       double sw2, double sb2)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int jb = 0; jb < t->nbc; jb++) {
+        int ld, j0 = jb * t->nb;
+        double *c = tiles_col(t, v, jb, &ld);
+        kernel_step(c, ld, tiles_ncol(t, jb), t->locr - t->il0[jb], dcol + j0,
+                    drow + t->il0[jb], sw2, sb2);
+    }
+}
+
+/* Held diagonal entries <- d[global] + s2. */
+static void tiles_set_diag(const tiles_t *t, view_t v, const double *d, double s2)
+{
+    for (int k = 0; k < t->ndiag; k++)
+        *tiles_diag(t, v, k) = d[t->grow[t->dil[k]]] + s2;
+}
+
+/* dst <- src over the computed tiles. */
+static void tiles_copy(const tiles_t *t, view_t src, view_t dst)
+{
+    for (int jb = 0; jb < t->nbc; jb++) {
+        int lds, ldd, nr = t->locr - t->il0[jb];
+        const double *s = tiles_col(t, src, jb, &lds);
+        double *d = tiles_col(t, dst, jb, &ldd);
+        for (int j = 0; j < tiles_ncol(t, jb); j++)
+            memcpy(d + (size_t)j * ldd, s + (size_t)j * lds, (size_t)nr * sizeof *d);
+    }
+}
+
+/* out[l] = d[idx[l]] for l < n (a replicated diagonal gathered to local order). */
+static void gather_diag(const int *idx, int n, const double *d, double *out)
+{
+    for (int l = 0; l < n; l++)
+        out[l] = d[idx[l]];
+}
+
+/* Gathers a distributed m x n matrix (tiles t, local array a) to every rank as a row-major
+ * m x n array (every entry is held by exactly one rank, so the sum is exact). */
+static void tiles_allgather(const tiles_t *t, const double *a, double *out, MPI_Comm comm)
+{
+    memset(out, 0, (size_t)t->m * t->n * sizeof *out);
+    for (int j = 0; j < t->locc; j++)
+        for (int i = 0; i < t->locr; i++)
+            out[(size_t)t->grow[i] * t->n + t->gcol[j]] = a[(size_t)j * t->lld + i];
+    if (t->m > 0 && t->n > 0)
+        MPI_Allreduce(MPI_IN_PLACE, out, t->m * t->n, MPI_DOUBLE, MPI_SUM, comm);
+}
+
+/* ---- the work object ---- */
+
+struct pgp_work {
+    const pgp_grid_t *g;
+    nngp_problem_t p;
+    pgp_store_t store;
+    tiles_t tt, ts, tv;          /* train x train (lower), train x test, train x validation */
+    tiles_t ty, ms, mv;          /* train x targets, test x targets, validation x targets */
+    double *sg, *sk;             /* packed lower tiles of the Gram matrix (GRAM) and of the
+                                    current layer (GRAM, LAYER) */
+    double *f;                   /* tt's full local array: K + s2 I, then its factor L */
+    double *gs, *ks, *gv, *kv;   /* train x test / validation: Gram (GRAM) and current layer */
+    double *alpha;               /* ty local: the targets, then (K + s2 I)^-1 Y */
+    double *ms_loc, *mv_loc;     /* local means */
+    double *mean_s, *mean_v;     /* gathered means, row-major ntest (nvalid) x ntargets */
+    double *gd_t, *gd_s, *gd_v;  /* Gram diagonals |x|^2 / dim, replicated */
+    double *kd_t, *kd_s, *kd_v;  /* the current layer's diagonals */
+    double *kd_tmp;              /* FACTOR: the train diagonal while a kernel is rebuilt */
+    double *drow, *dcol;         /* tt rows / columns: previous-layer diagonals, local order */
+    double *dcol_s, *dcol_v;     /* ts / tv columns */
+    double gram_seconds;
+};
+
+static double *alloc_doubles(size_t n, int *fail)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p)
+        *fail = 1;
+    return p;
+}
+
+void pgp_work_destroy(pgp_work_t **pw)
+{
+    if (!pw || !*pw)
+        return;
+    pgp_work_t *w = *pw;
+    tiles_free(&w->tt);
+    tiles_free(&w->ts);
+    tiles_free(&w->tv);
+    tiles_free(&w->ty);
+    tiles_free(&w->ms);
+    tiles_free(&w->mv);
+    double **arrays[] = {&w->sg, &w->sk, &w->f, &w->gs, &w->ks, &w->gv, &w->kv, &w->alpha,
+                         &w->ms_loc, &w->mv_loc, &w->mean_s, &w->mean_v, &w->gd_t, &w->gd_s,
+                         &w->gd_v, &w->kd_t, &w->kd_s, &w->kd_v, &w->kd_tmp, &w->drow, &w->dcol,
+                         &w->dcol_s, &w->dcol_v};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(*arrays[i]);
+    free(w);
+    *pw = NULL;
+}
+
+double pgp_work_gram_seconds(const pgp_work_t *w) { return w ? w->gram_seconds : 0.0; }
+
+static size_t local_size(const tiles_t *t) { return (size_t)t->lld * (t->locc > 0 ? t->locc : 1); }
+
+pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_store_t store)
+{
+    pgp_work_t *w = calloc(1, sizeof *w);
+    int fail = w == NULL;
+    if (w) {
+        w->g = g;
+        w->p = *p;
+        w->store = store;
+        int nt = p->ntrain, ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
+        fail |= tiles_init(&w->tt, nt, nt, g, 1) != 0;
+        fail |= tiles_init(&w->ts, nt, ns, g, 0) != 0;
+        fail |= tiles_init(&w->tv, nt, nv, g, 0) != 0;
+        fail |= tiles_init(&w->ty, nt, nr, g, 0) != 0;
+        fail |= tiles_init(&w->ms, ns, nr, g, 0) != 0;
+        fail |= tiles_init(&w->mv, nv, nr, g, 0) != 0;
+        if (!fail) {
+            /* the factor's array starts zeroed, so its never-computed upper blocks are defined */
+            w->f = calloc(local_size(&w->tt), sizeof *w->f);
+            fail |= w->f == NULL;
+            if (store >= PGP_STORE_LAYER)
+                w->sk = alloc_doubles(w->tt.packed, &fail);
+            if (store >= PGP_STORE_GRAM) {
+                w->sg = alloc_doubles(w->tt.packed, &fail);
+                w->gs = alloc_doubles(local_size(&w->ts), &fail);
+                if (nv > 0)
+                    w->gv = alloc_doubles(local_size(&w->tv), &fail);
+            }
+            w->ks = alloc_doubles(local_size(&w->ts), &fail);
+            if (nv > 0)
+                w->kv = alloc_doubles(local_size(&w->tv), &fail);
+            w->alpha = alloc_doubles(local_size(&w->ty), &fail);
+            w->ms_loc = alloc_doubles(local_size(&w->ms), &fail);
+            w->mv_loc = alloc_doubles(local_size(&w->mv), &fail);
+            w->mean_s = alloc_doubles((size_t)ns * nr, &fail);
+            w->mean_v = alloc_doubles((size_t)nv * nr, &fail);
+            w->gd_t = alloc_doubles((size_t)nt, &fail);
+            w->gd_s = alloc_doubles((size_t)ns, &fail);
+            w->gd_v = alloc_doubles((size_t)nv, &fail);
+            w->kd_t = alloc_doubles((size_t)nt, &fail);
+            w->kd_s = alloc_doubles((size_t)ns, &fail);
+            w->kd_v = alloc_doubles((size_t)nv, &fail);
+            w->kd_tmp = alloc_doubles((size_t)nt, &fail);
+            w->drow = alloc_doubles((size_t)w->tt.locr, &fail);
+            w->dcol = alloc_doubles((size_t)w->tt.locc, &fail);
+            w->dcol_s = alloc_doubles((size_t)w->ts.locc, &fail);
+            w->dcol_v = alloc_doubles((size_t)w->tv.locc, &fail);
+        }
+    }
+    if (!all_ok(g->comm, !fail)) {
+        pgp_work_destroy(&w);
+        nn_fail(NN_ERR_NOMEM, "pgp: out of memory for the local kernel tiles (%d train, %d test, "
+                "%d validation points on a %d x %d grid: %.3g GB per rank)", p->ntrain, p->ntest,
+                p->nvalid, g->nprow, g->npcol,
+                pgp_work_bytes(p->ntrain, p->ntest, p->nvalid, p->ntargets, g->nprow, g->npcol,
+                               g->nb, store) * 1e-9);
+        return NULL;
+    }
+    /* replicated diagonals, computed the same way on every rank */
+    kernel_gram_diag(p->x_train, p->ntrain, p->dim, w->gd_t);
+    kernel_gram_diag(p->x_test, p->ntest, p->dim, w->gd_s);
+    if (p->nvalid > 0)
+        kernel_gram_diag(p->x_valid, p->nvalid, p->dim, w->gd_v);
+    if (store >= PGP_STORE_GRAM) {
+        double t0 = timer_now();
+        tiles_gram(&w->tt, (view_t){w->sg, 1}, p->x_train, p->x_train, p->dim, w->gd_t);
+        tiles_gram(&w->ts, (view_t){w->gs, 0}, p->x_train, p->x_test, p->dim, NULL);
+        if (p->nvalid > 0)
+            tiles_gram(&w->tv, (view_t){w->gv, 0}, p->x_train, p->x_valid, p->dim, NULL);
+        w->gram_seconds = timer_now() - t0;
+    }
+    return w;
+}
+
+/* K^0 of every kept block (validation only when with_valid) and of the diagonals. Without
+ * stored Gram tiles they are computed first (their time goes to seconds[GRAM]). */
+static void layer0_all(pgp_work_t *w, double sw2, double sb2, int with_valid, double *seconds)
+{
+    const nngp_problem_t *p = &w->p;
+    int valid = with_valid && p->nvalid > 0;
+    kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->kd_t, 1);
+    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
+    if (valid)
+        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->kd_v, 1);
+    view_t sk = {w->sk, 1}, ks = {w->ks, 0}, kv = {w->kv, 0};
+    if (w->store >= PGP_STORE_GRAM) {
+        tiles_layer0(&w->tt, (view_t){w->sg, 1}, sk, sw2, sb2);
+        tiles_layer0(&w->ts, (view_t){w->gs, 0}, ks, sw2, sb2);
+        if (valid)
+            tiles_layer0(&w->tv, (view_t){w->gv, 0}, kv, sw2, sb2);
+        return;
+    }
+    double t0 = timer_now();
+    if (w->store == PGP_STORE_LAYER)
+        tiles_gram(&w->tt, sk, p->x_train, p->x_train, p->dim, w->gd_t);
+    tiles_gram(&w->ts, ks, p->x_train, p->x_test, p->dim, NULL);
+    if (valid)
+        tiles_gram(&w->tv, kv, p->x_train, p->x_valid, p->dim, NULL);
+    seconds[NNGP_PHASE_GRAM] += timer_now() - t0;
+    if (w->store == PGP_STORE_LAYER)
+        tiles_layer0(&w->tt, sk, sk, sw2, sb2);
+    tiles_layer0(&w->ts, ks, ks, sw2, sb2);
+    if (valid)
+        tiles_layer0(&w->tv, kv, kv, sw2, sb2);
+}
+
+/* One layer l-1 -> l of every kept block; the diagonals advance last, since the off-diagonal
+ * steps read the previous layer's diagonals. */
+static void step_all(pgp_work_t *w, double sw2, double sb2, int with_valid)
+{
+    const nngp_problem_t *p = &w->p;
+    int valid = with_valid && p->nvalid > 0;
+    gather_diag(w->tt.grow, w->tt.locr, w->kd_t, w->drow);   /* ts, tv share tt's rows */
+    gather_diag(w->tt.gcol, w->tt.locc, w->kd_t, w->dcol);
+    gather_diag(w->ts.gcol, w->ts.locc, w->kd_s, w->dcol_s);
+    if (w->store >= PGP_STORE_LAYER)
+        tiles_step(&w->tt, (view_t){w->sk, 1}, w->drow, w->dcol, sw2, sb2);
+    tiles_step(&w->ts, (view_t){w->ks, 0}, w->drow, w->dcol_s, sw2, sb2);
+    if (valid) {
+        gather_diag(w->tv.gcol, w->tv.locc, w->kd_v, w->dcol_v);
+        tiles_step(&w->tv, (view_t){w->kv, 0}, w->drow, w->dcol_v, sw2, sb2);
+    }
+    kernel_diag_step(w->kd_t, p->ntrain, sw2, sb2);
+    kernel_diag_step(w->kd_s, p->ntest, sw2, sb2);
+    if (valid)
+        kernel_diag_step(w->kd_v, p->nvalid, sw2, sb2);
+    /* on the diagonal the step is the diagonal recursion: use its value exactly, as
+     * kernel_step_sym does */
+    if (w->store >= PGP_STORE_LAYER)
+        tiles_set_diag(&w->tt, (view_t){w->sk, 1}, w->kd_t, 0.0);
+}
+
+/* f <- the lower tiles of K^depth + s2 I: copied from the kept layer, or (FACTOR) rebuilt from
+ * the points by Gram, layer 0 and depth steps (time of the rebuild's Gram in seconds[GRAM]). */
+static void build_kernel(pgp_work_t *w, int depth, double sw2, double sb2, double s2,
+                         double *seconds)
+{
+    const tiles_t *t = &w->tt;
+    view_t f = {w->f, 0};
+    if (w->store >= PGP_STORE_LAYER) {
+        tiles_copy(t, (view_t){w->sk, 1}, f);
+        tiles_set_diag(t, f, w->kd_t, s2);
+        return;
+    }
+    const nngp_problem_t *p = &w->p;
+    double t0 = timer_now();
+    tiles_gram(t, f, p->x_train, p->x_train, p->dim, w->gd_t);
+    seconds[NNGP_PHASE_GRAM] += timer_now() - t0;
+    t0 = timer_now();
+    tiles_layer0(t, f, f, sw2, sb2);
+    kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->kd_tmp, 1);
+    for (int l = 1; l <= depth; l++) {
+        gather_diag(t->grow, t->locr, w->kd_tmp, w->drow);
+        gather_diag(t->gcol, t->locc, w->kd_tmp, w->dcol);
+        tiles_step(t, f, w->drow, w->dcol, sw2, sb2);
+        kernel_diag_step(w->kd_tmp, p->ntrain, sw2, sb2);
+        tiles_set_diag(t, f, w->kd_tmp, 0.0);
+    }
+    tiles_set_diag(t, f, w->kd_tmp, s2);
+    seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+}
+
+/* Factor of K^depth + s2 I in w->f, starting at s2 = noise and multiplying by 10 after each
+ * failure while s2 <= noise_max, exactly as gp_factor (noise 0 starts the retries at 1e-12 x mean
+ * diagonal, the same sum over the same diagonal values). Returns 0, NN_ERR_NOT_PD with
+ * *noise_used and *info of the last attempt and the grid point in the message, or
+ * NN_ERR_RUNTIME. */
+static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double *noise_used,
+                        int *info, double *seconds)
+{
+    const nngp_problem_t *p = &w->p;
+    int n = p->ntrain, one = 1, attempts = 0;
+    double noise = p->noise, noise_max = p->noise_max, s2 = noise;
+    *noise_used = s2;
+    *info = 0;
+    if (n <= 0)
+        return 0;
+    double mean_diag = 0.0;
+    for (int i = 0; i < n; i++)
+        mean_diag += w->kd_t[i];
+    mean_diag /= n;
+    for (;;) {
+        build_kernel(w, depth, sw2, sb2, s2, seconds);
+        double t0 = timer_now();
+        int inf = 0;
+        pdpotrf_("L", &n, w->f, &one, &one, w->tt.desc, &inf, 1);
+        /* info is global output; agree anyway (largest failing minor, any illegal argument) */
+        int lim[2] = {inf, -inf}, all[2];
+        MPI_Allreduce(lim, all, 2, MPI_INT, MPI_MAX, w->g->comm);
+        inf = all[1] > 0 ? -all[1] : all[0];
+        seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
+        attempts++;
+        *info = inf;
+        *noise_used = s2;
+        if (inf == 0)
+            return 0;
+        if (inf < 0)
+            return nn_fail(NN_ERR_RUNTIME, "pdpotrf: illegal argument %d (n = %d)", -inf, n);
+        double next = s2 > 0.0 ? 10.0 * s2 : 1e-12 * (mean_diag > 0.0 ? mean_diag : 1.0);
+        if (!(next <= noise_max * (1.0 + 1e-9)))   /* as gp_factor: 1e-6 x 10^3 counts as 1e-3 */
+            break;
+        s2 = next;
+    }
+    nn_fail(NN_ERR_NOT_PD,
+            "Cholesky of K + s2 I failed (n = %d, %d x %d grid): leading minor %d not positive "
+            "definite, ScaLAPACK info %d, at s2 = %.3g after %d attempts (noise %.3g, noise_max "
+            "%.3g)", n, w->g->nprow, w->g->npcol, *info, *info, *noise_used, attempts, noise,
+            noise_max);
+    return nn_fail_context(NN_ERR_NOT_PD, "NNGP depth %d, sigma_w^2 = %g, sigma_b^2 = %g: ",
+                           depth, sw2, sb2);
+}
+
+/* alpha = (K + s2 I)^-1 Y for every target column at once (the factor is in w->f). */
+static int solve_targets(pgp_work_t *w)
+{
+    const tiles_t *t = &w->ty;
+    const nngp_problem_t *p = &w->p;
+    for (int j = 0; j < t->locc; j++)
+        for (int i = 0; i < t->locr; i++)
+            w->alpha[(size_t)j * t->lld + i] = p->y_train[(size_t)t->grow[i] * p->ntargets +
+                                                          t->gcol[j]];
+    int n = p->ntrain, nr = p->ntargets, one = 1, info = 0;
+    if (n <= 0 || nr <= 0)
+        return 0;
+    pdpotrs_("L", &n, &nr, w->f, &one, &one, w->tt.desc, w->alpha, &one, &one, t->desc, &info, 1);
+    if (!all_ok(w->g->comm, info == 0))
+        return nn_fail(NN_ERR_RUNTIME, "pdpotrs: info %d (n = %d, %d targets)", info, n, nr);
+    return 0;
+}
+
+/* out (m x ntargets, row-major, every rank) = K_tX^T alpha for the m points of kx (tiles tx,
+ * the train x points kernel), through the local means (tiles tm, local array loc). */
+static void predict(pgp_work_t *w, const tiles_t *tx, const double *kx, const tiles_t *tm,
+                    double *loc, double *out)
+{
+    int m = tx->n, n = w->p.ntrain, nr = w->p.ntargets, one = 1;
+    double d_one = 1.0, d_zero = 0.0;
+    if (m <= 0 || nr <= 0)
+        return;
+    if (n > 0)
+        pdgemm_("T", "N", &m, &nr, &n, &d_one, kx, &one, &one, tx->desc, w->alpha, &one, &one,
+                w->ty.desc, &d_zero, loc, &one, &one, tm->desc);
+    else
+        memset(loc, 0, local_size(tm) * sizeof *loc);
+    tiles_allgather(tm, loc, out, w->g->comm);
+}
+
+/* log p(Y | X) = sum_c [-1/2 y_c^T alpha_c] - ntargets (sum_i log L_ii + n/2 log 2 pi), from the
+ * local parts of alpha and of L's diagonal, summed over the grid. */
+static double log_marginal(pgp_work_t *w)
+{
+    const nngp_problem_t *p = &w->p;
+    const tiles_t *t = &w->ty;
+    double part[2] = {0.0, 0.0}, sum[2];
+    for (int j = 0; j < t->locc; j++)
+        for (int i = 0; i < t->locr; i++)
+            part[0] += p->y_train[(size_t)t->grow[i] * p->ntargets + t->gcol[j]] *
+                       w->alpha[(size_t)j * t->lld + i];
+    view_t f = {w->f, 0};
+    for (int k = 0; k < w->tt.ndiag; k++)
+        part[1] += log(*tiles_diag(&w->tt, f, k));
+    MPI_Allreduce(part, sum, 2, MPI_DOUBLE, MPI_SUM, w->g->comm);
+    return -0.5 * sum[0] - p->ntargets * (sum[1] + 0.5 * p->ntrain * log(2.0 * M_PI));
+}
+
+static int check_depths(const nngp_problem_t *p)
+{
+    for (int k = 0; k < p->ndepth; k++)
+        if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
+            return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
+                           k, p->depths[k]);
+    return 0;
+}
+
+int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
+{
+    const nngp_problem_t *p = &w->p;
+    for (int ph = 0; ph < NNGP_NPHASES; ph++)
+        r->seconds[ph] = 0.0;
+    if (p->ndepth <= 0)
+        return 0;
+    int rc = check_depths(p);
+    if (rc)
+        return rc;
+    int lmax = p->depths[p->ndepth - 1];
+    double t0 = timer_now();
+    layer0_all(w, sw2, sb2, 1, r->seconds);
+    r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - r->seconds[NNGP_PHASE_GRAM];
+
+    int di = 0;
+    for (int l = 1; l <= lmax && di < p->ndepth; l++) {
+        if (p->poll)
+            p->poll();
+        t0 = timer_now();
+        step_all(w, sw2, sb2, 1);
+        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+        if (l != p->depths[di])
+            continue;
+
+        rc = factor_depth(w, l, sw2, sb2, &r->noise_used[di], &r->info[di], r->seconds);
+        if (rc == NN_ERR_NOT_PD) {
+            r->status[di] = NNGP_FAILED;
+            r->test_accuracy[di] = NAN;
+            if (r->valid_accuracy)
+                r->valid_accuracy[di] = NAN;
+            r->log_marginal_likelihood[di] = NAN;
+            di++;
+            continue;
+        }
+        if (rc)
+            return rc;
+
+        t0 = timer_now();
+        rc = solve_targets(w);
+        if (rc)
+            return rc;
+        predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, w->mean_s);
+        r->test_accuracy[di] = nngp_accuracy(w->mean_s, p->ntest, p->ntargets, p->test_label);
+        if (p->nvalid > 0) {
+            predict(w, &w->tv, w->kv, &w->mv, w->mv_loc, w->mean_v);
+            r->valid_accuracy[di] = nngp_accuracy(w->mean_v, p->nvalid, p->ntargets,
+                                                  p->valid_label);
+        } else if (r->valid_accuracy) {
+            r->valid_accuracy[di] = NAN;
+        }
+        r->log_marginal_likelihood[di] = log_marginal(w);
+        r->status[di] = NNGP_OK;
+        r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+        di++;
+    }
+    return 0;
+}
+
+int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
+                  double *cov, double *noise_used, int *info)
+{
+    const nngp_problem_t *p = &w->p;
+    const pgp_grid_t *g = w->g;
+    int nt = p->ntrain, ns = p->ntest, one = 1;
+    if (depth < 0)
+        return nn_fail(NN_ERR_INPUT, "pgp_posterior: depth %d < 0", depth);
+    double seconds[NNGP_NPHASES] = {0};
+    /* V = L^-1 K_ts (ts layout); with cov the test x test prior (lower tiles) and its diagonal
+     * in local order */
+    tiles_t tss = {0};
+    int fail = 0;
+    double *v = alloc_doubles(local_size(&w->ts), &fail);
+    double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL, *colsum = alloc_doubles(ns, &fail);
+    if (cov) {
+        fail |= tiles_init(&tss, ns, ns, g, 1) != 0;
+        if (!fail) {
+            kss = alloc_doubles(local_size(&tss), &fail);
+            drow_s = alloc_doubles((size_t)tss.locr, &fail);
+            dcol_ss = alloc_doubles((size_t)tss.locc, &fail);
+        }
+    }
+    int rc = 0;
+    if (!all_ok(g->comm, !fail)) {
+        rc = nn_fail(NN_ERR_NOMEM, "pgp_posterior: out of memory (%d train, %d test points, %d x "
+                     "%d grid)", nt, ns, g->nprow, g->npcol);
+        goto done;
+    }
+    view_t vss = {kss, 0};
+    if (cov) {
+        tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
+        tiles_layer0(&tss, vss, vss, sw2, sb2);
+    }
+    layer0_all(w, sw2, sb2, 0, seconds);
+    for (int l = 1; l <= depth; l++) {
+        if (p->poll)
+            p->poll();
+        if (cov) {   /* before kd_s advances */
+            gather_diag(tss.grow, tss.locr, w->kd_s, drow_s);
+            gather_diag(tss.gcol, tss.locc, w->kd_s, dcol_ss);
+            tiles_step(&tss, vss, drow_s, dcol_ss, sw2, sb2);
+        }
+        step_all(w, sw2, sb2, 0);
+        if (cov)
+            tiles_set_diag(&tss, vss, w->kd_s, 0.0);
+    }
+    double s2 = 0.0;
+    int inf = 0;
+    rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
+    if (noise_used)
+        *noise_used = s2;
+    if (info)
+        *info = inf;
+    if (rc)
+        goto done;
+    rc = solve_targets(w);
+    if (rc)
+        goto done;
+    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+    if (ns > 0) {
+        /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts, then column sums of squares */
+        memcpy(v, w->ks, local_size(&w->ts) * sizeof *v);
+        double d_one = 1.0, d_mone = -1.0;
+        if (nt > 0)
+            pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one,
+                    &one, w->ts.desc);
+        memset(colsum, 0, (size_t)ns * sizeof *colsum);
+        const tiles_t *t = &w->ts;
+        for (int j = 0; j < t->locc; j++) {
+            const double *vj = v + (size_t)j * t->lld;
+            double s = 0.0;
+            for (int i = 0; i < t->locr; i++)
+                s += vj[i] * vj[i];
+            colsum[t->gcol[j]] = s;
+        }
+        MPI_Allreduce(MPI_IN_PLACE, colsum, ns, MPI_DOUBLE, MPI_SUM, g->comm);
+        for (int j = 0; j < ns; j++)
+            var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
+        if (cov) {
+            /* cov = Kss - V^T V on the lower triangle, gathered and mirrored */
+            if (nt > 0)
+                pdsyrk_("L", "T", &ns, &nt, &d_mone, v, &one, &one, w->ts.desc, &d_one, kss, &one,
+                        &one, tss.desc);
+            memset(cov, 0, (size_t)ns * ns * sizeof *cov);
+            for (int j = 0; j < tss.locc; j++)
+                for (int i = 0; i < tss.locr; i++) {
+                    int gi = tss.grow[i], gj = tss.gcol[j];
+                    if (gi < gj)
+                        continue;
+                    double x = kss[(size_t)j * tss.lld + i];
+                    cov[(size_t)gi * ns + gj] = x;
+                    if (gi != gj)
+                        cov[(size_t)gj * ns + gi] = x;
+                }
+            MPI_Allreduce(MPI_IN_PLACE, cov, ns * ns, MPI_DOUBLE, MPI_SUM, g->comm);
+        }
+    }
+done:
+    free(v);
+    free(kss);
+    free(drow_s);
+    free(dcol_ss);
+    free(colsum);
+    tiles_free(&tss);
+    return rc;
+}
+
+/* ---- memory ---- */
+
+static size_t full_local(int m, int n, int nb, int r, int c, int nprow, int npcol)
+{
+    size_t lr = (size_t)numroc(m, nb, r, nprow), lc = (size_t)numroc(n, nb, c, npcol);
+    return (lr > 1 ? lr : 1) * (lc > 1 ? lc : 1);
+}
+
+size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol,
+                      int nb, pgp_store_t store)
+{
+    if (nb <= 0)
+        nb = PGP_NB_DEFAULT;
+    size_t most = 0;
+    for (int r = 0; r < nprow; r++)
+        for (int c = 0; c < npcol; c++) {
+            size_t packed = lower_packed(ntrain, nb, r, c, nprow, npcol);
+            size_t d = full_local(ntrain, ntrain, nb, r, c, nprow, npcol);   /* factor */
+            d += (store >= PGP_STORE_LAYER ? packed : 0) + (store >= PGP_STORE_GRAM ? packed : 0);
+            size_t kx = full_local(ntrain, ntest, nb, r, c, nprow, npcol) +
+                        (nvalid > 0 ? full_local(ntrain, nvalid, nb, r, c, nprow, npcol) : 0);
+            d += kx * (store >= PGP_STORE_GRAM ? 2 : 1);
+            d += full_local(ntrain, ntargets, nb, r, c, nprow, npcol) +
+                 full_local(ntest, ntargets, nb, r, c, nprow, npcol) +
+                 full_local(nvalid, ntargets, nb, r, c, nprow, npcol);
+            d += (size_t)(ntest + nvalid) * ntargets;                 /* gathered means */
+            d += 3 * (size_t)ntrain + 2 * (size_t)(ntest + nvalid);   /* diagonals */
+            d += (size_t)numroc(ntrain, nb, r, nprow) + numroc(ntrain, nb, c, npcol) +
+                 numroc(ntest, nb, c, npcol) + numroc(nvalid, nb, c, npcol);
+            if (d > most)
+                most = d;
+        }
+    return most * sizeof(double);
+}
+
+size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, int cov)
+{
+    if (nb <= 0)
+        nb = PGP_NB_DEFAULT;
+    size_t most = 0;
+    for (int r = 0; r < nprow; r++)
+        for (int c = 0; c < npcol; c++) {
+            size_t d = full_local(ntrain, ntest, nb, r, c, nprow, npcol) + (size_t)ntest;
+            if (cov)
+                d += full_local(ntest, ntest, nb, r, c, nprow, npcol) +
+                     numroc(ntest, nb, r, nprow) + numroc(ntest, nb, c, npcol);
+            if (d > most)
+                most = d;
+        }
+    return most * sizeof(double);
+}
+
+int pgp_store_choose(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol, int nb,
+                     int cov, size_t budget)
+{
+    size_t post = pgp_posterior_bytes(ntrain, ntest, nprow, npcol, nb, cov);
+    for (int s = PGP_STORE_GRAM; s >= PGP_STORE_FACTOR; s--)
+        if (pgp_work_bytes(ntrain, ntest, nvalid, ntargets, nprow, npcol, nb, (pgp_store_t)s) +
+                post <= budget)
+            return s;
+    return -1;
+}
