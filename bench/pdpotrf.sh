@@ -4,8 +4,9 @@
 #   1. dgemm rate on 2 cores: 2 ranks x 1 thread multiplying at once (summed), and 1 rank x 2
 #      threads; the larger is the reference.
 #   2. block size: pdpotrf at n = NB_N on 2 ranks for nb in 64 128 256 on the 1x2 and 2x1 grids.
-#   3. pdpotrf at n = N on 2 ranks (1 thread each) with the best (nb, grid) of step 2, and LAPACK
-#      dpotrf at n = N on 1 rank with OPENBLAS_NUM_THREADS=2, alternately.
+#   3. pdpotrf at n = N on 2 ranks (1 thread each) with the best (nb, grid) of step 2 and with
+#      nnsweep's defaults (nb 128, grid 1x2), and LAPACK dpotrf at n = N on 1 rank with
+#      OPENBLAS_NUM_THREADS=2, alternately.
 #   4. ratios: pdpotrf >= 70% of the dgemm rate; pdpotrf time within 15% of dpotrf's.
 #   5. memory: one pgp item (depth 1) at n = MEM_N, 1000 test points, 2 ranks, store FACTOR:
 #      the peak resident memory of each rank against the n x n kernel's size.
@@ -70,20 +71,30 @@ done
 echo "    best: nb $best_nb, grid ${best_grid/ /x}"
 echo "   load average: $(load)"
 
+default_nb=128 default_grid="1 2"
+same_as_best=$([ "$best_nb $best_grid" = "$default_nb $default_grid" ] && echo 1 || echo 0)
 for r in $(seq "$ROUNDS"); do
   # shellcheck disable=SC2086
   keep pdpotrf "$(two pdpotrf "$N" "$best_nb" $best_grid 1)"
   keep dpotrf "$(threaded dpotrf "$N" 1)"
+  # shellcheck disable=SC2086
+  [ "$same_as_best" = 1 ] || keep pdpotrf_default "$(two pdpotrf "$N" "$default_nb" $default_grid 1)"
 done
-pd_rate=$(best_rate pdpotrf) pd_t=$(best_secs pdpotrf)
+[ "$same_as_best" = 1 ] && cp "$tmp/pdpotrf" "$tmp/pdpotrf_default"
 lp_rate=$(best_rate dpotrf) lp_t=$(best_secs dpotrf)
-printf '  pdpotrf n = %d, 2 ranks (%s, nb %d): %7.2f GFLOP/s  %7.2f s\n' "$N" "${best_grid/ /x}" "$best_nb" "$pd_rate" "$pd_t"
-printf '  dpotrf  n = %d, 1 rank x 2 threads:   %7.2f GFLOP/s  %7.2f s\n' "$N" "$lp_rate" "$lp_t"
 verdict() { [ "$(echo "$1" | bc -l)" = 1 ] && echo "met" || echo "NOT MET"; }
-r1=$(echo "scale=3; $pd_rate / $dgemm" | bc -l)
-r2=$(echo "scale=3; $pd_t / $lp_t" | bc -l)
-printf '  pdpotrf / dgemm rate:        %.2f  (target >= 0.70: %s)\n' "$r1" "$(verdict "$r1 >= 0.70")"
-printf '  pdpotrf time / dpotrf time:  %.2f  (target <= 1.15: %s)\n' "$r2" "$(verdict "$r2 <= 1.15")"
+printf '  dpotrf  n = %d, 1 rank x 2 threads:   %7.2f GFLOP/s  %7.2f s\n' "$N" "$lp_rate" "$lp_t"
+# report KEY LABEL NB GRID
+report() {
+  local rate secs r1 r2
+  rate=$(best_rate "$1") secs=$(best_secs "$1")
+  r1=$(echo "scale=3; $rate / $dgemm" | bc -l) r2=$(echo "scale=3; $secs / $lp_t" | bc -l)
+  printf '  pdpotrf n = %d, 2 ranks, %s (%s, nb %d): %7.2f GFLOP/s  %7.2f s\n' "$N" "$2" "${4/ /x}" "$3" "$rate" "$secs"
+  printf '    / dgemm rate:   %.2f  (target >= 0.70: %s)\n' "$r1" "$(verdict "$r1 >= 0.70")"
+  printf '    / dpotrf time:  %.2f  (target <= 1.15: %s)\n' "$r2" "$(verdict "$r2 <= 1.15")"
+}
+report pdpotrf "best of the scan" "$best_nb" "$best_grid"
+report pdpotrf_default "defaults" "$default_nb" "$default_grid"
 
 if [ "${SKIP_MEM:-0}" != 1 ]; then
   m=$(two item "$MEM_N" 1000 0 "$best_nb")

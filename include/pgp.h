@@ -18,7 +18,14 @@
 
 #include "nngp.h"
 
-/* Block size used when 0 is asked for (measured: see bench/pdpotrf.sh). */
+/* Block size used when 0 is asked for, measured with bench/pdpotrf.sh on 2 ranks of the 2-core
+ * development machine (GFLOP/s of pdpotrf, best of 2-3 interleaved rounds; two sessions at
+ * n = 20000; dgemm on the 2 cores 93, threaded LAPACK dpotrf at n = 20000 81-84):
+ *   n = 20000, 1x2:  nb 64: 81.0, 82.5   nb 128: 78.6, 86.1   nb 256: 73.9
+ *   n =  8000, 1x2:  nb 64: 80.1         nb 128: 73.6         nb 256: 63.9
+ *   n =  8000, 2x1:  nb 64: 53.9         nb 128: 62.5         nb 256: 69.0
+ * At n = 20000 nb 128 matches 64 within the noise, and it stays within 10% of the best on
+ * both shapes at n = 8000, where 64 loses a fifth on 2x1. */
 #define PGP_NB_DEFAULT 128
 /* The PBLAS logical block size pgp.c sets for the whole process (PBLAS's own default is 32). */
 #define PGP_PBLAS_KB 256
@@ -35,7 +42,7 @@ typedef struct {
 } pgp_grid_t;
 
 /* The automatic shape of a grid of size ranks: P x Q = size, P <= Q, P as large as possible
- * (as square as possible). */
+ * (as square as possible). With 2 ranks 1x2 factors faster than 2x1 (numbers above). */
 void pgp_grid_shape(int size, int *p, int *q);
 
 /* Forms a p x q grid over (a duplicate of) comm, with block size nb (<= 0: PGP_NB_DEFAULT).
@@ -56,7 +63,8 @@ void pgp_grid_destroy(pgp_grid_t **g);
  *   PGP_STORE_FACTOR  the factor's array only: ~n^2/P; each depth d rebuilds its kernel from the
  *                     points (Gram + layer 0 + d steps) straight into the factor's array.
  * Test and validation kernels (n x m/P each) are kept in all three, and their Gram tiles too
- * with PGP_STORE_GRAM. Results do not depend on the choice beyond rounding (<= 1e-13 relative). */
+ * with PGP_STORE_GRAM. Every store computes each entry by the same operations: the results are
+ * the same (bit-identical with this project's OpenBLAS; tests/test_pgp.c allows 1e-13). */
 typedef enum { PGP_STORE_FACTOR = 0, PGP_STORE_LAYER = 1, PGP_STORE_GRAM = 2 } pgp_store_t;
 
 typedef struct pgp_work pgp_work_t;
@@ -84,7 +92,7 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r);
  * optionally the covariance (ntest x ntest, row-major; NULL on every rank to skip) of the model
  * (depth >= 0, sw2, sb2), on every rank; noise_used and info may be NULL. The variance is
  * kss - colsum((L^-1 K_ts)^2) with pdtrsm; the covariance Kss - V^T V with pdsyrk. Allocates for
- * the call n x ntest / P doubles (+ 2 ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
+ * the call n x ntest / P doubles (+ ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
  * and cov untouched), NN_ERR_NOMEM (on every rank) or NN_ERR_INPUT. */
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info);

@@ -20,11 +20,12 @@
 /* The PBLAS "logical block size": how many columns of a panel its Level 3 routines (the trailing
  * update pdsyrk inside pdpotrf, pdgemm, pdtrsm) treat per local GEMM when the panel spans several
  * process rows or columns. The reference value is 32, which turns pdpotrf's update on a grid with
- * P > 1 into rank-32 GEMMs: pdpotrf at n = 8000 on a 2 x 1 grid with nb = 256 ran at 18-47
- * GFLOP/s with 32 and 67-72 with 256 (bench/pdpotrf.sh machine, best of rounds). PILAENV is the
- * documented tuning hook of PBLAS (pilaenv.f: "users are encouraged to modify this subroutine");
- * this definition takes the place of the library's through the dynamic linker (the library calls
- * it through its PLT). It must return the same value on every process, which one binary does. */
+ * P > 1 into rank-32 GEMMs: pdpotrf at n = 8000 on a 2 x 1 grid with nb = 256 ran at 18-43
+ * GFLOP/s with 32 and at 67-73 with 256 (three interleaved rounds, bench/pdpotrf.sh machine).
+ * PILAENV is the documented tuning hook of PBLAS (pilaenv.f: "users are encouraged to modify
+ * this subroutine"); this definition takes the place of the library's through the dynamic linker
+ * (the library calls it through its PLT). It must return the same value on every process, which
+ * one binary does. */
 int pilaenv_(const int *ictxt, const char *prec)
 {
     (void)ictxt;
