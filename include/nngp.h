@@ -68,6 +68,14 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 
+/* Records depth di of r as failed (factorization not positive definite): accuracies and log
+ * marginal likelihood NaN, status NNGP_FAILED. noise_used and info are the caller's. */
+void nngp_result_failed(nngp_result_t *r, int di);
+/* Records depth di of r as computed: accuracies from the posterior means on the test and (when
+ * p->nvalid > 0) validation sets, the log marginal likelihood, status NNGP_OK. */
+void nngp_result_ok(nngp_result_t *r, int di, const nngp_problem_t *p, const double *mean_test,
+                    const double *mean_valid, double lml);
+
 /* Fraction of rows whose prediction (sign or argmax of pred, n x ntargets) equals label. */
 double nngp_accuracy(const double *pred, int n, int ntargets, const int *label);
 

@@ -170,6 +170,27 @@ double nngp_accuracy(const double *pred, int n, int ntargets, const int *label)
     return (double)correct / n;
 }
 
+void nngp_result_failed(nngp_result_t *r, int di)
+{
+    r->status[di] = NNGP_FAILED;
+    r->test_accuracy[di] = NAN;
+    if (r->valid_accuracy)
+        r->valid_accuracy[di] = NAN;
+    r->log_marginal_likelihood[di] = NAN;
+}
+
+void nngp_result_ok(nngp_result_t *r, int di, const nngp_problem_t *p, const double *mean_test,
+                    const double *mean_valid, double lml)
+{
+    r->test_accuracy[di] = nngp_accuracy(mean_test, p->ntest, p->ntargets, p->test_label);
+    if (r->valid_accuracy)
+        r->valid_accuracy[di] = p->nvalid > 0 ? nngp_accuracy(mean_valid, p->nvalid, p->ntargets,
+                                                              p->valid_label)
+                                              : NAN;
+    r->log_marginal_likelihood[di] = lml;
+    r->status[di] = NNGP_OK;
+}
+
 /* K^0 of the blocks that are needed (valid only when with_valid), diagonals included. */
 static void layer0_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
@@ -245,12 +266,7 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         r->noise_used[di] = f.noise_used;
         r->info[di] = f.info;
         if (rc == NN_ERR_NOT_PD) {
-            r->status[di] = NNGP_FAILED;
-            r->test_accuracy[di] = NAN;
-            if (r->valid_accuracy)
-                r->valid_accuracy[di] = NAN;
-            r->log_marginal_likelihood[di] = NAN;
-            di++;
+            nngp_result_failed(r, di++);
             continue;
         }
         if (rc)
@@ -259,16 +275,10 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         t0 = timer_now();
         gp_solve(&f, p->y_train, p->ntargets, w->alpha);
         gp_mean(w->k_st, p->ntest, p->ntrain, w->alpha, p->ntargets, w->mean_s);
-        r->test_accuracy[di] = nngp_accuracy(w->mean_s, p->ntest, p->ntargets, p->test_label);
-        if (p->nvalid > 0) {
+        if (p->nvalid > 0)
             gp_mean(w->k_vt, p->nvalid, p->ntrain, w->alpha, p->ntargets, w->mean_v);
-            r->valid_accuracy[di] = nngp_accuracy(w->mean_v, p->nvalid, p->ntargets,
-                                                  p->valid_label);
-        } else if (r->valid_accuracy) {
-            r->valid_accuracy[di] = NAN;
-        }
-        r->log_marginal_likelihood[di] = gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets);
-        r->status[di] = NNGP_OK;
+        nngp_result_ok(r, di, p, w->mean_s, w->mean_v,
+                       gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets));
         r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
         di++;
     }

@@ -707,12 +707,7 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 
         rc = factor_depth(w, l, sw2, sb2, &r->noise_used[di], &r->info[di], r->seconds);
         if (rc == NN_ERR_NOT_PD) {
-            r->status[di] = NNGP_FAILED;
-            r->test_accuracy[di] = NAN;
-            if (r->valid_accuracy)
-                r->valid_accuracy[di] = NAN;
-            r->log_marginal_likelihood[di] = NAN;
-            di++;
+            nngp_result_failed(r, di++);
             continue;
         }
         if (rc)
@@ -723,16 +718,9 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         if (rc)
             return rc;
         predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, w->mean_s);
-        r->test_accuracy[di] = nngp_accuracy(w->mean_s, p->ntest, p->ntargets, p->test_label);
-        if (p->nvalid > 0) {
+        if (p->nvalid > 0)
             predict(w, &w->tv, w->kv, &w->mv, w->mv_loc, w->mean_v);
-            r->valid_accuracy[di] = nngp_accuracy(w->mean_v, p->nvalid, p->ntargets,
-                                                  p->valid_label);
-        } else if (r->valid_accuracy) {
-            r->valid_accuracy[di] = NAN;
-        }
-        r->log_marginal_likelihood[di] = log_marginal(w);
-        r->status[di] = NNGP_OK;
+        nngp_result_ok(r, di, p, w->mean_s, w->mean_v, log_marginal(w));
         r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
         di++;
     }
