@@ -53,6 +53,10 @@ typedef struct {
     int (*run)(int item, int slot, void *result, void *ctx);
     /* World rank 0 only: stores a finished item's result (and checkpoints). Returns 0 or error. */
     int (*record)(int item, const void *result, void *ctx);
+    /* World rank 0 only, optional: called once, from rank 0's first par_poll() (when the other
+     * groups have their first batches) or else after its first batch, e.g. to write the first
+     * checkpoint without holding the others up. Returns 0 or an error (which stops the sweep). */
+    int (*started)(void *ctx);
     void *ctx;
     const char *label;           /* progress label */
 } par_schedule_t;

@@ -690,8 +690,7 @@ int h5_attach_scale(h5file_t *f, const char *dataset, int dim, const char *scale
                        (unsigned long long)dd[dim], scale, (unsigned long long)sd[0]);
         goto done;
     }
-    htri_t attached = H5DSis_attached(did, sid, (unsigned)dim);
-    if (attached < 0 || (attached == 0 && H5DSattach_scale(did, sid, (unsigned)dim) < 0)) {
+    if (H5DSattach_scale(did, sid, (unsigned)dim) < 0) {
         rc = h5io_fail(NN_ERR_RUNTIME, f, dataset, "cannot attach scale %s to dimension %d", scale,
                        dim);
         goto done;

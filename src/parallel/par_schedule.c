@@ -1,8 +1,11 @@
-/* par_schedule.c - dynamic hand-out of work items. Group leaders ask world rank 0 for up to
- * `slots` items, sending back the previous results; rank 0 records results (and checkpoints) as
- * they arrive and also computes, answering requests from par_poll(). A rank runs its batch on
- * OpenMP threads. Signals stop the hand-out at item boundaries. Results never depend on which
- * rank or thread ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED). */
+/* par_schedule.c - dynamic hand-out of work items. Group leaders ask world rank 0 for batches
+ * of up to `slots` items, sending back the previous batch's results, and keep one request ahead
+ * of the batch they run so that a new batch is waiting when one finishes, however late rank 0
+ * answers; rank 0 records results (and checkpoints) as they arrive and also computes, answering
+ * requests from par_poll(). Near the end a busy group's spare request waits, so the last items
+ * go to idle groups. A rank runs its batch on OpenMP threads. Signals stop the hand-out at item
+ * boundaries. Results never depend on which rank or thread ran an item. MPI is called from the
+ * master thread only (MPI_THREAD_FUNNELED). */
 #include "par.h"
 
 #include <mpi.h>
@@ -16,9 +19,16 @@
 
 enum { TAG_REQUEST = 101, TAG_ASSIGN = 102 };
 
-/* A request from a group leader: this header, then `slots` records of (item_header_t, result). */
+/* Requests a leader keeps open besides the one for the batch it runs. */
+#define PREFETCH 1
+
+/* A request from a group leader: this header, then `nresults` records of (item_header_t,
+ * result). Every request is answered by one assignment (a batch, or none: stop). A leader sends
+ * PREFETCH + 1 requests at the start and one more for every batch it was given, when the batch
+ * is finished (its results follow) or dropped unrun because of a signal. */
 typedef struct {
     int nresults;   /* finished items that follow */
+    int closes;     /* 1: this request reports (or drops) a batch the leader held */
     int signal;     /* signal caught by the leader, or 0 */
 } request_t;
 
@@ -27,19 +37,31 @@ typedef struct {
     int status;
 } item_header_t;
 
+/* World rank 0's account of a group (indexed by group number; group 0 is rank 0's own). */
+typedef struct {
+    int requests;   /* received */
+    int pending;    /* received, not yet answered */
+    int held;       /* batches handed out whose results have not come back */
+    int batches;    /* batches handed out */
+    int finished;   /* the leader has left its loop: nothing more will come from it */
+} group_account_t;
+
 static struct {
     const par_schedule_t *s;
     MPI_Comm group;
-    int grank, gsize, slots;
+    int grank, gsize, slots, ngroups;
     size_t record_bytes;        /* item_header_t + result, rounded up to 8 bytes */
     size_t message_bytes;       /* request_t + slots records */
     int active;                 /* par_schedule is running */
     /* world rank 0 only */
     int next;                   /* next candidate item */
-    int leaders_out;            /* leaders that have not yet been told to stop */
+    int left;                   /* items not done and not handed out */
+    int leaders_out;            /* leaders other than rank 0 not yet finished */
     int stop;                   /* no more hand-out: signal or error */
     int interrupted;
-    int record_status;          /* first failure of record() on rank 0 */
+    int record_status;          /* first failure of record() or started() on rank 0 */
+    int started;                /* started() was called */
+    group_account_t *account;   /* [ngroups] */
     unsigned char *msg;         /* receive buffer */
     progress_t progress;
 } sched = {.group = MPI_COMM_NULL, .grank = 0, .gsize = 1};
@@ -63,6 +85,7 @@ static int next_items(int *items, int want)
         if (sched.next >= sched.s->nitems)
             break;
         items[n++] = sched.next++;
+        sched.left--;
     }
     return n;
 }
@@ -84,27 +107,66 @@ static void record(int item, int status, const void *result)
     progress_step(&sched.progress);
 }
 
-/* World rank 0: handles one request already received into sched.msg from source. */
+/* World rank 0: answers group g's pending requests, each with a batch or with none (stop). A
+ * spare request of a group that still holds a batch waits while fewer items are left than there
+ * are groups, so that the last items go to groups that are idle. */
+static void answer(int g)
+{
+    group_account_t *a = &sched.account[g];
+    while (a->pending > 0) {
+        if (!sched.stop && sched.left > 0 && a->held > 0 && sched.left < sched.ngroups)
+            break;
+        int items[64];
+        for (int j = 0; j < sched.slots; j++)
+            items[j] = -1;
+        int n = next_items(items, sched.slots);
+        MPI_Send(items, sched.slots, MPI_INT, g * sched.gsize, TAG_ASSIGN, MPI_COMM_WORLD);
+        a->pending--;
+        a->held += n > 0;
+        a->batches += n > 0;
+    }
+    if (!a->finished && a->held == 0 && a->pending == 0 && a->requests == PREFETCH + 1 + a->batches) {
+        a->finished = 1;
+        sched.leaders_out--;
+    }
+}
+
+static void answer_all(void)
+{
+    for (int g = 1; g < sched.ngroups; g++)
+        answer(g);
+}
+
+/* World rank 0: stops the hand-out; every waiting request is answered with none. */
+static void stop_handout(int interrupted)
+{
+    sched.stop = 1;
+    sched.interrupted |= interrupted;
+    answer_all();
+}
+
+/* World rank 0: handles one request already received into sched.msg from source: the next batch
+ * goes out before the results are recorded (recording may write a checkpoint). */
 static void serve(int source)
 {
+    int g = source / sched.gsize;
+    group_account_t *a = &sched.account[g];
     request_t req;
     memcpy(&req, sched.msg, sizeof req);
-    if (req.signal)
-        sched.interrupted = sched.stop = 1;
+    a->requests++;
+    a->pending++;
+    a->held -= req.closes;
+    if (req.signal || signal_pending())
+        stop_handout(1);
+    answer(g);
+    int stopped = sched.stop;
     for (int j = 0; j < req.nresults; j++) {
         item_header_t h;
         memcpy(&h, record_at(sched.msg, j), sizeof h);
         record(h.item, h.status, record_at(sched.msg, j) + sizeof h);
     }
-    if (signal_pending())
-        sched.interrupted = sched.stop = 1;
-    int items[64];
-    for (int j = 0; j < sched.slots; j++)
-        items[j] = -1;
-    int n = next_items(items, sched.slots);
-    MPI_Send(items, sched.slots, MPI_INT, source, TAG_ASSIGN, MPI_COMM_WORLD);
-    if (n == 0)
-        sched.leaders_out--;
+    if (sched.stop && !stopped)   /* a failure: nobody waits for more */
+        stop_handout(0);
 }
 
 static void receive_and_serve(int blocking)
@@ -126,10 +188,26 @@ static void receive_and_serve(int blocking)
     }
 }
 
+/* World rank 0: the started() hook, once. */
+static void call_started(void)
+{
+    if (sched.started)
+        return;
+    sched.started = 1;
+    int status = sched.s->started ? sched.s->started(sched.s->ctx) : NN_OK;
+    if (status != NN_OK) {
+        if (sched.record_status == NN_OK)
+            sched.record_status = status;
+        stop_handout(0);
+    }
+}
+
 void par_poll(void)
 {
-    if (sched.active && omp_get_thread_num() == 0 && par_rank() == 0)
+    if (sched.active && omp_get_thread_num() == 0 && par_rank() == 0) {
         receive_and_serve(0);
+        call_started();
+    }
 }
 
 /* Runs n items of a batch side by side, results into the records of out. Returns the worst
@@ -172,46 +250,79 @@ static int run_root(unsigned char *buf)
     int status = NN_OK, items[64];
     for (;;) {
         receive_and_serve(0);
-        if (signal_pending())
-            sched.interrupted = sched.stop = 1;
+        if (signal_pending() && !sched.interrupted)
+            stop_handout(1);
         int n = share_with_group(items, next_items(items, sched.slots));
         if (n == 0)
             break;
         int st = run_batch(items, n, buf);
         if (st != NN_OK)
             status = st;
+        receive_and_serve(0);   /* others first: recording may write a checkpoint */
+        call_started();
+        int stopped = sched.stop;
         for (int j = 0; j < n; j++) {
             item_header_t h;
             memcpy(&h, record_at(buf, j), sizeof h);
             record(h.item, h.status, record_at(buf, j) + sizeof h);
         }
+        if (sched.stop && !stopped)
+            stop_handout(0);
     }
+    call_started();
     while (sched.leaders_out > 0)
         receive_and_serve(1);
     return status != NN_OK ? status : sched.record_status;
 }
 
-/* Leader of a group other than group 0. */
-static int run_leader(unsigned char *buf)
+/* Leader of a group other than group 0: sends a request (with the results in buf, or none),
+ * without waiting for rank 0 to take it; *req must stay untouched until the next call. */
+static void send_request(unsigned char *buf, int nresults, int closes, MPI_Request *req)
 {
-    request_t req = {.nresults = 0, .signal = 0};
-    int status = NN_OK, items[64];
+    if (*req != MPI_REQUEST_NULL)
+        MPI_Wait(req, MPI_STATUS_IGNORE);
+    request_t r = {.nresults = nresults, .closes = closes, .signal = signal_pending()};
+    memcpy(buf, &r, sizeof r);
+    size_t bytes = sizeof r + (size_t)nresults * sched.record_bytes;
+    MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD, req);
+}
+
+/* Leader of a group other than group 0. Results are sent from one of two buffers while the
+ * next batch runs into the other. */
+static int run_leader(unsigned char *buf[2])
+{
+    int status = NN_OK, items[64], open = 0, which = 0;
+    MPI_Request sent[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    for (int k = 0; k <= PREFETCH; k++, open++, which ^= 1)
+        send_request(buf[which], 0, 0, &sent[which]);
     for (;;) {
-        req.signal = signal_pending();
-        memcpy(buf, &req, sizeof req);
-        MPI_Send(buf, (int)sched.message_bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD);
-        MPI_Recv(items, sched.slots, MPI_INT, 0, TAG_ASSIGN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         int n = 0;
-        while (n < sched.slots && items[n] >= 0)
-            n++;
+        while (n == 0 && open > 0) {   /* the oldest open request's answer */
+            MPI_Recv(items, sched.slots, MPI_INT, 0, TAG_ASSIGN, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            open--;
+            while (n < sched.slots && items[n] >= 0)
+                n++;
+            if (n > 0 && signal_pending()) {   /* stop at the item boundary: drop the batch */
+                send_request(buf[which], 0, 1, &sent[which]);
+                open++;
+                which ^= 1;
+                n = 0;
+            }
+        }
         n = share_with_group(items, n);
         if (n == 0)
             break;
-        int st = run_batch(items, n, buf);
+        if (sent[which] != MPI_REQUEST_NULL)   /* the buffer the batch writes into */
+            MPI_Wait(&sent[which], MPI_STATUS_IGNORE);
+        int st = run_batch(items, n, buf[which]);
         if (st != NN_OK)
             status = st;
-        req.nresults = n;
+        send_request(buf[which], n, 1, &sent[which]);
+        open++;
+        which ^= 1;
     }
+    MPI_Waitall(2, sent, MPI_STATUSES_IGNORE);
     return status;
 }
 
@@ -241,24 +352,28 @@ int par_schedule(const par_schedule_t *s)
     MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &sched.group);
     MPI_Comm_rank(sched.group, &sched.grank);
     MPI_Comm_size(sched.group, &sched.gsize);
-    sched.leaders_out = size / g - 1;
-    unsigned char *buf = malloc(sched.message_bytes);
+    sched.ngroups = size / g;
+    sched.leaders_out = sched.ngroups - 1;
+    unsigned char *buf[2] = {malloc(sched.message_bytes), malloc(sched.message_bytes)};
     sched.msg = malloc(sched.message_bytes);
-    int status = buf && sched.msg ? NN_OK : nn_fail(NN_ERR_NOMEM, "scheduler buffers");
+    sched.account = calloc((size_t)sched.ngroups, sizeof *sched.account);
+    int status = buf[0] && buf[1] && sched.msg && sched.account
+                     ? NN_OK : nn_fail(NN_ERR_NOMEM, "scheduler buffers");
     status = par_agree(status);
     if (status == NN_OK) {
         int done = 0;
         for (int i = 0; s->done && i < s->nitems; i++)
             done += s->done[i] != 0;
+        sched.left = s->nitems - done;
         if (rank == 0)
             progress_start(&sched.progress, s->label ? s->label : "sweep", s->nitems, done);
         sched.active = 1;
         if (rank == 0)
-            status = run_root(buf);
+            status = run_root(buf[0]);
         else if (sched.grank == 0)
             status = run_leader(buf);
         else
-            status = run_member(buf);
+            status = run_member(buf[0]);
         sched.active = 0;
         if (rank == 0)
             progress_finish(&sched.progress);
@@ -268,9 +383,12 @@ int par_schedule(const par_schedule_t *s)
         if (status == NN_OK && interrupted)
             status = nn_fail(NN_ERR_INTERRUPTED, "interrupted by a signal");
     }
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
     free(sched.msg);
+    free(sched.account);
     sched.msg = NULL;
+    sched.account = NULL;
     MPI_Comm_free(&sched.group);
     sched.group = MPI_COMM_NULL;
     return status;

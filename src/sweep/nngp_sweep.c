@@ -25,7 +25,7 @@ typedef struct {
     nngp_work_t *work[MAX_SLOTS];   /* on group leaders: one per slot, sharing the Gram matrices */
     int slots;
     const char *out_path;
-    double *record;             /* one item's packed result */
+    int written;                /* rank 0 has written the file at least once */
 } sweep_ctx_t;
 
 /* An item's result is packed as doubles: per depth test accuracy, validation accuracy, log
@@ -102,7 +102,15 @@ static void state_free(nngp_state_t *s)
 
 static int checkpoint(sweep_ctx_t *c, const char *state_name)
 {
+    c->written = 1;
     return nngp_state_write(c->state, c->out_path, state_name);
+}
+
+/* The first file of a run, state running (par_schedule's started hook). */
+static int first_checkpoint(void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    return c->written ? NN_OK : checkpoint(c, "running");
 }
 
 /* ---- grid items ---- */
@@ -261,8 +269,8 @@ static int run_phase(sweep_ctx_t *c, int nitems, const unsigned char *done, size
     par_schedule_t sched = {.nitems = nitems, .done = done,
                             .result_bytes = record_doubles * sizeof(double),
                             .group_size = c->state->job->nngp.group_size, .slots = c->slots,
-                            .run = run,
-                            .record = record, .ctx = c, .label = label};
+                            .run = run, .record = record, .started = first_checkpoint,
+                            .ctx = c, .label = label};
     return par_schedule(&sched);
 }
 
@@ -286,12 +294,8 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
             st = nngp_state_resume(&s, opt->out_path);
         st = par_agree(st);
     }
-    if (st == NN_OK) {
+    if (st == NN_OK)   /* the first file is written once the first items are handed out */
         par_bcast(s.item_done, (size_t)s.nitems, 0);
-        if (rank == 0)
-            st = checkpoint(&c, "running");
-        st = par_agree(st);
-    }
     nngp_problem_t problem = make_problem(job, ds, s.depths);
     if (st == NN_OK) {
         if (rank % job->nngp.group_size == 0) {   /* group leaders compute */
