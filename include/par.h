@@ -19,8 +19,11 @@ void par_abort(int exit_status) __attribute__((noreturn));
 /* Every rank passes its own status; every rank gets 0 if all were 0, else the status of the
  * lowest failing rank, whose error message is copied to every rank (nn_errmsg). */
 int par_agree(int status);
-/* Largest value of x over the ranks. */
+/* Largest value of x over the ranks; smallest value of x over the ranks. */
 int par_max_int(int x);
+double par_min_double(double x);
+/* Ranks of MPI_COMM_WORLD on this rank's node (shared memory). */
+int par_node_size(void);
 
 /* Broadcasts from root: raw bytes, a malloc'd string (others receive a malloc'd copy), and a whole
  * dataset (others allocate theirs). Returns 0 or an error. */

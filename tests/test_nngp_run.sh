@@ -103,3 +103,35 @@ acc = f['/nngp/test_accuracy'][()]
 assert (st == 2).any() and (st == 1).any(), st
 assert (info[st == 2] > 0).all() and (info[st == 1] == 0).all(), info
 print('failed points:', int((st == 2).sum()), 'ok points:', int((st == 1).sum()))" "$TMP/notpd.h5"
+
+# 5. The ScaLAPACK solver in the sweep: groups of 2 ranks as one 1x2 grid. One group (2 ranks) and
+# two groups side by side (4 ranks) give bit-identical arrays; they agree with the LAPACK run of
+# the same job (section 1) to 1e-9 relative with identical accuracies and predictions.
+sed 's/^\[nngp\]/[nngp]\nsolver = scalapack\ngroup_size = 2/' tests/jobs/nngp-small.ini > "$TMP/pgp.ini"
+check "solver = scalapack, group_size = 2 runs at 2 ranks" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/pgp.ini" --out "$TMP/pgp2.h5"
+check "... and at 4 ranks (two groups)" -- mpirun -np 4 $NNSWEEP nngp --quiet "$TMP/pgp.ini" --out "$TMP/pgp4.h5"
+check "one and two ScaLAPACK groups give identical arrays" -- $H5CMP "$TMP/pgp2.h5" "$TMP/pgp4.h5"
+check "ScaLAPACK sweep agrees with the LAPACK sweep (1e-9, same accuracies and predictions)" -- /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+rel = lambda x, y: np.nanmax(np.abs(x - y)) / np.nanmax(np.abs(x))
+assert b.attrs['process_grid'] == '1x2' and b['/nngp'].attrs['solver'] == 'scalapack', dict(b['/nngp'].attrs)
+for k in ('test_accuracy', 'validation_accuracy', 'status'):
+    assert np.array_equal(a['/nngp/' + k][()], b['/nngp/' + k][()], equal_nan=True), k
+for k in ('log_marginal_likelihood', 'posterior/mean', 'posterior/variance'):
+    r = rel(a['/nngp/' + k][()], b['/nngp/' + k][()]); print(k, r); assert r < 1e-9, (k, r)
+ma, mb = a['/nngp/posterior/mean'][()], b['/nngp/posterior/mean'][()]
+assert np.array_equal(ma > 0, mb > 0)
+" "$TMP/np1.h5" "$TMP/pgp2.h5"
+
+# 6. Memory: solver = auto takes LAPACK when an item fits a rank, else ScaLAPACK; what fits
+# nowhere is refused before any computing (exit 2, the sizes in the message).
+NNSWEEP_MEM_PER_RANK=64M check "auto with room picks LAPACK" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/auto1.h5"
+expect 0 "^lapack$" "... recorded in /nngp solver" -- /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['/nngp'].attrs['solver'])" "$TMP/auto1.h5"
+NNSWEEP_MEM_PER_RANK=4500K check "auto without room for LAPACK falls back to ScaLAPACK (1x1)" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/auto2.h5"
+expect 0 "^scalapack (layer|factor)$" "... recorded in /nngp solver and store" -- /usr/bin/python3 -c "import h5py,sys; a=h5py.File(sys.argv[1],'r')['/nngp'].attrs; print(a['solver'], a['store'])" "$TMP/auto2.h5"
+check "... with the same accuracies as LAPACK" -- $H5CMP "$TMP/np1.h5" "$TMP/auto2.h5" /nngp/test_accuracy /nngp/status
+sed 's/^\[nngp\]/[nngp]\nsolver = lapack/' tests/jobs/nngp-small.ini > "$TMP/lapack.ini"
+NNSWEEP_MEM_PER_RANK=4500K expect 2 "solver = lapack needs .* MiB per rank" "solver = lapack that does not fit exits 2" -- $NNSWEEP nngp --quiet "$TMP/lapack.ini" --out "$TMP/nofit.h5"
+NNSWEEP_MEM_PER_RANK=3300K expect 2 "need .* MiB per rank on a 1x1 ScaLAPACK grid.*group_size >= [0-9]+" "nothing fits: exit 2 naming the group size that would" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/nofit.h5"
+[ -e "$TMP/nofit.h5" ] && not_ok "a refused job wrote a file" || ok "a refused job writes no file"

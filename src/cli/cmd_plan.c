@@ -16,6 +16,7 @@
 #include "nn_log.h"
 #include "nn_rng.h"
 #include "nn_timer.h"
+#include "nn_units.h"
 
 static const char plan_usage[] =
     "usage: nnsweep plan JOB.ini [--ranks N] [--threads T]\n"
@@ -77,29 +78,6 @@ static int calibrate(calibration_t *c)
     return NN_OK;
 }
 
-static const char *human_bytes(double b, char *buf, size_t len)
-{
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", b, unit[u]);
-    return buf;
-}
-
-static const char *human_seconds(double s, char *buf, size_t len)
-{
-    if (s < 120)
-        snprintf(buf, len, "%.1f s", s);
-    else if (s < 7200)
-        snprintf(buf, len, "%.1f min", s / 60);
-    else
-        snprintf(buf, len, "%.1f h", s / 3600);
-    return buf;
-}
-
 static void plan_nngp(const job_t *job, int ranks, int threads, const calibration_t *cal)
 {
     const nngp_spec_t *p = &job->nngp;
@@ -136,17 +114,17 @@ static void plan_nngp(const job_t *job, int ranks, int threads, const calibratio
            "dynamically, about %d per thread\n", ranks, groups, p->group_size, threads, workers,
            per_worker);
     printf("  memory per computing rank: %s (kernel %d x %d in float64: %s)\n",
-           human_bytes(bytes, b1, sizeof b1), ds->train, ds->train,
-           human_bytes(8.0 * n * n, b2, sizeof b2));
+           nn_bytes_text(bytes, b1, sizeof b1), ds->train, ds->train,
+           nn_bytes_text(8.0 * n * n, b2, sizeof b2));
     printf("  calibration on this machine: kernel step %.2f ns/entry, dpotrf %.1f GFLOP/s\n",
            1e9 * cal->step_seconds_per_entry, rate / 1e9);
     printf("  estimated time per item: %s (recursion %.0f%%, factorization %.0f%%, solves %.0f%%); "
            "per reported model's posterior: %s\n",
-           human_seconds(t_item, b1, sizeof b1), 100 * t_recursion / t_item,
-           100 * t_factor / t_item, 100 * t_solve / t_item, human_seconds(t_post, b3, sizeof b3));
+           nn_seconds_text(t_item, b1, sizeof b1), 100 * t_recursion / t_item,
+           100 * t_factor / t_item, 100 * t_solve / t_item, nn_seconds_text(t_post, b3, sizeof b3));
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
-           human_seconds(t_total, b2, sizeof b2), ranks, threads,
-           human_seconds(items * t_item + p->depth.n * t_post, b3, sizeof b3));
+           nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
+           nn_seconds_text(items * t_item + p->depth.n * t_post, b3, sizeof b3));
 }
 
 int cmd_plan(int argc, char **argv)

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <cblas.h>
-#include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +43,7 @@ int cli_load_data(const job_t *job, dataset_t *ds)
 
 int cli_set_threads(void)
 {
-    MPI_Comm node;
-    int local;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &local);
-    MPI_Comm_free(&node);
+    int local = par_node_size();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = (int)(cores / local);
     if (threads < 1)

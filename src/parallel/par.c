@@ -66,6 +66,23 @@ int par_max_int(int x)
     return m;
 }
 
+double par_min_double(double x)
+{
+    double m;
+    MPI_Allreduce(&x, &m, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+    return m;
+}
+
+int par_node_size(void)
+{
+    MPI_Comm node;
+    int n;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &n);
+    MPI_Comm_free(&node);
+    return n;
+}
+
 int par_bcast(void *buf, size_t bytes, int root)
 {
     char *p = buf;

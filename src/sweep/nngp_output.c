@@ -25,7 +25,7 @@ static int write_provenance(h5file_t *f, const nngp_state_t *s, const char *stat
     char end[32] = "", grid[32];
     if (strcmp(state_name, "running") != 0)
         provenance_now(end, sizeof end);
-    snprintf(grid, sizeof grid, "%dx1", s->job->nngp.group_size);
+    snprintf(grid, sizeof grid, "%dx%d", s->layout.nprow, s->layout.npcol);
     provenance_t p = {.command_line = s->command_line, .job_path = s->job->path,
                       .job_text = s->job->text, .mpi_size = par_size(),
                       .group_size = s->job->nngp.group_size, .process_grid = grid,
@@ -113,7 +113,14 @@ static int write_grid(h5file_t *f, const nngp_state_t *s)
     if (!st) st = h5_write_attr_int(f, "/nngp", "ntargets", s->ds->ntargets);
     if (!st) st = h5_write_attr_double(f, "/nngp", "noise", job->nngp.noise);
     if (!st) st = h5_write_attr_double(f, "/nngp", "noise_max", job->nngp.noise_max);
-    if (!st) st = h5_write_attr_str(f, "/nngp", "solver", "lapack");
+    const nngp_layout_t *lay = &s->layout;
+    if (!st) st = h5_write_attr_str(f, "/nngp", "solver", nngp_solver_name(lay->solver));
+    if (!st && lay->solver == SOLVER_SCALAPACK) {
+        st = h5_write_attr_int(f, "/nngp", "block_size", lay->nb);
+        if (!st) st = h5_write_attr_str(f, "/nngp", "store", nngp_store_name(lay->store));
+    }
+    if (!st) st = h5_write_attr_double(f, "/nngp", "memory_per_rank_estimate", lay->bytes);
+    if (!st) st = h5_write_attr_double(f, "/nngp", "memory_per_rank_available", lay->budget);
     return st;
 }
 

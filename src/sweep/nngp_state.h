@@ -6,6 +6,7 @@
 #include "dataset.h"
 #include "job.h"
 #include "nngp.h"
+#include "nngp_layout.h"
 #include "sweep.h"
 
 /* Grid arrays are [depth][sigma_w2][sigma_b2], flattened row-major; an item is one
@@ -20,6 +21,7 @@ typedef struct {
     double *item_seconds;           /* [item][NNGP_NPHASES] */
     unsigned char *item_done;       /* [item] */
     double gram_seconds;
+    nngp_layout_t layout;           /* solver, process grid, memory */
     int best[SELECT_NRULES][64];    /* per depth: chosen item, or -1 */
     /* Posterior of the best-by-test-accuracy model of each depth (the reported models). */
     double *post_mean;              /* [depth][ntest][ntargets] */

@@ -1,7 +1,8 @@
 /* nngp_sweep.c - an NNGP job across MPI ranks: one work item per (sigma_w^2, sigma_b^2) pair gives
  * every depth; results are recorded on rank 0 and the file is rewritten after every item; then the
  * best model of each depth is chosen and its posterior (mean, variance, uncertain examples)
- * computed, again as items. Numerics are in nngp.c; files in nngp_output.c. */
+ * computed, again as items. An item runs on one rank with LAPACK (nngp.c), or on a group of ranks
+ * with ScaLAPACK (pgp.c), as nngp_layout chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
 
 #include <math.h>
@@ -12,7 +13,9 @@
 #include "nn_error.h"
 #include "nn_log.h"
 #include "nn_timer.h"
+#include "nn_units.h"
 #include "par.h"
+#include "pgp.h"
 #include "provenance.h"
 
 const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validation_accuracy",
@@ -22,7 +25,10 @@ const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validati
 
 typedef struct {
     nngp_state_t *state;
-    nngp_work_t *work[MAX_SLOTS];   /* on group leaders: one per slot, sharing the Gram matrices */
+    nngp_problem_t problem;
+    nngp_work_t *work[MAX_SLOTS];   /* LAPACK, on group leaders: one per slot, sharing the Gram */
+    pgp_grid_t *grid;               /* ScaLAPACK, on every rank of a group, made at its first item */
+    pgp_work_t *pwork;
     int slots;
     const char *out_path;
     int written;                /* rank 0 has written the file at least once */
@@ -113,22 +119,74 @@ static int first_checkpoint(void *vctx)
     return c->written ? NN_OK : checkpoint(c, "running");
 }
 
+/* ---- work objects ---- */
+
+/* ScaLAPACK: the group's process grid and work object, made by the group's first item (every
+ * rank of the group runs it) and kept for the rest of the job. Returns 0 or the error (message
+ * set on every rank of the group). */
+static int group_work(sweep_ctx_t *c)
+{
+    if (c->pwork)
+        return NN_OK;
+    const nngp_layout_t *lay = &c->state->layout;
+    double t0 = timer_now();
+    if (!c->grid)
+        c->grid = pgp_grid_create((MPI_Comm)par_group_comm(), lay->nprow, lay->npcol, lay->nb);
+    if (c->grid)
+        c->pwork = pgp_work_create(c->grid, &c->problem, (pgp_store_t)lay->store);
+    c->state->gram_seconds = timer_now() - t0;
+    return !c->grid ? NN_ERR_RUNTIME : !c->pwork ? NN_ERR_NOMEM : NN_OK;
+}
+
+/* LAPACK: on group leaders, the Gram matrices and one work object per slot. */
+static int leader_work(sweep_ctx_t *c)
+{
+    double t0 = timer_now();
+    c->work[0] = nngp_work_create(&c->problem);
+    for (int k = 1; k < c->slots && c->work[0]; k++)
+        if (!(c->work[k] = nngp_work_clone(c->work[0])))
+            break;
+    c->state->gram_seconds = timer_now() - t0;
+    return !c->work[0] || (c->slots > 1 && !c->work[c->slots - 1]) ? NN_ERR_NOMEM : NN_OK;
+}
+
+/* The layout every rank agrees on: the smallest memory per rank over the nodes. */
+static int choose_layout(sweep_ctx_t *c)
+{
+    const nngp_state_t *s = c->state;
+    const dataset_t *ds = s->ds;
+    nngp_sizes_t z = {.ntrain = ds->train.n, .ntest = ds->test.n, .nvalid = ds->validation.n,
+                      .dim = ds->dim, .ntargets = ds->ntargets};
+    double budget = par_min_double(nngp_memory_per_rank(par_node_size()));
+    int st = nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, &c->state->layout);
+    if (st != NN_OK)
+        return nn_fail_context(st, "%s: ", s->job->path);
+    if (c->state->layout.solver == SOLVER_SCALAPACK)
+        c->slots = 1;   /* one item per group at a time; its ranks' cores go to the grid */
+    return NN_OK;
+}
+
 /* ---- grid items ---- */
 
 static int run_grid_item(int item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
-    if (par_group_rank() != 0)   /* the LAPACK path runs on the group leader alone */
+    int distributed = s->layout.solver == SOLVER_SCALAPACK;
+    if (!distributed && par_group_rank() != 0)   /* LAPACK: the group leader alone */
         return NN_OK;
+    int gst = distributed ? group_work(c) : NN_OK;
+    if (gst != NN_OK)
+        return gst;
     int nd = s->nd;
     double *rec = result;
     int status[NNGP_MAX_DEPTHS], info[NNGP_MAX_DEPTHS];
     nngp_result_t r = {.test_accuracy = rec, .valid_accuracy = rec + nd,
                        .log_marginal_likelihood = rec + 2 * nd, .noise_used = rec + 3 * nd,
                        .status = status, .info = info};
-    int st = nngp_item_run(c->work[slot], s->job->nngp.sigma_w2.v[item / s->nb],
-                           s->job->nngp.sigma_b2.v[item % s->nb], &r);
+    double sw2 = s->job->nngp.sigma_w2.v[item / s->nb], sb2 = s->job->nngp.sigma_b2.v[item % s->nb];
+    int st = distributed ? pgp_item_run(c->pwork, sw2, sb2, &r)
+                         : nngp_item_run(c->work[slot], sw2, sb2, &r);
     for (int d = 0; d < nd; d++) {
         rec[4 * nd + d] = status[d];
         rec[5 * nd + d] = info[d];
@@ -211,8 +269,12 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
     int d = post_depth(s, post_item);
-    if (par_group_rank() != 0)
+    int distributed = s->layout.solver == SOLVER_SCALAPACK;
+    if (!distributed && par_group_rank() != 0)
         return NN_OK;
+    int gst = distributed ? group_work(c) : NN_OK;
+    if (gst != NN_OK)
+        return gst;
     double *rec = result;
     size_t nt = (size_t)s->ds->test.n;
     double *mean = rec + 3, *var = mean + nt * (size_t)s->ds->ntargets;
@@ -222,8 +284,11 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     rec[0] = rec[1] = NAN;
     if (item < 0)
         return NN_OK;   /* every grid point of this depth failed: nothing to report */
-    int st = nngp_posterior(c->work[slot], s->depths[d], s->job->nngp.sigma_w2.v[item / s->nb],
-                            s->job->nngp.sigma_b2.v[item % s->nb], mean, var, cov, &noise, &info);
+    double sw2 = s->job->nngp.sigma_w2.v[item / s->nb], sb2 = s->job->nngp.sigma_b2.v[item % s->nb];
+    int st = distributed
+                 ? pgp_posterior(c->pwork, s->depths[d], sw2, sb2, mean, var, cov, &noise, &info)
+                 : nngp_posterior(c->work[slot], s->depths[d], sw2, sb2, mean, var, cov, &noise,
+                                  &info);
     rec[0] = noise;
     rec[1] = info;
     rec[2] = timer_now() - t0;
@@ -296,18 +361,12 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     }
     if (st == NN_OK)   /* the first file is written once the first items are handed out */
         par_bcast(s.item_done, (size_t)s.nitems, 0);
-    nngp_problem_t problem = make_problem(job, ds, s.depths);
-    if (st == NN_OK) {
-        if (rank % job->nngp.group_size == 0) {   /* group leaders compute */
-            double t0 = timer_now();
-            c.work[0] = nngp_work_create(&problem);
-            for (int k = 1; k < c.slots && c.work[0]; k++)
-                if (!(c.work[k] = nngp_work_clone(c.work[0])))
-                    break;
-            if (!c.work[0] || (c.slots > 1 && !c.work[c.slots - 1]))
-                st = NN_ERR_NOMEM;
-            s.gram_seconds = timer_now() - t0;
-        }
+    c.problem = make_problem(job, ds, s.depths);
+    if (st == NN_OK)
+        st = par_agree(choose_layout(&c));
+    if (st == NN_OK && s.layout.solver == SOLVER_LAPACK) {
+        if (rank % job->nngp.group_size == 0)
+            st = leader_work(&c);
         st = par_agree(st);
     }
     int done_items = 0;
@@ -317,6 +376,14 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         log_info("NNGP sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train / %d test, "
                  "%d rank(s)%s", s.nitems, s.nd, ds->train.n, ds->test.n, par_size(),
                  done_items ? " (resumed)" : "");
+        char b1[32], b2[32];
+        log_info("solver %s: groups of %d rank(s), %s per rank of %s available",
+                 nngp_solver_name(s.layout.solver), s.layout.group_size,
+                 nn_bytes_text(s.layout.bytes, b1, sizeof b1),
+                 nn_bytes_text(s.layout.budget, b2, sizeof b2));
+        if (s.layout.solver == SOLVER_SCALAPACK)
+            log_info("ScaLAPACK grid %dx%d, block size %d, store %s", s.layout.nprow,
+                     s.layout.npcol, s.layout.nb, nngp_store_name(s.layout.store));
         st = run_phase(&c, s.nitems, s.item_done, item_record_doubles(s.nd), run_grid_item,
                        record_grid_item, "grid");
     }
@@ -340,6 +407,8 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     st = par_agree(st);
     for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */
         nngp_work_destroy(&c.work[k]);
+    pgp_work_destroy(&c.pwork);
+    pgp_grid_destroy(&c.grid);   /* collective over the group: every rank of it made one */
     state_free(&s);
     return st;
 }

@@ -1,0 +1,12 @@
+/* nn_units.h - human-readable quantities for messages and reports. */
+#ifndef NN_UNITS_H
+#define NN_UNITS_H
+
+#include <stddef.h>
+
+/* "812.0 B", "5.4 MiB", "1.9 GiB" (powers of 1024) into buf; returns buf. */
+const char *nn_bytes_text(double bytes, char *buf, size_t len);
+/* "42.0 s", "3.5 min", "2.1 h" into buf; returns buf. */
+const char *nn_seconds_text(double seconds, char *buf, size_t len);
+
+#endif
