@@ -17,16 +17,22 @@
 #include "nn_rng.h"
 #include "nn_timer.h"
 #include "nn_units.h"
+#include "nngp_layout.h"
 
 static const char plan_usage[] =
-    "usage: nnsweep plan JOB.ini [--ranks N] [--threads T]\n"
+    "usage: nnsweep plan JOB.ini [--ranks N] [--threads T] [--mem-per-rank SIZE]\n"
     "\n"
     "Prints the work items of a job, how N ranks (default $SLURM_NTASKS, else 1) in groups of\n"
     "group_size, with T threads each (default $SLURM_CPUS_PER_TASK, else this machine's cores\n"
     "divided among the ranks), share them, the memory each rank needs, and an estimated wall\n"
     "time. The time comes from timing a kernel step and a Cholesky factorization on this\n"
     "machine for a second, one thread each as the program runs them,\n"
-    "so run it on a compute node for numbers that hold there. Reads no data.\n";
+    "so run it on a compute node for numbers that hold there. Reads no data.\n"
+    "\n"
+    "The memory a rank may use is SIZE (e.g. 3500M, 180G), else $NNSWEEP_MEM_PER_RANK, else 85%\n"
+    "of the node's memory ($SLURM_MEM_PER_NODE, or this machine's) divided by the ranks on a node\n"
+    "($SLURM_NTASKS_PER_NODE, else min(N, cores)). solver = auto picks LAPACK or ScaLAPACK from it\n"
+    "as the run will; a job that cannot fit exits with status 2 and says what would.\n";
 
 typedef struct {
     double step_seconds_per_entry;   /* one layer step of the recursion, per kernel entry */
@@ -78,19 +84,27 @@ static int calibrate(calibration_t *c)
     return NN_OK;
 }
 
-static void plan_nngp(const job_t *job, int ranks, int threads, const calibration_t *cal)
+/* Prints the plan of the [nngp] part; returns NN_ERR_INPUT (message set) when an item cannot fit
+ * the memory of a rank. */
+static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
+                     const calibration_t *cal)
 {
     const nngp_spec_t *p = &job->nngp;
     const data_spec_t *ds = &job->data;
     double n = ds->train, m = ds->test, v = ds->validation;
     double dim = ds->kind == DATASET_CIFAR10 ? 3072 : 784, k = ds->nclasses == 2 ? 1 : ds->nclasses;
     int items = p->sigma_w2.n * p->sigma_b2.n, groups = ranks / p->group_size;
-    int workers = groups * threads;   /* items computed at the same time */
+    int workers;   /* items computed at the same time */
     int lmax = (int)p->depth.v[p->depth.n - 1];
-    /* Memory of a computing rank (LAPACK path): the Gram blocks once, then per thread the kernel
-     * being stepped and the factor, plus the data and targets. */
-    double bytes = 8.0 * (n * n + (m + v) * n + threads * (2 * n * n + (m + v) * n) +
-                          (n + m + v) * (dim + k) + 4 * (n + m + v));
+    nngp_sizes_t z = {.ntrain = ds->train, .ntest = ds->test, .nvalid = ds->validation,
+                      .dim = (int)dim, .ntargets = (int)k};
+    nngp_layout_t lay;
+    int fits = nngp_layout_choose(p, &z, threads, budget, &lay) == NN_OK;
+    if (!fits)
+        nn_fail_context(NN_ERR_INPUT, "%s: ", job->path);
+    if (lay.solver == SOLVER_SCALAPACK)
+        threads = 1;   /* the group's ranks work on one item together */
+    workers = groups * threads;
     /* Time per item: Lmax layer steps over the lower triangle and the test/validation blocks,
      * one factorization and solve per depth. A reported model's posterior: the recursion to its
      * depth, a factorization and the triangular solve with the m test columns. */
@@ -99,8 +113,11 @@ static void plan_nngp(const job_t *job, int ranks, int threads, const calibratio
     double t_recursion = lmax * entries * cal->step_seconds_per_entry;
     double t_factor = p->depth.n * (n * n * n / 3.0) / rate;
     double t_solve = p->depth.n * (4 * n * n * k + 2 * (m + v) * n * k) / rate;
-    double t_item = t_recursion + t_factor + t_solve;
-    double t_post = t_recursion / 2 + (n * n * n / 3.0 + n * n * m) / rate;
+    /* ScaLAPACK: a group's ranks share an item; counted as ideal scaling (pdpotrf ran at 0.92
+     * of the dgemm rate on 2 ranks, README "The distributed solver") */
+    double share = lay.solver == SOLVER_SCALAPACK ? p->group_size : 1;
+    double t_item = (t_recursion + t_factor + t_solve) / share;
+    double t_post = (t_recursion / 2 + (n * n * n / 3.0 + n * n * m) / rate) / share;
     int per_worker = (items + workers - 1) / workers;
     int posts_per_worker = (p->depth.n + workers - 1) / workers;
     double t_total = per_worker * t_item + posts_per_worker * t_post;
@@ -113,18 +130,25 @@ static void plan_nngp(const job_t *job, int ranks, int threads, const calibratio
     printf("  ranks: %d in %d group(s) of %d, %d thread(s) each: %d items at a time, handed out "
            "dynamically, about %d per thread\n", ranks, groups, p->group_size, threads, workers,
            per_worker);
-    printf("  memory per computing rank: %s (kernel %d x %d in float64: %s)\n",
-           nn_bytes_text(bytes, b1, sizeof b1), ds->train, ds->train,
-           nn_bytes_text(8.0 * n * n, b2, sizeof b2));
+    printf("  solver: %s", nngp_solver_name(lay.solver));
+    if (lay.solver == SOLVER_SCALAPACK)
+        printf(", %dx%d process grid per group, block size %d, store %s", lay.nprow, lay.npcol,
+               lay.nb, nngp_store_name(lay.store));
+    printf("\n  memory per computing rank: %s of %s it may use (kernel %d x %d in float64: %s)\n",
+           nn_bytes_text(lay.bytes, b1, sizeof b1), nn_bytes_text(budget, b3, sizeof b3),
+           ds->train, ds->train, nn_bytes_text(8.0 * n * n, b2, sizeof b2));
+    if (!fits)
+        return NN_ERR_INPUT;
     printf("  calibration on this machine: kernel step %.2f ns/entry, dpotrf %.1f GFLOP/s\n",
            1e9 * cal->step_seconds_per_entry, rate / 1e9);
     printf("  estimated time per item: %s (recursion %.0f%%, factorization %.0f%%, solves %.0f%%); "
            "per reported model's posterior: %s\n",
-           nn_seconds_text(t_item, b1, sizeof b1), 100 * t_recursion / t_item,
-           100 * t_factor / t_item, 100 * t_solve / t_item, nn_seconds_text(t_post, b3, sizeof b3));
+           nn_seconds_text(t_item, b1, sizeof b1), 100 * t_recursion / share / t_item,
+           100 * t_factor / share / t_item, 100 * t_solve / share / t_item, nn_seconds_text(t_post, b3, sizeof b3));
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
            nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
-           nn_seconds_text(items * t_item + p->depth.n * t_post, b3, sizeof b3));
+           nn_seconds_text(share * (items * t_item + p->depth.n * t_post), b3, sizeof b3));
+    return NN_OK;
 }
 
 int cmd_plan(int argc, char **argv)
@@ -132,6 +156,7 @@ int cmd_plan(int argc, char **argv)
     const char *path = NULL;
     const char *env_ranks = getenv("SLURM_NTASKS"), *env_cpus = getenv("SLURM_CPUS_PER_TASK");
     int ranks = env_ranks ? atoi(env_ranks) : 1, threads = env_cpus ? atoi(env_cpus) : 0;
+    double mem = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(plan_usage, stdout);
@@ -144,6 +169,13 @@ int cmd_plan(int argc, char **argv)
                 return NN_EXIT_INPUT;
             }
             ranks = (int)r;
+        } else if (!strcmp(argv[i], "--mem-per-rank") && i + 1 < argc) {
+            mem = nn_parse_bytes(argv[++i]);
+            if (mem <= 0) {
+                fprintf(stderr, "nnsweep plan: --mem-per-rank needs a size such as 3500M or 180G, "
+                        "got '%s'\n", argv[i]);
+                return NN_EXIT_INPUT;
+            }
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             char *end;
             long t = strtol(argv[++i], &end, 10);
@@ -163,10 +195,13 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "nnsweep plan: missing JOB.ini\n\n%s", plan_usage);
         return NN_EXIT_INPUT;
     }
-    if (threads < 1) {   /* as nnsweep itself: the cores of this machine shared by the ranks */
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)   /* as nnsweep itself: the cores of this machine shared by the ranks */
         threads = ranks >= cores ? 1 : (int)(cores / ranks);
-    }
+    const char *per_node = getenv("SLURM_NTASKS_PER_NODE");
+    int on_node = per_node && atoi(per_node) > 0 ? atoi(per_node) : ranks < cores ? ranks : (int)cores;
+    if (mem <= 0)
+        mem = nngp_memory_per_rank(on_node);
     job_t job;
     int st = job_load(path, &job);
     if (st == NN_OK && job.nngp.enabled && ranks % job.nngp.group_size != 0)
@@ -177,9 +212,10 @@ int cmd_plan(int argc, char **argv)
         st = calibrate(&cal);
     if (st == NN_OK) {
         if (job.nngp.enabled)
-            plan_nngp(&job, ranks, threads, &cal);
-        if (job.cnn.enabled)
-            printf("CNN part of %s: %d run(s); training is not available in this version\n", path,
+            st = plan_nngp(&job, ranks, threads, mem, &cal);
+        if (st == NN_OK && job.cnn.enabled)
+            printf("CNN part of %s: %d training run(s) (variants), each data-parallel over a group "
+                   "of ranks; no time estimate (run `nnsweep cnn --bench`)\n", path,
                    job.cnn.nvariants ? job.cnn.nvariants : 1);
         if (!job.nngp.enabled && !job.cnn.enabled)
             printf("%s has neither an [nngp] nor a [cnn] section: nothing to run\n", path);

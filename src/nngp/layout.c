@@ -10,8 +10,6 @@
 #include "nn_units.h"
 #include "pgp.h"
 
-#define GIB (1024.0 * 1024.0 * 1024.0)
-
 /* The replicated problem: points (float64) and targets of every split, labels and diagonals. */
 static double data_bytes(const nngp_sizes_t *z)
 {
@@ -37,25 +35,11 @@ double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb,
            data_bytes(z);
 }
 
-/* "123", "4G", "512M", "2T" (powers of 1024); -1 when malformed. */
-static double parse_size(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    double unit = *end == 'K' || *end == 'k' ? 1024.0
-                  : *end == 'M' || *end == 'm' ? 1024.0 * 1024
-                  : *end == 'G' || *end == 'g' ? GIB
-                  : *end == 'T' || *end == 't' ? GIB * 1024 : 1.0;
-    if (unit != 1.0)
-        end++;
-    return end == s || *end || v <= 0 ? -1 : v * unit;
-}
-
 double nngp_memory_per_rank(int ranks_on_node)
 {
     const char *over = getenv("NNSWEEP_MEM_PER_RANK");
-    if (over && *over && parse_size(over) > 0)
-        return parse_size(over);
+    if (over && *over && nn_parse_bytes(over) > 0)
+        return nn_parse_bytes(over);
     double node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     const char *per_node = getenv("SLURM_MEM_PER_NODE"), *per_cpu = getenv("SLURM_MEM_PER_CPU");
     const char *cpus = getenv("SLURM_CPUS_ON_NODE");

@@ -2,6 +2,7 @@
 #include "nn_units.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 const char *nn_bytes_text(double b, char *buf, size_t len)
 {
@@ -24,4 +25,17 @@ const char *nn_seconds_text(double s, char *buf, size_t len)
     else
         snprintf(buf, len, "%.1f h", s / 3600);
     return buf;
+}
+
+double nn_parse_bytes(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double k = 1024.0, unit = *end == 'K' || *end == 'k' ? k
+                             : *end == 'M' || *end == 'm' ? k * k
+                             : *end == 'G' || *end == 'g' ? k * k * k
+                             : *end == 'T' || *end == 't' ? k * k * k * k : 1.0;
+    if (unit != 1.0)
+        end++;
+    return end == s || *end || !(v > 0) ? -1 : v * unit;
 }
