@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Reads the NNGP arrays of an nnsweep results file with their dimension scales (Debian's
-python3-h5py and python3-numpy). The README shows this script; tests/test_report.sh runs it.
+"""Reads an nnsweep results file (Debian's python3-h5py and python3-numpy): each CNN run's
+curves, or the NNGP arrays with their dimension scales. The README shows this script;
+tests/test_report.sh runs it.
 
 usage: /usr/bin/python3 docs/h5py-example.py results/nngp-fashion-binary.h5
+       /usr/bin/python3 docs/h5py-example.py results/cnn-variants.h5
 """
 import sys
 
@@ -14,6 +16,24 @@ if len(sys.argv) > 1:
     path = sys.argv[1]
 with h5py.File(path, "r") as f:
     print(f"{path}: {f.attrs['program']} {f.attrs['version']}, state {f.attrs['state']}")
+
+    if f.attrs["experiment"] == "cnn":
+        # CNN: one group per run under /cnn, named in /cnn/runs; /cnn/run_done marks the finished.
+        runs = f["/cnn/runs"].asstr()[()]
+        done = f["/cnn/run_done"][()]
+        for name, finished in zip(runs, done):
+            if not finished:
+                print(f"run {name}: not finished")
+                continue
+            run = f["/cnn/" + name]
+            train_loss = run["train_loss"][()]       # one value per epoch
+            test_loss = run["test_loss"][()]
+            test_acc = run["test_accuracy"][()]      # fraction correct after each epoch
+            confusion = run["confusion_matrix"][()]  # [true][predicted] class positions
+            print(f"run {name}: {len(test_acc)} epochs, layers {run.attrs['layers']}, final "
+                  f"train loss {train_loss[-1]:.4f}, test loss {test_loss[-1]:.4f}, test accuracy "
+                  f"{test_acc[-1]:.4f} ({np.trace(confusion)} of {confusion.sum()} correct)")
+        sys.exit(0)
 
     # The grid arrays are [depth][sigma_w2][sigma_b2]; each dimension carries a label and a
     # dimension scale holding the grid values.

@@ -97,6 +97,10 @@ int job_load(const char *path, job_t *job);
 int job_parse(const char *text, const char *name, job_t *job);
 /* Line of "key" in "section" (1-based), or 0 when the key was not written (default used). */
 int job_key_line(const job_t *job, const char *section, const char *key);
+/* The k-th [cnn] key (k = 0, 1, ... in the order of the key table) and its value in s as text into
+ * value (n bytes): numbers "%.6g", booleans "true"/"false", choices and strings as stored. Returns
+ * the key's name, or NULL (value untouched) when k is past the last key. For comparing variants. */
+const char *job_cnn_setting(const cnn_spec_t *s, int k, char *value, size_t n);
 /* Frees what job_load/job_parse allocated; accepts a zeroed job. */
 void job_free(job_t *job);
 

@@ -1,6 +1,7 @@
-# test_report.sh - `nnsweep report`: the tables in each format, the figures of --png (valid PNG
-# files of the documented size with real content, read back by an independent decoder), bad
-# --png directories, an interrupted file, and the README's h5py example.
+# test_report.sh - `nnsweep report`: the tables in each format (NNGP and CNN files; CNN values
+# checked against what h5py reads), the figures of --png (valid PNG files of the documented size
+# with real content, read back by an independent decoder), bad --png directories, interrupted
+# NNGP and CNN files, and the README's h5py example on both kinds of file.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3   # Debian's python3 with python3-h5py
@@ -135,10 +136,166 @@ $NNSWEEP nngp --quiet "$TMP/cifar.ini" --out "$TMP/cifar.h5" >/dev/null 2>&1
 expect 0 "nngp-uncertain-examples.png" "report --png on a CIFAR-10 file" -- $NNSWEEP report "$TMP/cifar.h5" --png "$TMP/png/cifar"
 png_ok "CIFAR-10 examples are drawn in colour" "$TMP/png/cifar/nngp-uncertain-examples.png" 900 600 500 20000
 
+# ---- a CNN file: three variants of a small network, 3 epochs each ----
+cat > "$TMP/cnn.ini" <<'INI'
+[data]
+dataset = fashion-mnist
+classes = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+train = 400
+test = 200
+[cnn]
+layers = conv(4,3,pad=1) bn relu maxpool(2) flatten dense(16) relu dense(10)
+epochs = 3
+batch_size = 50
+learning_rate = 0.05
+[variant bn]
+[variant bn_dropout]
+layers = conv(4,3,pad=1) bn relu maxpool(2) flatten dense(16) relu dropout(0.3) dense(10)
+[variant no_bn_adam]
+layers = conv(4,3,pad=1) relu maxpool(2) flatten dense(16) relu dense(10)
+optimizer = adam
+learning_rate = 0.002
+INI
+$NNSWEEP cnn --quiet "$TMP/cnn.ini" --out "$TMP/cnn.h5" >/dev/null 2>&1
+check "small CNN variants run for the report" -- test -f "$TMP/cnn.h5"
+
+# The three tables in every format, parsed back and compared with the values h5py reads from the
+# file (4 decimals printed, so agreement to 5e-5). The expected settings that differ are the
+# job's: layers, optimizer, learning_rate; layers as tokens removed/added relative to run bn.
+cat > "$TMP/cnncheck.py" <<'PY'
+import csv, io, re, subprocess, sys
+import h5py, numpy as np
+nnsweep, path, fmt = sys.argv[1:4]
+out = subprocess.run([nnsweep, "report", path, "--format", fmt], capture_output=True, text=True,
+                     check=True).stdout
+f = h5py.File(path, "r")
+runs = f["/cnn/runs"].asstr()[()]
+done = f["/cnn/run_done"][()]
+
+def tables():   # every table as a list of rows (lists of cells); a table starts at "run"
+    found, rows = [], None
+    for line in out.splitlines():
+        if fmt == "csv":
+            cells = None if line.startswith("#") else next(csv.reader([line]), None)
+        elif fmt == "markdown":
+            cells = [c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else None
+            if cells and set(line) <= set("|-: "):
+                continue
+        else:
+            cells = line.split() or None
+        if cells and cells[0] == "run":
+            rows = []
+            found.append(rows)
+        elif not cells:
+            rows = None
+        elif rows is not None:
+            rows.append(cells)
+    return found
+
+t = tables()
+if len(t) != 3:
+    sys.exit(f"{fmt}: expected 3 tables, found {len(t)}:\n{out}")
+metrics, noise, compare = t
+want_heads = [
+    ["run", "epochs", "train_loss", "train_acc", "test_loss", "test_acc", "best_test_acc", "best_epoch"],
+    ["run", "noise_acc(0.05)", "noise_acc(0.01)", "noise_acc(0.005)", "params", "MB", "seconds", "images/s"],
+    ["run", "layers", "optimizer", "learning_rate", "test_acc", "vs_best", "vs_first"]]
+if fmt == "csv":
+    heads = [next(csv.reader([l])) for l in out.splitlines() if l.startswith("run,")]
+elif fmt == "markdown":
+    heads = [[c.strip() for c in l.strip("|").split("|")] for l in out.splitlines() if l.startswith("| run ")]
+else:
+    heads = [l.split() for l in out.splitlines() if re.match(r"^ *run  ", l)]
+if heads != want_heads:
+    sys.exit(f"{fmt}: headings {heads}, expected {want_heads}")
+bad = []
+def close(label, got, want, tol=5e-5):
+    if got == "-" or abs(float(got) - want) > tol:
+        bad.append(f"{label}: printed {got}, file {want}")
+final = {}
+for i, name in enumerate(runs):
+    m = next(r for r in metrics if r[0] == name)
+    if not done[i]:
+        if "not finished" not in " ".join(m[1:]):
+            bad.append(f"{name}: unfinished run not marked: {m}")
+        continue
+    g = f["/cnn/" + name]
+    ta = g["test_accuracy"][()]
+    final[name] = ta[-1]
+    if int(m[1]) != len(ta):
+        bad.append(f"{name}: epochs {m[1]}, file {len(ta)}")
+    for col, key in ((2, "train_loss"), (3, "train_accuracy"), (4, "test_loss"), (5, "test_accuracy")):
+        close(f"{name} {key}", m[col], g[key][-1])
+    close(f"{name} best_test_acc", m[6], ta.max())
+    if int(m[7]) != int(np.argmax(ta)) + 1:
+        bad.append(f"{name}: best_epoch {m[7]}, file {np.argmax(ta) + 1}")
+    n = next(r for r in noise if r[0] == name)
+    for k in range(3):
+        close(f"{name} noise {k}", n[1 + k], g["noise_accuracy"][k])
+    if int(n[4]) != g.attrs["nparams"]:
+        bad.append(f"{name}: params {n[4]}, file {g.attrs['nparams']}")
+    close(f"{name} images/s", n[7], g["images_per_second"][()].mean(), 0.5)
+best, first = max(final.values()), final.get(runs[0])
+layers_want = {"bn": "reference", "bn_dropout": "+dropout(0.3)", "no_bn_adam": "-bn"}
+for r in compare:
+    name = r[0]
+    if r[1] != layers_want.get(name, "?"):
+        bad.append(f"{name}: layers cell {r[1]!r}, expected {layers_want.get(name)!r}")
+    if name in final:
+        close(f"{name} vs_best", r[5], final[name] - best)
+        close(f"{name} vs_first", r[6], final[name] - first)
+want_opt = {"bn": ("momentum", "0.05"), "bn_dropout": ("momentum", "0.05"), "no_bn_adam": ("adam", "0.002")}
+for r in compare:
+    if (r[2], r[3]) != want_opt[r[0]]:
+        bad.append(f"{r[0]}: optimizer/learning_rate {r[2:4]}, expected {want_opt[r[0]]}")
+print("\n".join(bad) or f"{fmt}: {len(runs)} runs, every printed value matches the file")
+sys.exit(1 if bad else 0)
+PY
+for fmt in text markdown csv; do
+  check "CNN report --format $fmt: metrics, noise/cost and comparison tables match the file" -- $PY "$TMP/cnncheck.py" "$NNSWEEP" "$TMP/cnn.h5" $fmt
+done
+expect 0 "CNN training: 3 of 3 run\(s\) finished" "CNN report says how many runs finished" -- $NNSWEEP report "$TMP/cnn.h5"
+expect 0 "layers: tokens removed \(-\) and added \(\+\) relative to bn, whose layers are: conv\(4,3,pad=1\) bn relu" "CNN report names the reference layers" -- $NNSWEEP report "$TMP/cnn.h5"
+expect 0 '^bn_dropout,"?\+dropout\(0.3\)"?,momentum,0.05,' "CNN comparison in CSV" -- $NNSWEEP report "$TMP/cnn.h5" --format csv
+
+# Figures of the CNN file: curves, one confusion matrix per run, noise accuracy.
+expect 0 "cnn-confusion-bn_dropout.png" "report --png on a CNN file lists its figures" -- $NNSWEEP report "$TMP/cnn.h5" --png "$TMP/png/cnn"
+png_ok "CNN loss curves: valid PNG, 1000 x 620, coloured curves" "$TMP/png/cnn/cnn-loss-curves.png" 1000 620 200 3000
+png_ok "CNN accuracy curves: valid PNG, 1000 x 620, coloured curves" "$TMP/png/cnn/cnn-accuracy-curves.png" 1000 620 200 3000
+for run in bn bn_dropout no_bn_adam; do
+  png_ok "CNN confusion matrix of $run: valid PNG, colour map" "$TMP/png/cnn/cnn-confusion-$run.png" 900 700 300 100000
+done
+png_ok "CNN noise accuracy: valid PNG, 1000 wide, markers" "$TMP/png/cnn/cnn-noise-accuracy.png" 1000 300 100 500
+check "no other figure is written for a CNN file" -- test "$(ls "$TMP/png/cnn" | wc -l)" -eq 6
+
+# An interrupted CNN file: the state attribute set to interrupted and the last run taken out, as
+# the writer leaves it when a signal arrives between runs.
+cp "$TMP/cnn.h5" "$TMP/cnn-intr.h5"
+$PY - "$TMP/cnn-intr.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f.attrs["state"] = "interrupted"
+    f["/cnn/run_done"][2] = 0
+    del f["/cnn/no_bn_adam"]
+PY
+expect 0 "state interrupted" "CNN report on an interrupted file says so" -- $NNSWEEP report "$TMP/cnn-intr.h5"
+expect 0 "This file is incomplete \(interrupted\)" "CNN report on an interrupted file says it is incomplete" -- $NNSWEEP report "$TMP/cnn-intr.h5"
+expect 0 "CNN training: 2 of 3 run\(s\) finished" "CNN report on an interrupted file counts the finished runs" -- $NNSWEEP report "$TMP/cnn-intr.h5"
+expect 0 "no_bn_adam +not finished" "CNN report lists the unfinished run as such" -- $NNSWEEP report "$TMP/cnn-intr.h5"
+for fmt in text markdown csv; do
+  check "interrupted CNN report --format $fmt: printed values match the file" -- $PY "$TMP/cnncheck.py" "$NNSWEEP" "$TMP/cnn-intr.h5" $fmt
+done
+expect 0 "cnn-confusion-bn.png" "report --png on an interrupted CNN file draws what it holds" -- $NNSWEEP report "$TMP/cnn-intr.h5" --png "$TMP/png/cnn-intr"
+check "no confusion matrix for the unfinished run" -- test ! -e "$TMP/png/cnn-intr/cnn-confusion-no_bn_adam.png"
+png_ok "interrupted CNN file: loss curves are drawn" "$TMP/png/cnn-intr/cnn-loss-curves.png" 1000 620 150 2000
+
 # ---- the README's h5py example ----
 expect 0 "dimension sigma_w2: scale /nngp/sigma_w2 = \[1.0, 2.0, 3.0\]" "h5py example prints the sigma_w2 scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
 expect 0 "dimension depth: scale /nngp/depth = \[1.0, 2.0, 3.0, 4.0, 5.0, 6.0\]" "h5py example prints the depth scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
 expect 0 "most uncertain test example at depth 1: class [06], .*image \(28, 28, 1\)" "h5py example reads an image and maps its label" -- $PY docs/h5py-example.py "$TMP/small.h5"
+expect 0 "run bn_dropout: 3 epochs, layers conv\(4,3,pad=1\) bn relu maxpool\(2\) flatten dense\(16\) relu dropout\(0.3\) dense\(10\), final train loss" "h5py example reads a CNN run's curves" -- $PY docs/h5py-example.py "$TMP/cnn.h5"
+check "h5py example's CNN numbers are the file's" -- sh -c "$PY docs/h5py-example.py '$TMP/cnn.h5' | grep -F \"test accuracy \$($PY -c \"import h5py; print('%.4f' % h5py.File('$TMP/cnn.h5')['/cnn/bn/test_accuracy'][-1])\")\""
+expect 0 "run no_bn_adam: not finished" "h5py example on an interrupted CNN file" -- $PY docs/h5py-example.py "$TMP/cnn-intr.h5"
 
 # The README shows part of docs/h5py-example.py: every line of its python block must be in the script.
 readme_block_in_script() {

@@ -16,7 +16,9 @@ static const char report_usage[] =
     "\n"
     "Prints the tables of a results file: for an NNGP sweep the best model per depth under each\n"
     "selection rule, the overall best, the most and least uncertain test examples and the time\n"
-    "per phase. Works on incomplete files (state running or interrupted) and says so.\n"
+    "per phase; for CNN training the final metrics of each run, its accuracy under input noise,\n"
+    "size and speed, and the settings that differ between the variants with their accuracy.\n"
+    "Works on incomplete files (state running or interrupted) and says so.\n"
     "\n"
     "  --format F   text (aligned columns, the default), markdown or csv\n"
     "  --png DIR    also write the figures as PNG files into DIR (created if missing):\n"
@@ -24,6 +26,10 @@ static const char report_usage[] =
     "               nngp-accuracy-heatmaps.png  accuracy over (sigma_w2, sigma_b2), per depth\n"
     "               nngp-uncertain-examples.png the most and least uncertain test images\n"
     "               nngp-time-per-phase.png     seconds per phase\n"
+    "               cnn-loss-curves.png         loss against epoch, per run (train and test)\n"
+    "               cnn-accuracy-curves.png     accuracy against epoch, per run\n"
+    "               cnn-confusion-RUN.png       confusion matrix of each finished run\n"
+    "               cnn-noise-accuracy.png      test accuracy with and without input noise\n"
     "\n"
     "Exit status: 0 ok; 2 FILE.h5 missing or not an nnsweep results file, or DIR not writable.\n";
 

@@ -710,6 +710,40 @@ int job_key_line(const job_t *job, const char *section, const char *key)
     return en ? en->line : 0;
 }
 
+/* Contract in job.h. Only the key types that [cnn] uses are formatted. */
+const char *job_cnn_setting(const cnn_spec_t *s, int k, char *value, size_t n)
+{
+    if (k < 0 || k >= (int)(sizeof cnn_keys / sizeof cnn_keys[0]) - 1)
+        return NULL;
+    const keydef_t *kd = &cnn_keys[k];
+    const char *src = (const char *)s + kd->off;
+    int i;
+    long long ll;
+    double x;
+    switch (kd->type) {
+    case K_INT:
+        memcpy(&i, src, sizeof i);
+        snprintf(value, n, "%d", i);
+        break;
+    case K_LLONG:
+        memcpy(&ll, src, sizeof ll);
+        snprintf(value, n, "%lld", ll);
+        break;
+    case K_NUM:
+        memcpy(&x, src, sizeof x);
+        snprintf(value, n, "%.6g", x);
+        break;
+    case K_BOOL:
+        memcpy(&i, src, sizeof i);
+        snprintf(value, n, "%s", i ? "true" : "false");
+        break;
+    default:   /* K_STR and string K_CHOICE */
+        snprintf(value, n, "%s", src);
+        break;
+    }
+    return kd->key;
+}
+
 /* Frees the text, the grids and the line records and zeroes the job; a zeroed job is fine. */
 void job_free(job_t *job)
 {

@@ -73,6 +73,8 @@ static void read_context(fig_ctx_t *c)
     else
         snprintf(classes, sizeof classes, "%d classes", c->nclasses);
     size_t ntrain = examples(c->f, "/data/train_label"), ntest = examples(c->f, "/data/test_label");
+    if (ntrain == 0)   /* a CNN file stores the training indices only */
+        ntrain = examples(c->f, "/data/train_index");
     size_t nvalid = examples(c->f, "/data/validation_label");
     char valid[48] = "";
     if (nvalid)
@@ -101,6 +103,16 @@ double fig_header(const fig_ctx_t *c, plot_t *p, const char *title, const char *
         return 86;
     }
     return 66;
+}
+
+void fig_axis_label_x(plot_t *p, double x, double y, const char *text)
+{
+    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "%s", text);
+}
+
+void fig_axis_label_y(plot_t *p, double x, double y, const char *text)
+{
+    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP | PLOT_UP, PLOT_BLACK, "%s", text);
 }
 
 static void list_heading(fig_ctx_t *c)
@@ -150,6 +162,8 @@ int report_figures(h5file_t *f, const char *experiment, const char *dir, FILE *o
     int st = NN_OK;
     if (!strcmp(experiment, "nngp"))
         st = figures_nngp(&c);
+    else if (!strcmp(experiment, "cnn"))
+        st = figures_cnn(&c);
     else
         fig_skip(&c, "*", "no figures for this experiment yet");
     plot_release_caches();

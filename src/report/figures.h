@@ -38,12 +38,18 @@ const char *fig_class_name(const fig_ctx_t *c, int pos, char *buf, size_t n);
 /* Draws the title, the about line and note (red; "" for none) at the top of p; returns the y
  * coordinate below them. */
 double fig_header(const fig_ctx_t *c, plot_t *p, const char *title, const char *note);
+/* An axis title centred at x with its top at y (x axis), or reading upwards with its top edge
+ * at x (y axis). */
+void fig_axis_label_x(plot_t *p, double x, double y, const char *text);
+void fig_axis_label_y(plot_t *p, double x, double y, const char *text);
 /* Writes p to dir/name and lists it on out with a description. Returns 0 or NN_ERR_RUNTIME. */
 int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what);
 /* Lists a figure that was not drawn, and why. */
 void fig_skip(fig_ctx_t *c, const char *name, const char *why);
 
-/* The NNGP figures (figures_nngp.c). Returns 0 or the first error. */
+/* The NNGP figures (figures_nngp.c) and the CNN figures (figures_cnn.c). Return 0 or the first
+ * error. */
 int figures_nngp(fig_ctx_t *c);
+int figures_cnn(fig_ctx_t *c);
 
 #endif

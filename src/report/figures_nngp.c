@@ -135,16 +135,6 @@ static void depth_list(const grid_t *g, const int *idx, int n, char *buf, size_t
     }
 }
 
-static void axis_label_x(plot_t *p, double x, double y, const char *text)
-{
-    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "%s", text);
-}
-
-static void axis_label_y(plot_t *p, double x, double y, const char *text)
-{
-    plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP | PLOT_UP, PLOT_BLACK, "%s", text);
-}
-
 /* ---- test accuracy against depth ---- */
 
 static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
@@ -226,13 +216,13 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
     else
         plot_text(p, a.x + a.w / 2, a.y + a.h / 2, 16, PLOT_CENTER | PLOT_MIDDLE, PLOT_RED,
                   "no grid point finished yet");
-    axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "depth L (number of hidden layers)");
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "depth L (number of hidden layers)");
     plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
               "Each point: test accuracy of the model that the curve's rule picks for that depth.%s",
               g->have_valid ? "" : " No validation split in this job.");
     plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
               "Where curves coincide they are drawn one inside the other.");
-    axis_label_y(p, 16, a.y + a.h / 2, "test accuracy (%)");
+    fig_axis_label_y(p, 16, a.y + a.h / 2, "test accuracy (%)");
     int st = fig_save(c, p, "nngp-accuracy-depth.png",
                       "test accuracy against depth, one curve per selection rule");
     plot_destroy(&p);
@@ -326,8 +316,7 @@ static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
             for (size_t ib = 0; ib < g->nb; ib++) {
                 size_t i = iw * g->nb + ib;
                 double cx = plot_px(&a, (double)iw), cy = plot_py(&a, (double)ib);
-                plot_rgb_t bg = isnan(v[i]) ? PLOT_LIGHT : plot_viridis((v[i] - lo) / (hi - lo));
-                plot_rgb_t fg = plot_luminance(bg) > 0.45 ? PLOT_BLACK : PLOT_WHITE;
+                plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(v[i], lo, hi));
                 if (g->status[(size_t)d * g->items + i] == STATUS_FAILED) {
                     double r = fmin(cw, ch) * 0.3;
                     plot_segment(p, cx - r, cy - r, cx + r, cy + r, fg, 1.5, 0);
@@ -361,8 +350,8 @@ static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
         plot_colorbar(p, cbar_x + 28, ptop, 20, pbottom - ptop, lo, hi,
                       "test accuracy (%), same scale in every panel");
         double mid = L + (cols * S + (cols - 1) * G) / 2;
-        axis_label_x(p, mid, pbottom + 30, "weight variance σ_{w}² (sigma_w2)");
-        axis_label_y(p, 18, (ptop + pbottom) / 2, "bias variance σ_{b}² (sigma_b2)");
+        fig_axis_label_x(p, mid, pbottom + 30, "weight variance σ_{w}² (sigma_w2)");
+        fig_axis_label_y(p, 18, (ptop + pbottom) / 2, "bias variance σ_{b}² (sigma_b2)");
         /* Key to the marks, one line at the bottom. */
         double kx = L, ky = H - 22;
         plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK, grey = PLOT_LIGHT, mid_c = plot_viridis(0.5);
@@ -620,7 +609,7 @@ static int fig_timing(fig_ctx_t *c, const char *note)
                   total > 0 ? 100 * sec[i] / total : 0.0);
     }
     plot_frame(p, &a);
-    axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "seconds, summed over all MPI ranks");
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "seconds, summed over all MPI ranks");
     double fy = a.y + a.h + 60;
     char wall_text[96] = "";
     if (!isnan(wall))

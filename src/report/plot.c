@@ -472,7 +472,7 @@ void plot_series(plot_t *p, const plot_axes_t *a, const plot_style_t *s, int n, 
     cairo_set_line_width(cr, lw);
     set_dash(cr, s->dash, lw);
     int pen = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && s->dash != PLOT_NO_LINE; i++) {
         if (isnan(x[i]) || isnan(y[i])) {
             pen = 0;
             continue;
@@ -509,8 +509,9 @@ void plot_legend(plot_t *p, double x, double y, int n, const plot_style_t *s)
     plot_rect(p, x, y, w, h, &fill, &edge, 1);
     for (int i = 0; i < n; i++) {
         double yc = y + 8 + (i + 0.5) * LEGEND_ROW;
-        plot_segment(p, x + 10, yc, x + 10 + LEGEND_SAMPLE, yc, s[i].colour,
-                     s[i].lw > 0 ? s[i].lw : 2.2, s[i].dash);
+        if (s[i].dash != PLOT_NO_LINE)
+            plot_segment(p, x + 10, yc, x + 10 + LEGEND_SAMPLE, yc, s[i].colour,
+                         s[i].lw > 0 ? s[i].lw : 2.2, s[i].dash);
         plot_marker(p, x + 10 + LEGEND_SAMPLE / 2, yc, s[i].marker,
                     s[i].msize > 0 ? s[i].msize : 9, s[i].colour);
         plot_text(p, x + 10 + LEGEND_SAMPLE + 8, yc, LEGEND_FONT, PLOT_LEFT | PLOT_MIDDLE,
@@ -566,14 +567,23 @@ double plot_luminance(plot_rgb_t c)
     return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
 }
 
+plot_rgb_t plot_text_colour_on(plot_rgb_t bg)
+{
+    return plot_luminance(bg) > 0.45 ? PLOT_BLACK : PLOT_WHITE;
+}
+
+plot_rgb_t plot_heat_colour(double v, double lo, double hi)
+{
+    return isnan(v) ? PLOT_LIGHT : plot_viridis((v - lo) / (hi - lo));
+}
+
 void plot_heatmap(plot_t *p, const plot_axes_t *a, int nx, int ny, const double *v, size_t sx,
                   size_t sy, double lo, double hi)
 {
-    plot_rgb_t nan_colour = PLOT_LIGHT;
     for (int ix = 0; ix < nx; ix++)
         for (int iy = 0; iy < ny; iy++) {
             double val = v[(size_t)ix * sx + (size_t)iy * sy];
-            plot_rgb_t c = isnan(val) ? nan_colour : plot_viridis((val - lo) / (hi - lo));
+            plot_rgb_t c = plot_heat_colour(val, lo, hi);
             double x0 = plot_px(a, ix - 0.5), x1 = plot_px(a, ix + 0.5);
             double y0 = plot_py(a, iy + 0.5), y1 = plot_py(a, iy - 0.5);
             /* Cover the seams between cells (antialiasing would leave hairlines). */

@@ -93,10 +93,12 @@ void plot_axis_numeric(plot_t *p, const plot_axes_t *a, int axis, int integer);
 void plot_frame(plot_t *p, const plot_axes_t *a);
 
 /* ---- series and legends ---- */
+#define PLOT_NO_LINE (-1)
+
 typedef struct {
     const char *label;
     plot_rgb_t colour;
-    int dash;      /* as plot_segment */
+    int dash;      /* as plot_segment; PLOT_NO_LINE: markers only */
     int marker;    /* PLOT_MARK_* */
     double lw;     /* line width in pixels; 0: 2.2 */
     double msize;  /* marker size in pixels; 0: 9 */
@@ -119,6 +121,10 @@ void plot_legend_auto(plot_t *p, const plot_axes_t *a, int n, const plot_style_t
 plot_rgb_t plot_viridis(double t);
 /* Relative luminance 0..1 (to choose black or white text over a colour). */
 double plot_luminance(plot_rgb_t c);
+/* Black or white, whichever reads better on bg. */
+plot_rgb_t plot_text_colour_on(plot_rgb_t bg);
+/* The colour plot_heatmap gives value v on the scale [lo, hi]: viridis, light grey for NaN. */
+plot_rgb_t plot_heat_colour(double v, double lo, double hi);
 /* Cells (ix, iy), ix < nx, iy < ny, value v[ix * sx + iy * sy], coloured by viridis over [lo, hi]
  * on axes spanning -0.5..nx-0.5 and -0.5..ny-0.5 (iy = 0 at the bottom). NaN cells are light
  * grey. */

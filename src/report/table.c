@@ -1,4 +1,4 @@
-/* table.c - aligned text, markdown and CSV output of a table of strings. */
+/* table.c - aligned text, markdown and CSV (RFC 4180 quoting) output of a table of strings. */
 #include "table.h"
 
 #include <stdlib.h>
@@ -31,13 +31,31 @@ int table_add_row(table_t *t, const char *const *cells)
     return NN_OK;
 }
 
+/* A CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break. */
+static void print_csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
 static void print_row(const table_t *t, FILE *out, report_format_t format, const int *width,
                       char (*row)[TABLE_CELL])
 {
     for (int c = 0; c < t->ncols; c++) {
-        if (format == REPORT_CSV)
-            fprintf(out, "%s%s", c ? "," : "", row[c]);
-        else if (format == REPORT_MARKDOWN)
+        if (format == REPORT_CSV) {
+            if (c)
+                fputc(',', out);
+            print_csv_field(out, row[c]);
+        } else if (format == REPORT_MARKDOWN)
             fprintf(out, "| %-*s ", width[c], row[c]);
         else
             fprintf(out, "%s%*s", c ? "  " : "", width[c], row[c]);

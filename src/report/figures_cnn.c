@@ -1,0 +1,410 @@
+/* figures_cnn.c - the CNN figures: loss and accuracy against epoch (one colour per run, train
+ * dashed, test solid), the confusion matrix of each finished run, and test accuracy under input
+ * noise per run. Draws what the file holds (an unfinished run with curves is drawn and says so);
+ * does not redraw the tables. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn_results.h"
+#include "figures.h"
+#include "nn_error.h"
+
+#define TITLE_NOTE 200
+
+/* Line style of run i: a palette colour, and a marker that changes every palette round so that
+ * runs beyond six stay distinguishable. Markers are left out when there are many epochs. */
+static plot_style_t run_style(const cnn_results_t *r, int i, int epochs, int dash)
+{
+    static const int marks[4] = {PLOT_MARK_CIRCLE, PLOT_MARK_SQUARE, PLOT_MARK_TRIANGLE,
+                                 PLOT_MARK_DIAMOND};
+    plot_style_t s = {r->run[i].name, plot_palette[i % 6], dash, marks[(i / 6) % 4], 2.2, 8};
+    if (epochs > 30)
+        s.marker = PLOT_MARK_NONE;
+    return s;
+}
+
+/* Runs that have curves to draw, in job order; returns their number. */
+static int runs_with_curves(const cnn_results_t *r, int *idx)
+{
+    int n = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->run[i].epochs > 0)
+            idx[n++] = i;
+    return n;
+}
+
+/* ---- loss and accuracy against epoch ---- */
+
+typedef struct {
+    const char *file, *what, *title, *ylabel;
+    int train, test;   /* CR_* curves */
+    double scale;      /* 100 for accuracies shown in % */
+} curves_fig_t;
+
+static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *fig,
+                      const char *note)
+{
+    int *idx = malloc((size_t)r->n * sizeof(int));
+    plot_style_t *leg = malloc(((size_t)r->n + 3) * sizeof *leg);
+    if (!idx || !leg) {
+        free(idx);
+        free(leg);
+        return nn_fail(NN_ERR_NOMEM, "%s", fig->file);
+    }
+    int n = runs_with_curves(r, idx), emax = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        emax = u->epochs > emax ? u->epochs : emax;
+        for (int e = 0; e < u->epochs; e++)
+            for (int w = 0; w < 2; w++) {
+                const double *y = u->curve[w ? fig->test : fig->train];
+                if (y && !isnan(y[e])) {
+                    lo = fmin(lo, fig->scale * y[e]);
+                    hi = fmax(hi, fig->scale * y[e]);
+                }
+            }
+    }
+    /* Legend: one entry per run (its colour), then what solid and dashed mean. */
+    int nleg = 0, unfinished = 0;
+    char (*names)[96] = malloc((size_t)r->n * sizeof *names);
+    for (int k = 0; names && k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        leg[nleg] = run_style(r, idx[k], emax, 0);
+        snprintf(names[k], sizeof names[k], "%s%s", u->name, u->done ? "" : " (not finished)");
+        unfinished |= !u->done;
+        leg[nleg++].label = names[k];
+    }
+    leg[nleg++] = (plot_style_t){"test split (solid)", PLOT_GREY, 0, PLOT_MARK_NONE, 2.2, 0};
+    leg[nleg++] = (plot_style_t){"training batches (dashed)", PLOT_GREY, 1, PLOT_MARK_NONE, 2.2, 0};
+
+    const int W = 1000;
+    plot_t *p = names ? plot_create(W, 100) : NULL;   /* measures the legend, then redrawn */
+    double lw = 0, lh = 0;
+    if (p)
+        plot_legend_size(p, nleg, leg, &lw, &lh);
+    plot_destroy(&p);
+    double top0 = note && note[0] ? 86 : 66;
+    int H = (int)fmax(620, top0 + 14 + lh + 120);
+    p = names ? plot_create(W, H) : NULL;
+    if (!p) {
+        free(idx);
+        free(leg);
+        free(names);
+        return NN_ERR_NOMEM;
+    }
+    char title[200];
+    snprintf(title, sizeof title, "%s%s%s", fig->title, n == 1 ? ", run " : ", one colour per run",
+             n == 1 ? r->run[idx[0]].name : "");
+    double top = fig_header(c, p, title, note);
+    if (hi <= lo) {
+        lo -= 0.5 * fig->scale / 100 + 1e-3;
+        hi += 0.5 * fig->scale / 100 + 1e-3;
+    }
+    double pad = 0.04 * (hi - lo);   /* keep markers off the frame */
+    lo -= pad;
+    hi += pad;
+    plot_nice_range(&lo, &hi, 6);
+    lo = fmax(lo, 0);
+    if (fig->scale == 100)
+        hi = fmin(hi, 100);
+    plot_axes_t a = {.x = 90, .y = top + 14, .w = W - 90 - lw - 40, .h = H - top - 14 - 104,
+                     .x0 = 1 - 0.02 * fmax(emax - 1, 10), .x1 = emax + 0.02 * fmax(emax - 1, 10),
+                     .y0 = lo, .y1 = hi};
+    plot_axis_numeric(p, &a, PLOT_AXIS_X, 1);
+    plot_axis_numeric(p, &a, PLOT_AXIS_Y, 0);
+    plot_frame(p, &a);
+    double *x = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
+    double *y = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
+    for (int k = 0; x && y && k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        for (int w = 0; w < 2; w++) {   /* training first, so the test line lies on top */
+            const double *v = u->curve[w ? fig->test : fig->train];
+            if (!v)
+                continue;
+            for (int e = 0; e < u->epochs; e++) {
+                x[e] = e + 1;
+                y[e] = fig->scale * v[e];
+            }
+            plot_style_t s = run_style(r, idx[k], emax, w ? 0 : 1);
+            plot_series(p, &a, &s, u->epochs, x, y);
+        }
+    }
+    plot_legend(p, a.x + a.w + 20, a.y, nleg, leg);
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "epoch");
+    fig_axis_label_y(p, 16, a.y + a.h / 2, fig->ylabel);
+    plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "Test: the whole test split "
+              "after each epoch. Training: running average over the epoch's batches, while the "
+              "weights");
+    plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "still change and dropout is "
+              "active: compare it with the test curve with care.%s",
+              unfinished ? " A run not finished shows the epochs stored so far." : "");
+    int st = x && y ? fig_save(c, p, fig->file, fig->what) : nn_fail(NN_ERR_NOMEM, "%s", fig->file);
+    plot_destroy(&p);
+    free(x);
+    free(y);
+    free(idx);
+    free(leg);
+    free(names);
+    return st;
+}
+
+/* ---- confusion matrix ---- */
+
+static int fig_confusion(fig_ctx_t *c, const cnn_result_t *u, const char *note)
+{
+    const int k = u->nclasses;
+    char name[128], what[160], label[48];
+    snprintf(name, sizeof name, "cnn-confusion-%s.png", u->name);
+    snprintf(what, sizeof what, "confusion matrix of run %s on the test split", u->name);
+    double *pct = malloc((size_t)k * k * sizeof(double));
+    long *row = calloc((size_t)k, sizeof(long));
+    plot_t *p = pct && row ? plot_create(100, 100) : NULL;
+    if (!p) {
+        free(pct);
+        free(row);
+        return nn_fail(NN_ERR_NOMEM, "%s", name);
+    }
+    long total = 0, correct = 0;
+    double widest = 0;
+    for (int i = 0; i < k; i++) {
+        for (int j = 0; j < k; j++)
+            row[i] += u->confusion[i * k + j];
+        total += row[i];
+        correct += u->confusion[i * k + i];
+        widest = fmax(widest, plot_text_width(p, 13, 0, fig_class_name(c, i, label, sizeof label)));
+    }
+    plot_destroy(&p);
+    /* Cell value at (predicted j across, true i down): the share of the true class, in %. The
+     * heatmap puts iy = 0 at the bottom, so true class i is row k-1-i. */
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            pct[(size_t)j * k + (k - 1 - i)] = row[i] ? 100.0 * u->confusion[i * k + j] / row[i]
+                                                      : NAN;
+    double S = floor(fmin(150, fmax(26, 600.0 / k)));   /* the matrix: 300 to 600 px square */
+    double top0 = note && note[0] ? 86 : 66;
+    double L = 20 + 24 + widest + 12, T = top0 + 52;
+    double B = widest + 12 + 40 + 54;
+    int W = (int)fmax(900, L + k * S + 110 + 150);
+    int H = (int)(T + k * S + B);
+    p = plot_create(W, H);
+    if (!p) {
+        free(pct);
+        free(row);
+        return NN_ERR_NOMEM;
+    }
+    char title[200];
+    snprintf(title, sizeof title, "Confusion matrix of run %s on the test split, after the last "
+             "epoch", u->name);
+    double top = fig_header(c, p, title, note);
+    plot_text(p, 20, top + 4, 14, PLOT_LEFT | PLOT_TOP, PLOT_BLACK, "%ld of %ld test images "
+              "classified correctly (%.1f%%)", correct, total, total ? 100.0 * correct / total : 0);
+    plot_axes_t a = {.x = L, .y = T, .w = k * S, .h = k * S, .x0 = -0.5, .x1 = k - 0.5,
+                     .y0 = -0.5, .y1 = k - 0.5};
+    plot_heatmap(p, &a, k, k, pct, (size_t)k, 1, 0, 100);
+    double font = fmin(16, S * 0.36);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            double cx = plot_px(&a, j), cy = plot_py(&a, k - 1 - i);
+            plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(pct[(size_t)j * k + (k - 1 - i)],
+                                                                 0, 100));
+            if (u->confusion[i * k + j] == 0)   /* zeros present but quiet */
+                fg = PLOT_RGB(0x8c8ca6);
+            plot_text(p, cx, cy, font, PLOT_CENTER | PLOT_MIDDLE | (i == j ? PLOT_BOLD : 0), fg,
+                      "%d", u->confusion[i * k + j]);
+        }
+    plot_frame(p, &a);
+    for (int i = 0; i < k; i++) {   /* class names: true classes down the left, predicted below */
+        fig_class_name(c, i, label, sizeof label);
+        double yc = plot_py(&a, k - 1 - i), xc = plot_px(&a, i);
+        plot_text(p, a.x - 8, yc, 13, PLOT_RIGHT | PLOT_MIDDLE, PLOT_BLACK, "%s", label);
+        plot_text(p, xc, a.y + a.h + 8, 13, PLOT_RIGHT | PLOT_MIDDLE | PLOT_UP, PLOT_BLACK, "%s",
+                  label);
+        plot_text(p, a.x + a.w + 12, yc, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK, "%.1f%%",
+                  row[i] ? 100.0 * u->confusion[i * k + i] / row[i] : NAN);
+    }
+    plot_text(p, a.x + a.w + 12, a.y - 8, 13, PLOT_LEFT | PLOT_BOTTOM | PLOT_BOLD, PLOT_BLACK,
+              "correct");
+    fig_axis_label_y(p, 20, a.y + a.h / 2, "true class");
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + widest + 20, "predicted class");
+    plot_colorbar(p, a.x + a.w + 90, a.y, 20, a.h, 0, 100, "% of the true class's test images");
+    plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "Each cell: number of test "
+              "images of the row's true class predicted as the column's class; its colour: that "
+              "number");
+    plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "as a share of the row. The "
+              "diagonal holds the correct predictions; \"correct\": their share per true class.");
+    int st = fig_save(c, p, name, what);
+    plot_destroy(&p);
+    free(pct);
+    free(row);
+    return st;
+}
+
+/* ---- accuracy under input noise ---- */
+
+/* Test images behind a run's accuracies (the confusion matrix total); 0 when unknown. */
+static long test_images(const cnn_result_t *u)
+{
+    long n = 0;
+    for (int i = 0; u->confusion && i < u->nclasses * u->nclasses; i++)
+        n += u->confusion[i];
+    return n;
+}
+
+/* One row per finished run; in it, one line per noise level (clean on top), so that equal
+ * accuracies never hide each other. */
+static int fig_noise(fig_ctx_t *c, const cnn_results_t *r, const char *note)
+{
+    const char *name = "cnn-noise-accuracy.png";
+    int *idx = malloc((size_t)r->n * sizeof(int)), n = 0;
+    const char **lab = malloc((size_t)r->n * sizeof *lab);
+    double *at = malloc((size_t)r->n * sizeof(double));
+    if (!idx || !lab || !at) {
+        free(idx);
+        free(lab);
+        free(at);
+        return nn_fail(NN_ERR_NOMEM, "%s", name);
+    }
+    static const int level[4] = {-1, 2, 1, 0};   /* index into noise[] (0.05, 0.01, 0.005); -1: clean */
+    const plot_style_t dots[4] = {
+        {"no noise (final test accuracy)", PLOT_BLACK, PLOT_NO_LINE, PLOT_MARK_CIRCLE, 0, 12},
+        {"noise a = 0.005", plot_palette[4], PLOT_NO_LINE, PLOT_MARK_SQUARE, 0, 11},
+        {"noise a = 0.01", plot_palette[1], PLOT_NO_LINE, PLOT_MARK_TRIANGLE, 0, 12},
+        {"noise a = 0.05", plot_palette[3], PLOT_NO_LINE, PLOT_MARK_DIAMOND, 0, 12},
+    };
+    double lo = INFINITY, hi = -INFINITY, mean = 0;
+    long ntest = 0;
+    for (int i = 0; i < r->n; i++) {
+        const cnn_result_t *u = &r->run[i];
+        if (!u->done || isnan(u->noise[0]))
+            continue;
+        for (int d = 0; d < 4; d++) {
+            double v = 100 * (level[d] < 0 ? cnn_result_last(u, CR_TEST_ACC) : u->noise[level[d]]);
+            if (!isnan(v)) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+        mean += cnn_result_last(u, CR_TEST_ACC);
+        ntest = test_images(u);
+        idx[n++] = i;
+    }
+    if (n == 0) {
+        fig_skip(c, name, "no finished run with noise accuracies yet");
+        free(idx);
+        free(lab);
+        free(at);
+        return NN_OK;
+    }
+    mean /= n;
+    const int W = 1000, PITCH = 64;
+    double top0 = note && note[0] ? 86 : 66, ah = fmax(n * PITCH, 150);
+    int H = (int)(top0 + 20 + ah + 130);
+    plot_t *p = plot_create(W, H);
+    if (!p) {
+        free(idx);
+        free(lab);
+        free(at);
+        return NN_ERR_NOMEM;
+    }
+    double top = fig_header(c, p, "Test accuracy of each run with Gaussian noise added to the "
+                                  "test images", note);
+    double widest = 0, lw, lh;
+    for (int k = 0; k < n; k++) {
+        lab[k] = r->run[idx[k]].name;
+        at[k] = n - 1 - k;   /* first run at the top */
+        widest = fmax(widest, plot_text_width(p, 13, 0, lab[k]));
+    }
+    plot_legend_size(p, 4, dots, &lw, &lh);
+    if (hi - lo < 1) {
+        lo = (lo + hi) / 2 - 0.5;
+        hi = lo + 1;
+    }
+    double pad = 0.05 * (hi - lo);
+    lo -= pad;
+    hi += pad;
+    plot_nice_range(&lo, &hi, 6);
+    lo = fmax(lo, 0);
+    hi = fmin(hi, 100);
+    plot_axes_t a = {.x = 30 + widest, .y = top + 20, .w = W - 30 - widest - lw - 40, .h = ah,
+                     .x0 = lo, .x1 = hi, .y0 = -0.5, .y1 = n - 0.5};
+    plot_axis_numeric(p, &a, PLOT_AXIS_X, 0);
+    plot_axis(p, &a, PLOT_AXIS_Y, n, at, lab, 0);
+    double sub = fmin(PITCH, a.h / n) / 5;   /* spacing of the four lines of a row */
+    for (int k = 0; k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        double yc = plot_py(&a, at[k]);
+        if (k > 0)
+            plot_segment(p, a.x, yc - 2.5 * sub, a.x + a.w, yc - 2.5 * sub, PLOT_LIGHT, 1, 0);
+        for (int d = 0; d < 4; d++) {
+            double v = 100 * (level[d] < 0 ? cnn_result_last(u, CR_TEST_ACC) : u->noise[level[d]]);
+            double y = yc + (d - 1.5) * sub;
+            if (!isnan(v))
+                plot_marker(p, plot_px(&a, v), y, dots[d].marker, dots[d].msize, dots[d].colour);
+        }
+    }
+    plot_frame(p, &a);
+    plot_legend(p, a.x + a.w + 20, a.y, 4, dots);
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "test accuracy (%)");
+    plot_text(p, 20, H - 60, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "Noise: every pixel of every "
+              "test image (after preprocessing) plus a·z, z drawn from N(0, 1); the final model of "
+              "each run.");
+    if (ntest > 0)
+        plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "On %ld test images an "
+                  "accuracy near %.0f%% has a binomial standard error of about %.1f percentage "
+                  "points:", ntest, 100 * mean, 100 * sqrt(mean * (1 - mean) / ntest));
+    plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "%s",
+              ntest > 0 ? "smaller differences between runs or noise levels may be chance."
+                        : "Differences smaller than the sampling error of one test split may be "
+                          "chance.");
+    int st = fig_save(c, p, name, "test accuracy per run without and with Gaussian noise");
+    plot_destroy(&p);
+    free(idx);
+    free(lab);
+    free(at);
+    return st;
+}
+
+int figures_cnn(fig_ctx_t *c)
+{
+    cnn_results_t r;
+    int st = cnn_results_load(c->f, &r);
+    if (st)
+        return st;
+    char note[TITLE_NOTE] = "";
+    if (c->state[0] && strcmp(c->state, "complete") != 0)
+        snprintf(note, sizeof note, "Incomplete file (state %s): %d of %d runs finished; only "
+                 "what is stored so far is shown.", c->state, r.ndone, r.n);
+    int have_curves = 0;
+    for (int i = 0; i < r.n; i++)
+        have_curves |= r.run[i].epochs > 0;
+    static const curves_fig_t loss = {
+        "cnn-loss-curves.png", "cross-entropy loss against epoch, per run (train and test)",
+        "Cross-entropy loss against epoch", "mean cross-entropy loss",
+        CR_TRAIN_LOSS, CR_TEST_LOSS, 1};
+    static const curves_fig_t acc = {
+        "cnn-accuracy-curves.png", "accuracy (%) against epoch, per run (train and test)",
+        "Classification accuracy against epoch", "accuracy (%)",
+        CR_TRAIN_ACC, CR_TEST_ACC, 100};
+    if (!have_curves) {
+        fig_skip(c, loss.file, "no run has finished an epoch yet");
+        fig_skip(c, acc.file, "no run has finished an epoch yet");
+    } else {
+        st = fig_curves(c, &r, &loss, note);
+        if (!st)
+            st = fig_curves(c, &r, &acc, note);
+    }
+    int nconf = 0;
+    for (int i = 0; i < r.n && !st; i++)
+        if (r.run[i].done && r.run[i].confusion) {
+            st = fig_confusion(c, &r.run[i], note);
+            nconf++;
+        }
+    if (!st && nconf == 0)
+        fig_skip(c, "cnn-confusion-RUN.png", "no finished run with a confusion matrix yet");
+    if (!st)
+        st = fig_noise(c, &r, note);
+    cnn_results_free(&r);
+    return st;
+}
