@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""nngp_cost_model.py RESULTS.h5 [--dgemm GFLOPS_PER_CORE]: the cost model of a ScaLAPACK NNGP
+item (README "The distributed solver"), fitted to a measured run and extrapolated to clusters.
+
+The run (e.g. jobs/nngp-fashion-scale.ini on 2 ranks) gives the seconds of each phase; with the
+flop and entry counts below they give the efficiency of each phase against the dgemm rate of a
+core (measured here with numpy unless --dgemm is given). The model then predicts, for n training
+points on N nodes:
+  time   = sum over phases of  flops / (ranks x dgemm x efficiency)  +  communication
+  memory = the local tiles of the kernel matrices per rank (as nnsweep plan computes them,
+           simplified to their leading terms) + the replicated data
+  communication of pdpotrf on a P x Q grid: every panel of nb columns is broadcast along process
+           rows and columns, about n^2/2 (1/P + 1/Q) words per rank in total, in
+           (n/nb)(log2 P + log2 Q) messages; pdtrsm with m right-hand sides about n m / sqrt(PQ)
+           words per rank. Network numbers are ASSUMED (this machine is one node): 12.5 GB/s per
+           node (100 Gb/s InfiniBand), 2 us latency, shared by the ranks of a node.
+Nodes are ASSUMED to have 64 cores at this machine's per-core dgemm rate and 256 GiB of memory;
+one rank per core. Prints the fitted constants, the model's check against the run it was fitted
+to, and the extrapolation table (time of one grid item with 10 depths, and memory per rank)."""
+import argparse
+import math
+import time
+
+import h5py
+import numpy as np
+
+CORES_PER_NODE, NODE_GIB, NET_BYTES_PER_S, LATENCY_S, NB = 64, 256, 12.5e9, 2e-6, 128
+
+
+def counts(n, m, d, k, depth, ndepth):
+    """Flops (or entry-steps for the recursion) of one grid item with ndepth depths up to
+    `depth`, and of one reported model's posterior, per phase."""
+    entries = n * n / 2 + n * m          # lower half of K(train, train) and K(test, train)
+    item = {
+        "gram": n * n * d + 2.0 * n * m * d,
+        "recursion": depth * entries,
+        "factorization": ndepth * n ** 3 / 3,
+        "solve": ndepth * (2.0 * n * n * k + 2.0 * n * m * k),
+    }
+    post = {"recursion": depth * entries, "factorization": n ** 3 / 3, "variance": float(n) * n * m}
+    return item, post
+
+
+def measure_dgemm_per_core():
+    """GFLOP/s of one core: numpy's dgemm (OpenBLAS) on one thread is not selectable from here, so
+    the rate of all threads is divided by the cores numpy uses."""
+    import os
+    a = np.random.default_rng(1).standard_normal((3000, 3000))
+    a @ a
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        a @ a
+        best = max(best, 2 * 3000 ** 3 / (time.perf_counter() - t))
+    return best / 1e9 / (os.cpu_count() or 1)
+
+
+def memory_per_rank(n, m, d, k, ranks):
+    """Bytes: factor array n^2/p, test kernel n m/p (and the posterior's n m/p), replicated data."""
+    tiles = (n * n + 2.0 * n * m) / ranks
+    data = (n + m) * (d + k + 4.0)
+    return 8 * (tiles + data), 8 * data
+
+
+def comm_seconds(n, m, ranks, nodes):
+    p = int(math.sqrt(ranks))
+    while ranks % p:
+        p -= 1
+    q = ranks // p
+    words = n * n / 2 * (1 / p + 1 / q) + n * m / math.sqrt(ranks)
+    per_rank_bw = NET_BYTES_PER_S / (ranks / nodes)
+    messages = (n / NB) * (math.log2(max(p, 2)) + math.log2(max(q, 2)))
+    return 8 * words / per_rank_bw + messages * LATENCY_S if nodes > 1 else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("results")
+    ap.add_argument("--dgemm", type=float, help="GFLOP/s of one core (default: measure)")
+    args = ap.parse_args()
+    f = h5py.File(args.results, "r")
+    g = f["/nngp"].attrs
+    n, m, k = int(g["ntrain"]), int(g["ntest"]), int(g["ntargets"])
+    ranks = int(f.attrs["mpi_size"])
+    d = 3072 if "cifar" in str(f["/data"].attrs["dataset"]).lower() else 784
+    depths = f["/nngp/depth"][()]
+    names = [s.decode() if isinstance(s, bytes) else s for s in f["/nngp/timing/phase_names"][()]]
+    sec = dict(zip(names, f["/nngp/timing/phase_seconds"][()]))   # wall seconds of the group
+    item, post = counts(n, m, d, k, int(depths.max()), len(depths))
+    rate = (args.dgemm or measure_dgemm_per_core()) * 1e9
+    print(f"fitted to {args.results}: n = {n}, m = {m}, k = {k}, depth {int(depths.max())}, "
+          f"{ranks} ranks, process grid {f.attrs['process_grid']}, dgemm {rate / 1e9:.1f} GFLOP/s "
+          f"per core")
+    eff = {"recursion": sec["recursion"] * ranks / item["recursion"]}   # s per entry-step per core
+    for phase in ("gram", "factorization", "solve"):
+        eff[phase] = item[phase] / (sec[phase] * ranks * rate)
+    # the variance phase is the whole posterior: its recursion and factorization as above, then
+    # the triangular solve with the m test columns
+    rest = sec["variance"] - post["recursion"] * eff["recursion"] / ranks \
+        - post["factorization"] / (ranks * rate * eff["factorization"])
+    eff["variance"] = post["variance"] / (max(rest, 1e-9) * ranks * rate)
+    print(f"  {'recursion':13s} {sec['recursion']:8.2f} s  "
+          f"{1e9 * eff['recursion']:.2f} ns per entry and layer per core")
+    for phase in ("gram", "factorization", "solve", "variance"):
+        t = rest if phase == "variance" else sec[phase]
+        flops = post["variance"] if phase == "variance" else item[phase]
+        print(f"  {phase:13s} {t:8.2f} s  {flops / t / 1e9:7.1f} GFLOP/s  efficiency "
+              f"{eff[phase]:.2f} of dgemm{' (pdtrsm part of the posterior)' if phase == 'variance' else ''}")
+
+    def predict(n_, m_, ranks_, nodes_, ndepth=10, depth=10):
+        it, _ = counts(n_, m_, d, k, depth, ndepth)
+        t = it["recursion"] * eff["recursion"] / ranks_
+        for ph in ("gram", "factorization", "solve"):
+            t += it[ph] / (ranks_ * rate * eff[ph])
+        return t + ndepth * comm_seconds(n_, m_, ranks_, nodes_)
+
+    print()
+    print(f"Extrapolation: one grid item = 10 depths (10 factorizations), m = 10000 test points, "
+          f"{CORES_PER_NODE} cores and {NODE_GIB} GiB per node (assumed), one rank per core")
+    print("| n | nodes | ranks | time per item | of which network | memory per rank | of which replicated data | fits |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n_ in (50_000, 100_000, 200_000, 500_000, 1_000_000):
+        for nodes in (16, 64, 256, 1024):
+            r = nodes * CORES_PER_NODE
+            t = predict(n_, 10_000, r, nodes)
+            c = 10 * comm_seconds(n_, 10_000, r, nodes)
+            mem, data = memory_per_rank(n_, 10_000, d, k, r)
+            fits = mem * CORES_PER_NODE <= NODE_GIB * 2 ** 30 * 0.85
+            print(f"| {n_:,} | {nodes} | {r} | {t / 60:.1f} min | {100 * c / t:.0f}% | "
+                  f"{mem / 2 ** 30:.2f} GiB | {data / 2 ** 30:.2f} GiB | {'yes' if fits else 'no'} |")
+
+
+if __name__ == "__main__":
+    main()
