@@ -20,6 +20,7 @@ typedef struct {
     int fail_item;        /* run() fails on this item, -1 never */
     int signal_item;      /* the rank that runs this item raises SIGUSR1 */
     int signal_first;     /* every rank raises SIGUSR1 in the first item it runs */
+    int interrupt_item;   /* run() stops this item early as on a signal (NN_ERR_INTERRUPTED) */
     int raised;
     int group_sizes_ok;   /* group rank and slot always in range */
     int slots;
@@ -42,6 +43,8 @@ static int run_item(int item, int slot, void *result, void *vctx)
         ctx->group_sizes_ok = 0;
     if (item == ctx->fail_item)
         return nn_fail(NN_ERR_RUNTIME, "item %d failed on purpose", item);
+    if (item == ctx->interrupt_item)
+        return nn_fail(NN_ERR_INTERRUPTED, "item %d saved its progress and stopped", item);
     if ((item == ctx->signal_item || (ctx->signal_first && !ctx->raised)) && par_group_rank() == 0) {
         ctx->raised = 1;
         raise(SIGUSR1);   /* process-wide: the handler sets the flag whichever thread runs */
@@ -64,7 +67,7 @@ static int record_item(int item, const void *result, void *vctx)
 static par_schedule_t make_schedule(sweep_ctx_t *ctx, const unsigned char *done, int group)
 {
     memset(ctx, 0, sizeof *ctx);
-    ctx->fail_item = ctx->signal_item = -1;
+    ctx->fail_item = ctx->signal_item = ctx->interrupt_item = -1;
     ctx->group_sizes_ok = 1;
     ctx->slots = 1;
     par_schedule_t s = {.nitems = NITEMS, .done = done, .result_bytes = sizeof(double),
@@ -186,6 +189,27 @@ static void test_signal_on_one_rank(void **state)
     signal_reset();
 }
 
+/* An item that stops early on a signal (as a CNN run does at a training step) is not recorded;
+ * the hand-out stops and every rank gets NN_ERR_INTERRUPTED with that item's message. */
+static void test_item_interrupted(void **state)
+{
+    (void)state;
+    sweep_ctx_t ctx;
+    par_schedule_t s = make_schedule(&ctx, NULL, 1);
+    ctx.interrupt_item = 0;
+    assert_int_equal(par_schedule(&s), NN_ERR_INTERRUPTED);
+    assert_non_null(strstr(nn_errmsg(), "item 0 saved its progress and stopped"));
+    if (par_rank() == 0) {
+        int n = 0;
+        for (int i = 0; i < NITEMS; i++) {
+            assert_in_range(ctx.times[i], 0, 1);
+            n += ctx.times[i];
+        }
+        assert_int_equal(ctx.times[0], 0);
+        assert_true(n < NITEMS);
+    }
+}
+
 static void test_failure_reaches_every_rank(void **state)
 {
     (void)state;
@@ -249,6 +273,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_signal_stops_at_item_boundary),
         cmocka_unit_test(test_signal_on_one_rank),
+        cmocka_unit_test(test_item_interrupted),
         cmocka_unit_test(test_failure_reaches_every_rank),
         cmocka_unit_test(test_broadcast_dataset),
     };

@@ -2,7 +2,9 @@
  * `slots` items, sending back the previous results; rank 0 records results (and checkpoints) as
  * they arrive and also computes, answering requests from par_poll(). A rank runs its batch on
  * OpenMP threads. Signals stop the hand-out at item boundaries. Results never depend on which
- * rank or thread ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED). */
+ * rank or thread ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED).
+ * An item may also stop early on a signal (NN_ERR_INTERRUPTED): it is not recorded, and the
+ * hand-out stops as for a signal seen here. */
 #include "par.h"
 
 #include <mpi.h>
@@ -71,6 +73,8 @@ static int next_items(int *items, int want)
 static void record(int item, int status, const void *result)
 {
     if (status != NN_OK) {   /* the failing rank reports it through par_agree */
+        if (status == NN_ERR_INTERRUPTED)   /* the item saved its own progress on a signal */
+            sched.interrupted = 1;
         sched.stop = 1;
         return;
     }
