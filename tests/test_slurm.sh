@@ -202,23 +202,9 @@ expect 2 "SLURM_NTASKS=2 but MPI_COMM_WORLD has 1 rank.*independent single ranks
 
 # 5. slurm/cnn.sbatch: USR1 once the run has a checkpoint; the ranks stop at the next training
 # step with a checkpoint, the job is requeued and continues the run to the uninterrupted weights.
-cat > "$TMP/cnn.ini" <<'INI'
-[data]
-dataset = fashion-mnist
-classes = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
-train = 512
-test = 256
-[cnn]
-layers = conv(16,3,pad=1) bn relu maxpool(2) conv(16,3,pad=1) relu maxpool(2) flatten dense(32) relu dropout(0.2) dense(10)
-epochs = 30
-batch_size = 64
-optimizer = adam
-learning_rate = 0.01
-seed = 7
-INI
 check "mpirun -np 2 trains the CNN job uninterrupted (reference)" -- \
-  mpirun -np 2 "$NNSWEEP" cnn --quiet "$TMP/cnn.ini" --out "$TMP/cnn-ref.h5"
-id=$(sbatch --parsable --ntasks=2 --output="$TMP/cnn.log" slurm/cnn.sbatch "$TMP/cnn.ini" "$TMP/cnn-slurm.h5")
+  mpirun -np 2 "$NNSWEEP" cnn --quiet tests/jobs/cnn-resume.ini --out "$TMP/cnn-ref.h5"
+id=$(sbatch --parsable --ntasks=2 --output="$TMP/cnn.log" slurm/cnn.sbatch tests/jobs/cnn-resume.ini "$TMP/cnn-slurm.h5")
 for _ in $(seq 1 360); do [ -e "$TMP/cnn-slurm.h5.ckpt/base.h5" ] && break; sleep 0.25; done
 if [ -e "$TMP/cnn-slurm.h5.ckpt/base.h5" ]; then
   ok "the CNN job is training and has a checkpoint"
