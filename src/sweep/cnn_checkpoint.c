@@ -49,15 +49,17 @@ void cnn_ckpt_remove_dir(const char *out_path)
     free(d);
 }
 
-/* Integer attributes of the root group, in this order in write and read. */
-#define NPOSITION 9
+/* Integer attributes of the root group, in this order in write and read: the first NPOSITION
+ * are the position reached, the others the shape the checkpoint belongs to. */
+#define NPOSITION 4
+#define NINTS 9
 
 static void position_fields(const cnn_ckpt_t *k, const char **names, long long *v)
 {
-    static const char *const n[NPOSITION] = {"epoch", "batch", "step", "optimizer_steps",
+    static const char *const n[NINTS] = {"epoch", "batch", "step", "optimizer_steps",
                                              "group_size", "epochs", "nparams", "nbuffers",
                                              "nstate"};
-    long long x[NPOSITION] = {k->epoch, k->batch, k->step, k->optimizer_steps, k->group_size,
+    long long x[NINTS] = {k->epoch, k->batch, k->step, k->optimizer_steps, k->group_size,
                               k->epochs, (long long)k->nparams, (long long)k->nbuffers,
                               (long long)k->nstate};
     memcpy(names, n, sizeof n);
@@ -69,13 +71,13 @@ int cnn_ckpt_write(const char *path, const char *job_text, const char *run, cons
     h5file_t *f = h5_create(path);
     if (!f)
         return NN_ERR_RUNTIME;
-    const char *names[NPOSITION];
-    long long v[NPOSITION];
+    const char *names[NINTS];
+    long long v[NINTS];
     position_fields(k, names, v);
     int st = h5_write_attr_str(f, "/", "experiment", "cnn checkpoint");
     if (!st) st = h5_write_attr_str(f, "/", "job_text", job_text);
     if (!st) st = h5_write_attr_str(f, "/", "run", run);
-    for (int i = 0; i < NPOSITION && !st; i++)
+    for (int i = 0; i < NINTS && !st; i++)
         st = h5_write_attr_int(f, "/", names[i], v[i]);
     if (!st) st = h5_write_attr_double(f, "/", "run_seconds", k->run_seconds);
     if (!st) st = h5_write_attr_double(f, "/", "epoch_seconds", k->epoch_seconds);
@@ -111,10 +113,10 @@ static int check_match(h5file_t *f, const char *path, const char *job_text, cons
         st = nn_fail(CNN_CKPT_MISMATCH, "%s was written by another job file or run", path);
     free(text);
     free(name);
-    const char *names[NPOSITION];
-    long long want[NPOSITION];
+    const char *names[NINTS];
+    long long want[NINTS];
     position_fields(k, names, want);
-    for (int i = 4; i < NPOSITION && !st; i++) {   /* group_size and the sizes */
+    for (int i = NPOSITION; i < NINTS && !st; i++) {   /* group_size and the sizes */
         long long got = 0;
         st = h5_read_attr_int(f, "/", names[i], &got);
         if (st)
@@ -134,10 +136,10 @@ int cnn_ckpt_read(const char *path, const char *job_text, const char *run, cnn_c
     if (!f)
         return nn_fail_context(CNN_CKPT_MISMATCH, "unreadable checkpoint: ");
     int st = check_match(f, path, job_text, run, k);
-    const char *names[NPOSITION];
-    long long v[NPOSITION];
+    const char *names[NINTS];
+    long long v[NINTS];
     position_fields(k, names, v);
-    for (int i = 0; i < 4 && !st; i++)   /* the position */
+    for (int i = 0; i < NPOSITION && !st; i++)
         st = h5_read_attr_int(f, "/", names[i], &v[i]);
     if (!st) {
         k->epoch = (int)v[0];

@@ -462,7 +462,9 @@ static int run_finish(run_t *r, double *rec)
     size_t ncurve = (size_t)CNN_NCURVES * c->max_epochs;
     int *confusion = (int *)(rec + REC_HEADER + ncurve);   /* nc*nc ints in nc*nc doubles */
     double *noise_acc = rec + REC_HEADER + ncurve + (size_t)nc * nc;
+    double t0 = timer_now();
     int st = final_evaluation(r, confusion, noise_acc);
+    r->run_seconds += timer_now() - t0;
     if (st == NN_OK && r->grank == 0) {
         rec[REC_EPOCHS] = r->sp->epochs;
         rec[REC_NPARAMS] = (double)r->np;
