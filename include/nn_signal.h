@@ -1,5 +1,6 @@
 /* nn_signal.h - SIGTERM and SIGUSR1 (SLURM's time-limit warning) set a flag that the sweep checks
- * at item boundaries; nothing is done inside the handler. A second signal changes nothing. */
+ * at item boundaries (CNN training also at every step); nothing is done inside the handler. A
+ * second signal changes nothing. */
 #ifndef NN_SIGNAL_H
 #define NN_SIGNAL_H
 

@@ -52,7 +52,8 @@ typedef struct {
     int slots;                   /* items run at once per rank (threads); forced to 1 in groups */
     /* Runs item on every rank of the group, in slot 0..slots-1 (each slot owns its workspace);
      * the leader's result is the one kept. Returns 0 or an error (which stops the sweep on all
-     * ranks). */
+     * ranks). NN_ERR_INTERRUPTED: the item stopped early on a signal after saving its own
+     * progress; it is not recorded, the hand-out stops, and par_schedule returns that status. */
     int (*run)(int item, int slot, void *result, void *ctx);
     /* World rank 0 only: stores a finished item's result (and checkpoints). Returns 0 or error. */
     int (*record)(int item, const void *result, void *ctx);

@@ -1,5 +1,6 @@
 /* sweep.h - the experiment drivers: an NNGP job (grid items through par_schedule, best models,
- * posteriors of the reported models, checkpoint after every item, resume) and, later, CNN jobs.
+ * posteriors of the reported models, checkpoint after every item, resume) and a CNN job (one
+ * training run per item, checkpoint after every epoch and on a signal, resume).
  * Collective over MPI_COMM_WORLD; the data are already loaded and broadcast. */
 #ifndef SWEEP_H
 #define SWEEP_H
@@ -10,7 +11,8 @@
 typedef struct {
     const char *out_path;       /* results file */
     const char *command_line;   /* for provenance */
-    int resume;                 /* skip items finished in an existing file at out_path */
+    int resume;                 /* skip items finished in an existing file at out_path (CNN: and
+                                   continue unfinished runs from their checkpoints) */
     int threads;                /* items a rank runs at once, one per thread */
 } sweep_options_t;
 
@@ -20,9 +22,11 @@ typedef struct {
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 
 /* Runs the [cnn] part of a job: one data-parallel training run per variant (or the base), each
- * trained by a group of ranks; the file is rewritten after every run. Returns 0,
- * NN_ERR_INTERRUPTED (stopped between runs), NN_ERR_INPUT (bad layers string, batch or group
- * size), or another error. The same status on every rank. */
+ * trained by a group of ranks; the file is rewritten after every run, and a run in progress is
+ * checkpointed to <out_path>.ckpt/<run>.h5 after every epoch. Returns 0, NN_ERR_INTERRUPTED (a
+ * signal: runs in progress checkpointed at their next step, file state "interrupted"),
+ * NN_ERR_INPUT (bad layers string, batch or group size; a resume that does not match the job),
+ * or another error. The same status on every rank. */
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 
 /* Model-selection rules, in the order they are stored under /nngp/best. */

@@ -124,3 +124,121 @@ expect 2 "batch_size 1024 exceeds the 512 training examples" "a batch larger tha
 
 # The report reads a CNN file alone: one row per run with its final metrics (tests/test_report.sh checks the values).
 expect 0 "CNN training: 2 of 2 run\(s\) finished" "report on a CNN file prints the per-run table" -- $NNSWEEP report "$TMP/variants.h5"
+
+# 5. Checkpoint and resume. A run is checkpointed after every epoch to OUT.ckpt/<run>.h5 and, on
+# SIGTERM/SIGUSR1, at the next training step; --resume continues it to the same bits as an
+# uninterrupted run (bn statistics per rank, dropout, augmentation and Adam state all matter).
+# The comparisons are exact; a resume that lost any of that state gives other weights (1 and 2
+# ranks, whose dropout and augmentation streams differ, end 0.6 apart in some weights).
+cp tests/jobs/cnn-resume.ini "$TMP/long.ini"   # the job text is what a resume compares
+state() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['state'])" "$1"; }
+# same_results A B: every dataset under /cnn equal bit for bit, except the timings.
+same_results() {
+  $PY - "$1" "$2" <<'PYEOF'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+names = []
+a["/cnn"].visit(lambda n: names.append(n) if isinstance(a["/cnn"][n], h5py.Dataset) else None)
+names = [n for n in names if n.split("/")[-1] not in ("seconds", "images_per_second")]
+assert sorted(names) == sorted(n for n in names if "/cnn/" + n in b), "datasets missing in B"
+for n in names:
+    x, y = a["/cnn/" + n][()], b["/cnn/" + n][()]
+    if x.shape != y.shape or not np.array_equal(x, y):
+        print(n, "differs"); sys.exit(1)
+print("identical:", len(names), "datasets")
+PYEOF
+}
+# ckpt_epoch FILE: epochs finished in a checkpoint file (0 when absent or unreadable).
+ckpt_epoch() { $PY -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r').attrs['epoch']))" "$1" 2>/dev/null || echo 0; }
+# wait_ckpt FILE: waits (30 s at most) for a checkpoint with at least one epoch.
+wait_ckpt() { for _ in $(seq 1 600); do [ "$(ckpt_epoch "$1")" -ge 1 ] && return 0; sleep 0.05; done; return 1; }
+
+check "uninterrupted reference at 2 ranks" -- mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/ref2.h5"
+check "uninterrupted reference at 1 rank" -- $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/ref1.h5"
+if [ -e "$TMP/ref2.h5.ckpt" ]; then not_ok "a finished job leaves no checkpoint directory"; else ok "a finished job leaves no checkpoint directory"; fi
+
+# (a) kill -9 of mpirun once a checkpoint exists, then --resume.
+mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/killed.h5" >/dev/null 2>&1 &
+pid=$!
+wait_ckpt "$TMP/killed.h5.ckpt/base.h5"
+kill -9 $pid; wait $pid 2>/dev/null
+pkill -9 -f "cnn --quiet $TMP/long.ini --out $TMP/killed.h5" 2>/dev/null
+at=$(ckpt_epoch "$TMP/killed.h5.ckpt/base.h5")
+if [ "$at" -ge 1 ] && [ "$at" -lt 20 ]; then ok "killed partway (checkpoint after epoch $at of 20)"; else not_ok "kill came at epoch $at of 20"; fi
+expect 0 "^running$" "the killed job's results file is valid, state running" -- state "$TMP/killed.h5"
+echo "half-written" > "$TMP/killed.h5.ckpt/base.h5.tmp.99999"   # as if killed inside a write
+expect 0 "continuing from its checkpoint at epoch" "--resume after kill -9 continues the run from its checkpoint" -- \
+  mpirun -np 2 $NNSWEEP cnn "$TMP/long.ini" --out "$TMP/killed.h5" --resume
+check "resumed after kill -9: weights, bn buffers, curves, confusion equal the uninterrupted run" -- \
+  same_results "$TMP/ref2.h5" "$TMP/killed.h5"
+expect 0 "^complete$" "the resumed file has state complete" -- state "$TMP/killed.h5"
+if [ -e "$TMP/killed.h5.ckpt" ]; then not_ok "checkpoint directory removed after the resumed job"; else ok "checkpoint directory (and the stale temporary file) removed after the resumed job"; fi
+
+# (b) Signals mid-run: SIGTERM to the ranks at 2 ranks, SIGUSR1 to mpirun (which forwards it) at
+# 1 rank: exit 75, state interrupted, a checkpoint; --resume finishes with identical results.
+interrupt() {   # interrupt NP SIGNAL TARGET OUT: TARGET is "ranks" or "mpirun"
+  mpirun -np "$1" $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$4" >"$TMP/sig.log" 2>&1 &
+  local pid=$! status
+  wait_ckpt "$4.ckpt/base.h5"
+  if [ "$3" = ranks ]; then pkill "-$2" -f "^$NNSWEEP cnn --quiet $TMP/long.ini --out $4"; else kill "-$2" $pid; fi
+  wait $pid; status=$?
+  if [ $status -eq 75 ] && grep -q "run base stopped at epoch" "$TMP/sig.log"; then
+    ok "$2 to $3 at $1 rank(s): exit status 75, run stopped at a step ($(grep -o 'epoch [0-9]*, batch [0-9]* of [0-9]*' "$TMP/sig.log"))"
+  else
+    not_ok "$2 to $3 at $1 rank(s): exit status $status"; sed 's/^/#   /' "$TMP/sig.log" | head -20
+  fi
+  expect 0 "^interrupted$" "after $2 the file has state interrupted" -- state "$4"
+  if [ -e "$4.ckpt/base.h5" ]; then ok "after $2 the run's checkpoint exists"; else not_ok "after $2 no checkpoint"; fi
+}
+interrupt 2 TERM ranks "$TMP/term.h5"
+interrupt 1 USR1 mpirun "$TMP/usr1.h5"
+expect 0 "interrupted" "report on an interrupted CNN file says so" -- $NNSWEEP report "$TMP/term.h5"
+
+# (c) resume with another job file is refused and touches nothing.
+sed 's/^seed = 7/seed = 8/' "$TMP/long.ini" > "$TMP/other.ini"
+expect 2 "different job file" "resume with a different job file exits 2" -- \
+  $NNSWEEP cnn --quiet "$TMP/other.ini" --out "$TMP/term.h5" --resume
+if [ -e "$TMP/term.h5.ckpt/base.h5" ]; then ok "the refused resume kept the checkpoint"; else not_ok "the refused resume removed the checkpoint"; fi
+
+# A checkpoint of a 2-rank group is not continued by 1 rank (per-rank state and random streams
+# belong to the layout): a warning, and that run starts again, giving the 1-rank result.
+cp "$TMP/term.h5" "$TMP/regroup.h5" && cp -r "$TMP/term.h5.ckpt" "$TMP/regroup.h5.ckpt"
+expect 0 "group_size 2, this run has 1.*starts from the beginning" \
+  "a checkpoint of another group size: warning, the run restarts" -- \
+  $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/regroup.h5" --resume
+check "... and gives the 1-rank uninterrupted result" -- same_results "$TMP/ref1.h5" "$TMP/regroup.h5"
+
+check "--resume after SIGTERM completes" -- mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/term.h5" --resume
+check "resumed after SIGTERM: identical to the uninterrupted run (2 ranks)" -- same_results "$TMP/ref2.h5" "$TMP/term.h5"
+check "--resume after SIGUSR1 completes" -- $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/usr1.h5" --resume
+check "resumed after SIGUSR1: identical to the uninterrupted run (1 rank)" -- same_results "$TMP/ref1.h5" "$TMP/usr1.h5"
+expect 0 "^complete$" "the resumed file has state complete" -- state "$TMP/usr1.h5"
+
+# (d) --resume without a file starts from the beginning.
+check "--resume without a file runs the job from the beginning" -- \
+  mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/variants.ini" --out "$TMP/fresh.h5" --resume
+check "... and gives the results of a plain run" -- same_results "$TMP/variants.h5" "$TMP/fresh.h5"
+
+# (e) Three variants one after another (1 rank): interrupted once the first is recorded, the
+# resume trains only the unfinished ones; the first is reloaded from the file as it was.
+sed -e 's/^epochs = 20/epochs = 6/' -e '$a group_size = 1' "$TMP/long.ini" > "$TMP/three.ini"
+printf '[variant a]\n[variant b]\nseed = 8\n[variant c]\nseed = 9\n' >> "$TMP/three.ini"
+run_done() { $PY -c "import h5py,sys; print(''.join(str(x) for x in h5py.File(sys.argv[1],'r')['/cnn/run_done'][()]))" "$1" 2>/dev/null; }
+seconds_of() { $PY -c "import h5py,sys; print(repr(h5py.File(sys.argv[1],'r')['/cnn/a'].attrs['seconds']))" "$1"; }
+check "uninterrupted three-variant job" -- $NNSWEEP cnn --quiet "$TMP/three.ini" --out "$TMP/three-ref.h5"
+$NNSWEEP cnn --quiet "$TMP/three.ini" --out "$TMP/three.h5" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ "$(run_done "$TMP/three.h5")" = 100 ] && break; sleep 0.05; done
+kill -TERM $pid; wait $pid; status=$?
+done_at=$(run_done "$TMP/three.h5")
+if [ $status -eq 75 ] && [ "$done_at" = 100 ]; then ok "variants job interrupted after its first run (run_done $done_at)"; else not_ok "variants job: exit $status, run_done '$done_at'"; fi
+a_seconds=$(seconds_of "$TMP/three.h5")
+$NNSWEEP cnn "$TMP/three.ini" --out "$TMP/three.h5" --resume >"$TMP/three.log" 2>&1
+status=$?
+if [ $status -eq 0 ] && ! grep -q "\] a epoch" "$TMP/three.log" && grep -q "\] c epoch 1/6" "$TMP/three.log"; then
+  ok "the resume trains only the unfinished runs (b, c), not a"
+else
+  not_ok "resume of the variants job (exit $status)"; sed 's/^/#   /' "$TMP/three.log" | head -20
+fi
+expect 0 "^$a_seconds\$" "the finished run is reloaded from the file unchanged" -- seconds_of "$TMP/three.h5"
+check "the resumed variants job equals the uninterrupted one" -- same_results "$TMP/three-ref.h5" "$TMP/three.h5"

@@ -20,6 +20,7 @@ typedef struct {
     int fail_item;        /* run() fails on this item, -1 never */
     int signal_item;      /* the rank that runs this item raises SIGUSR1 */
     int signal_first;     /* every rank raises SIGUSR1 in the first item it runs */
+    int interrupt_item;   /* run() stops this item early as on a signal (NN_ERR_INTERRUPTED) */
     int raised;
     int group_sizes_ok;   /* group rank and slot always in range */
     int slots;
@@ -42,6 +43,8 @@ static int run_item(int item, int slot, void *result, void *vctx)
         ctx->group_sizes_ok = 0;
     if (item == ctx->fail_item)
         return nn_fail(NN_ERR_RUNTIME, "item %d failed on purpose", item);
+    if (item == ctx->interrupt_item)
+        return nn_fail(NN_ERR_INTERRUPTED, "item %d saved its progress and stopped", item);
     if ((item == ctx->signal_item || (ctx->signal_first && !ctx->raised)) && par_group_rank() == 0) {
         ctx->raised = 1;
         raise(SIGUSR1);   /* process-wide: the handler sets the flag whichever thread runs */
@@ -64,7 +67,7 @@ static int record_item(int item, const void *result, void *vctx)
 static par_schedule_t make_schedule(sweep_ctx_t *ctx, const unsigned char *done, int group)
 {
     memset(ctx, 0, sizeof *ctx);
-    ctx->fail_item = ctx->signal_item = -1;
+    ctx->fail_item = ctx->signal_item = ctx->interrupt_item = -1;
     ctx->group_sizes_ok = 1;
     ctx->slots = 1;
     par_schedule_t s = {.nitems = NITEMS, .done = done, .result_bytes = sizeof(double),
@@ -135,6 +138,20 @@ static void test_groups(void **state)
     }
 }
 
+/* World rank 0 after a stopped sweep: every item recorded at most once, with the value its run
+ * produced. Returns how many were recorded. */
+static int count_recorded(const sweep_ctx_t *ctx)
+{
+    int n = 0;
+    for (int i = 0; i < NITEMS; i++) {
+        assert_in_range(ctx->times[i], 0, 1);
+        if (ctx->times[i])
+            assert_true(ctx->recorded[i] == item_value(i));
+        n += ctx->times[i];
+    }
+    return n;
+}
+
 /* As SLURM and mpirun deliver it: every rank is signalled while running its first item. Each
  * rank finishes that item and it is recorded; no rank starts a second one (a rank whose first
  * request reaches rank 0 after rank 0 was signalled gets none), so 1..size items are done. */
@@ -147,17 +164,8 @@ static void test_signal_stops_at_item_boundary(void **state)
     par_schedule_t s = make_schedule(&ctx, NULL, 1);
     ctx.signal_first = 1;
     assert_int_equal(par_schedule(&s), NN_ERR_INTERRUPTED);
-    if (par_rank() == 0) {
-        int n = 0;
-        for (int i = 0; i < NITEMS; i++) {
-            assert_in_range(ctx.times[i], 0, 1);
-            if (ctx.times[i]) {
-                assert_true(ctx.recorded[i] == item_value(i));
-                n++;
-            }
-        }
-        assert_in_range(n, 1, par_size());   /* at most one item per rank, then nothing */
-    }
+    if (par_rank() == 0)   /* at most one item per rank, then nothing */
+        assert_in_range(count_recorded(&ctx), 1, par_size());
     signal_reset();
 }
 
@@ -173,17 +181,26 @@ static void test_signal_on_one_rank(void **state)
     ctx.signal_item = 0;
     assert_int_equal(par_schedule(&s), NN_ERR_INTERRUPTED);
     if (par_rank() == 0) {
-        int n = 0;
-        for (int i = 0; i < NITEMS; i++) {
-            assert_in_range(ctx.times[i], 0, 1);
-            if (ctx.times[i])
-                assert_true(ctx.recorded[i] == item_value(i));
-            n += ctx.times[i];
-        }
+        assert_true(count_recorded(&ctx) < NITEMS);
         assert_int_equal(ctx.times[0], 1);
-        assert_true(n < NITEMS);
     }
     signal_reset();
+}
+
+/* An item that stops early on a signal (as a CNN run does at a training step) is not recorded;
+ * the hand-out stops and every rank gets NN_ERR_INTERRUPTED with that item's message. */
+static void test_item_interrupted(void **state)
+{
+    (void)state;
+    sweep_ctx_t ctx;
+    par_schedule_t s = make_schedule(&ctx, NULL, 1);
+    ctx.interrupt_item = 0;
+    assert_int_equal(par_schedule(&s), NN_ERR_INTERRUPTED);
+    assert_non_null(strstr(nn_errmsg(), "item 0 saved its progress and stopped"));
+    if (par_rank() == 0) {
+        assert_true(count_recorded(&ctx) < NITEMS);
+        assert_int_equal(ctx.times[0], 0);
+    }
 }
 
 static void test_failure_reaches_every_rank(void **state)
@@ -249,6 +266,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_signal_stops_at_item_boundary),
         cmocka_unit_test(test_signal_on_one_rank),
+        cmocka_unit_test(test_item_interrupted),
         cmocka_unit_test(test_failure_reaches_every_rank),
         cmocka_unit_test(test_broadcast_dataset),
     };

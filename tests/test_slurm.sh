@@ -1,23 +1,26 @@
-# test_slurm.sh - slurm/nngp.sbatch on a private single-host SLURM cluster (tests/slurm_cluster.sh):
-# a job via sbatch + srun gives the same arrays as mpirun; USR1 before the time limit checkpoints,
-# requeues and resumes to the same arrays as an uninterrupted run; the requeue cap and the mpirun
-# launcher; srun starting independent single ranks is refused. Needs root, slurm-wlm and munge;
-# when the cluster cannot start the test says "not ok" with the reason. Takes about 1.5 minutes.
+# test_slurm.sh - slurm/nngp.sbatch and slurm/cnn.sbatch on a private single-host SLURM cluster
+# (tests/slurm_cluster.sh): a job via sbatch + srun gives the same arrays as mpirun; USR1 before
+# the time limit checkpoints, requeues and resumes to the same arrays as an uninterrupted run (a
+# CNN run mid-training: the same weights); the requeue cap and the mpirun launcher; srun starting
+# independent single ranks is refused. Needs root, slurm-wlm and munge; when the cluster cannot
+# start the test says "not ok" with the reason. Takes about 2 minutes.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . tests/slurm_cluster.sh
 NNSWEEP=$(readlink -f "$NNSWEEP")
-export NNSWEEP_BIN=$NNSWEEP             # read by slurm/nngp.sbatch
+export NNSWEEP_BIN=$NNSWEEP             # read by slurm/common.sh
 h5() { /usr/bin/python3 "$TMP/h5tool.py" "$@"; }
 
 cat > "$TMP/h5tool.py" <<'PY'
-"""h5tool.py state F | progress F | shape F | compare A B: small reads of nnsweep results files.
-A file being replaced (atomic rename) or not yet written is retried for up to 5 s."""
+"""h5tool.py state F | progress F | shape F | compare A B | cnncompare A B: small reads of nnsweep
+results files. A file being replaced (atomic rename) or not yet written is retried for up to 5 s."""
 import sys, time
 import h5py
 import numpy as np
 
 ARRAYS = ["/nngp/test_accuracy", "/nngp/log_marginal_likelihood", "/nngp/noise_used"]
+CNN_ARRAYS = ["/cnn/base/weights", "/cnn/base/bn_buffers", "/cnn/base/train_loss",
+              "/cnn/base/test_accuracy", "/cnn/base/confusion_matrix"]
 
 def opened(path):
     for _ in range(50):
@@ -36,15 +39,16 @@ def main(cmd, *paths):
         print(int(done.sum()), done.size, f.attrs["state"])
     elif cmd == "shape":
         print(" ".join(f"{name}={f[name].shape}" for name in ARRAYS))
-    elif cmd == "compare":
+    elif cmd in ("compare", "cnncompare"):
         g = opened(paths[1])
-        for name in ARRAYS:
+        names = ARRAYS if cmd == "compare" else CNN_ARRAYS
+        for name in names:
             x, y = f[name][()], g[name][()]
             if x.shape != y.shape or not np.array_equal(x, y, equal_nan=True):
                 print(f"{name} differs: shapes {x.shape} {y.shape}, max |diff| "
                       f"{np.nanmax(np.abs(x - y)) if x.shape == y.shape else '-'}")
                 return 1
-        print("identical:", ", ".join(ARRAYS))
+        print("identical:", ", ".join(names))
     return 0
 
 sys.exit(main(*sys.argv[1:]))
@@ -195,6 +199,27 @@ fi
 expect 2 "SLURM_NTASKS=2 but MPI_COMM_WORLD has 1 rank.*independent single ranks" \
   "srun starting 2 independent single ranks: the program refuses with exit 2" -- \
   srun_none env -u SLURM_NODELIST "$NNSWEEP" nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/single.h5"
+
+# 5. slurm/cnn.sbatch: USR1 once the run has a checkpoint; the ranks stop at the next training
+# step with a checkpoint, the job is requeued and continues the run to the uninterrupted weights.
+check "mpirun -np 2 trains the CNN job uninterrupted (reference)" -- \
+  mpirun -np 2 "$NNSWEEP" cnn --quiet tests/jobs/cnn-resume.ini --out "$TMP/cnn-ref.h5"
+id=$(sbatch --parsable --ntasks=2 --output="$TMP/cnn.log" slurm/cnn.sbatch tests/jobs/cnn-resume.ini "$TMP/cnn-slurm.h5")
+for _ in $(seq 1 360); do [ -e "$TMP/cnn-slurm.h5.ckpt/base.h5" ] && break; sleep 0.25; done
+if [ -e "$TMP/cnn-slurm.h5.ckpt/base.h5" ]; then
+  ok "the CNN job is training and has a checkpoint"
+  scancel --signal=USR1 --batch "$id"
+else
+  not_ok "the CNN job wrote no checkpoint"
+fi
+finished "$id" "$TMP/cnn.log" "cnn.sbatch: the signalled job is requeued once and completes with exit code 0" \
+  "COMPLETED 0:0 1"
+expect 0 "run base stopped at epoch [0-9]+, batch" "the ranks stopped mid-run with a checkpoint" -- cat "$TMP/cnn.log"
+expect 0 "continuing from its checkpoint at epoch" "the requeued job continued the run from its checkpoint" -- \
+  cat "$TMP/cnn.log"
+expect 0 "^complete$" "the CNN results file has state complete" -- h5 state "$TMP/cnn-slurm.h5"
+check "interrupted + requeued and uninterrupted CNN runs give identical weights" -- \
+  h5 cnncompare "$TMP/cnn-slurm.h5" "$TMP/cnn-ref.h5"
 
 left=$(squeue -h -o %i)
 if [ -z "$left" ]; then ok "no jobs left in the queue"; else not_ok "jobs left in the queue: $left"; fi

@@ -1,12 +1,11 @@
-/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--quiet]`: parse the options, start MPI, load
- * and broadcast the job and data, train every run of the job (sweep_cnn). Resuming a stopped job
- * and benchmarking are not part of this version. */
+/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--resume] [--quiet]`: parse the options, start
+ * MPI, load and broadcast the job and data, train every run of the job (sweep_cnn). */
 
 #include "cli.h"
 #include "sweep.h"
 
 static const char cnn_usage[] =
-    "usage: nnsweep cnn JOB.ini [--out FILE] [--quiet]\n"
+    "usage: nnsweep cnn JOB.ini [--out FILE] [--resume] [--quiet]\n"
     "\n"
     "Trains the CNN of a job file's [cnn] section, or one run per [variant NAME] section.\n"
     "Each run is trained data-parallel by a group of group_size MPI ranks (default: all ranks):\n"
@@ -16,17 +15,22 @@ static const char cnn_usage[] =
     "accuracy under input noise and the trained weights.\n"
     "\n"
     "  --out FILE   results file (default: [output] file, else results/<job name>.h5)\n"
+    "  --resume     keep the runs an earlier run of the same job finished in FILE and continue\n"
+    "               the others from their checkpoints; starts from the beginning when FILE does\n"
+    "               not exist (so job scripts can always pass it)\n"
     "  --quiet      no progress output\n"
     "\n"
-    "A run stopped midway is not resumed: SIGTERM/SIGUSR1 stop the job between runs (the file\n"
-    "keeps every finished run, state 'interrupted', exit status 75).\n";
+    "A run in progress is checkpointed after every epoch to FILE.ckpt/<run>.h5 (removed once the\n"
+    "run is in FILE). SIGTERM or SIGUSR1 stops every run at its next training step, writes its\n"
+    "checkpoint and FILE with state 'interrupted' and exits with status 75: run again with\n"
+    "--resume, which gives the same weights bit for bit as an uninterrupted run.\n";
 
 static int has_cnn(const job_t *job) { return job->cnn.enabled; }
 
 int cmd_cnn(int argc, char **argv)
 {
     /* One run per group at a time: the rank's cores go to BLAS inside the layers. */
-    static const cli_experiment_t cnn = {.name = "cnn", .usage = cnn_usage, .can_resume = 0,
+    static const cli_experiment_t cnn = {.name = "cnn", .usage = cnn_usage, .can_resume = 1,
                                          .threads_to_blas = 1, .has_section = has_cnn,
                                          .run = sweep_cnn};
     return cli_run_experiment(&cnn, argc, argv);

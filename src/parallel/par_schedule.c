@@ -4,8 +4,9 @@
  * answers; rank 0 records results (and checkpoints) as they arrive and also computes, answering
  * requests from par_poll(). Near the end a busy group's spare request waits, so the last items
  * go to idle groups. A rank runs its batch on OpenMP threads. Signals stop the hand-out at item
- * boundaries. Results never depend on which rank or thread ran an item. MPI is called from the
- * master thread only (MPI_THREAD_FUNNELED). */
+ * boundaries; an item may also stop early on a signal (NN_ERR_INTERRUPTED): it is not recorded,
+ * and the hand-out stops as for a signal seen here. Results never depend on which rank or thread
+ * ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED). */
 #include "par.h"
 
 #include <mpi.h>
@@ -94,6 +95,8 @@ static int next_items(int *items, int want)
 static void record(int item, int status, const void *result)
 {
     if (status != NN_OK) {   /* the failing rank reports it through par_agree */
+        if (status == NN_ERR_INTERRUPTED)   /* the item saved its own progress on a signal */
+            sched.interrupted = 1;
         sched.stop = 1;
         return;
     }

@@ -1,10 +1,11 @@
 /* cnn_output.c - a CNN job's results file: provenance, the data used, and one group per finished
  * run under /cnn/<run name>/ (per-epoch curves, confusion matrix, accuracy under input noise, the
- * trained weights). Rewritten whole and atomically after every run; nothing is read back (a run
- * is not resumed). */
+ * trained weights). Rewritten whole and atomically after every run; read back for --resume
+ * (finished runs only: a run in progress lives in its checkpoint file, cnn_checkpoint.c). */
 #include "cnn_state.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "h5io.h"
@@ -12,6 +13,7 @@
 #include "nn_timer.h"
 #include "par.h"
 #include "provenance.h"
+#include "sweep_common.h"
 
 static const char *const curve_units[CNN_NCURVES] = {
     "mean cross-entropy over the epoch's batches (running average while training)",
@@ -96,8 +98,9 @@ static int write_run(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r)
     if (!st) st = h5_write_attr_str(f, g, "schedule", sp->schedule);
     if (!st) st = h5_write_attr_int(f, g, "seed", sp->seed);
     if (!st) st = h5_write_attr_int(f, g, "sync_bn", sp->sync_bn);
-    if (!st) st = h5_write_attr_int(f, g, "group_size", s->group_size);
+    if (!st) st = h5_write_attr_int(f, g, "group_size", r->group_size);
     if (!st) st = h5_write_attr_double(f, g, "seconds", r->seconds);
+    if (!st) st = h5_write_attr_double(f, g, "checkpoint_seconds", r->checkpoint_seconds);
     if (!st) st = h5_write_attr_double(f, g, "final_test_accuracy",
                                        E ? r->curve[CNN_TEST_ACC][E - 1] : 0.0);
     return st;
@@ -127,4 +130,80 @@ int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_na
         return st;
     }
     return h5_commit(&f);
+}
+
+/* ---- resume ---- */
+
+/* Allocates the arrays of run r for E epochs and nc classes, as record_item does. */
+int cnn_run_alloc(cnn_run_t *r, int E, int nc)
+{
+    r->epochs = E;
+    r->curve[0] = malloc((size_t)CNN_NCURVES * (E > 0 ? E : 1) * sizeof(double));
+    r->confusion = malloc((size_t)nc * nc * sizeof(int));
+    r->weights = malloc((r->nparams + r->nbuffers + 1) * sizeof(float));
+    if (!r->curve[0] || !r->confusion || !r->weights)
+        return nn_fail(NN_ERR_NOMEM, "cannot store the results of run %s", r->spec->name);
+    for (int k = 1; k < CNN_NCURVES; k++)
+        r->curve[k] = r->curve[0] + (size_t)k * E;
+    r->buffers = r->weights + r->nparams;
+    return NN_OK;
+}
+
+/* Reads the finished run r (group g = "/cnn/<name>") back. */
+static int read_run(h5file_t *f, const cnn_state_t *s, cnn_run_t *r)
+{
+    char g[128], p[192];
+    snprintf(g, sizeof g, "/cnn/%s", r->spec->name);
+    long long np = 0, gs = 0;
+    int nc = s->ds->spec.nclasses, rank = 0, st;
+    size_t dims[H5IO_MAX_RANK] = {0}, nbuf = 0;
+    snprintf(p, sizeof p, "%s/bn_buffers", g);
+    if (h5_exists(f, p, NULL) && (st = h5_dims(f, p, &rank, dims)) != NN_OK)
+        return st;
+    nbuf = dims[0];
+    st = h5_read_attr_int(f, g, "nparams", &np);
+    if (!st) st = h5_read_attr_int(f, g, "group_size", &gs);
+    if (!st) st = h5_read_attr_double(f, g, "model_mb", &r->model_mb);
+    if (!st) st = h5_read_attr_double(f, g, "seconds", &r->seconds);
+    if (!st) st = h5_read_attr_double(f, g, "checkpoint_seconds", &r->checkpoint_seconds);
+    if (st)
+        return st;
+    r->nparams = (size_t)np;
+    r->nbuffers = nbuf;
+    r->group_size = (int)gs;
+    snprintf(p, sizeof p, "%s/%s", g, cnn_curve_names[0]);
+    if ((st = h5_dims(f, p, &rank, dims)) != NN_OK || (st = cnn_run_alloc(r, (int)dims[0], nc)))
+        return st;
+    for (int k = 0; k < CNN_NCURVES && !st; k++) {
+        snprintf(p, sizeof p, "%s/%s", g, cnn_curve_names[k]);
+        st = h5_read_f64(f, p, r->curve[k], (size_t)r->epochs);
+    }
+    snprintf(p, sizeof p, "%s/confusion_matrix", g);
+    if (!st) st = h5_read_i32(f, p, r->confusion, (size_t)nc * nc);
+    snprintf(p, sizeof p, "%s/noise_accuracy", g);
+    if (!st) st = h5_read_f64(f, p, r->noise_accuracy, CNN_NOISE_LEVELS);
+    snprintf(p, sizeof p, "%s/weights", g);
+    if (!st) st = h5_read_f32(f, p, r->weights, r->nparams);
+    snprintf(p, sizeof p, "%s/bn_buffers", g);
+    if (!st && nbuf) st = h5_read_f32(f, p, r->buffers, nbuf);
+    if (!st)
+        r->done = 1;
+    return st;
+}
+
+int cnn_state_resume(cnn_state_t *s, const char *path)
+{
+    h5file_t *f = NULL;
+    int st = sweep_resume_open(path, "cnn", s->job->text, &f);
+    if (st || !f)
+        return st;
+    unsigned char done[JOB_MAX_VARIANTS];
+    st = h5_read_u8(f, "/cnn/run_done", done, (size_t)s->nruns);
+    for (int i = 0; i < s->nruns && !st; i++)   /* same job text: the same runs in order */
+        if (done[i])
+            st = read_run(f, s, &s->runs[i]);
+    h5_close(&f);
+    if (st)
+        return nn_fail_context(NN_ERR_INPUT, "%s: cannot resume: ", path);
+    return NN_OK;
 }

@@ -1,5 +1,6 @@
 /* cnn_state.h - private to the CNN sweep: what world rank 0 keeps of every finished run, shared
- * by the driver (cnn_sweep.c) and the results-file writer (cnn_output.c). */
+ * by the driver (cnn_sweep.c) and the results file (cnn_output.c), and the per-run checkpoint
+ * file a group leader keeps of a run in progress (cnn_checkpoint.c). */
 #ifndef CNN_STATE_H
 #define CNN_STATE_H
 
@@ -27,7 +28,9 @@ typedef struct {
     float *weights;                     /* [nparams] */
     size_t nparams, nbuffers;
     float *buffers;                     /* [nbuffers] bn running statistics */
-    double model_mb, seconds;
+    double model_mb, seconds;           /* seconds: training, summed over resumed sessions */
+    double checkpoint_seconds;          /* spent writing its checkpoints */
+    int group_size;                     /* ranks that trained it */
 } cnn_run_t;
 
 typedef struct {
@@ -46,5 +49,54 @@ typedef struct {
 /* Rewrites the whole results file at path atomically with every finished run; state_name is
  * "running", "complete" or "interrupted". World rank 0 only. Returns 0 or an error. */
 int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_name);
+/* Allocates the arrays of a run for E epochs and nc classes (nparams and nbuffers set):
+ * curve[0..] in one block, confusion, weights with buffers after them. Returns 0 or NN_ERR_NOMEM. */
+int cnn_run_alloc(cnn_run_t *r, int E, int nc);
+/* Loads the finished runs of an earlier results file at path into s (runs[i].done set, every
+ * array allocated as record_item does). Returns 0 (also when there is no file: nothing loaded),
+ * or NN_ERR_INPUT when the file was not written by this same job. World rank 0 only. */
+int cnn_state_resume(cnn_state_t *s, const char *path);
+
+/* ---- per-run checkpoint: <results file>.ckpt/<run name>.h5 ----
+ * Everything a group needs to continue a run bit for bit at a step boundary. Parameters and
+ * optimizer state are the same on every rank of a group; bn running statistics (averaged only at
+ * the end of an epoch unless sync_bn) and the partial sums of the epoch's training loss and
+ * accuracy are per rank, so they are kept for each rank of the group. Random streams are derived
+ * from (seed, epoch) and (seed, group rank, step), so the position is all the random state. */
+typedef struct {
+    int epoch;                  /* epochs finished */
+    int batch;                  /* batches of epoch `epoch` already trained (0: epoch boundary) */
+    long long step;             /* batches trained since the start of the run */
+    long long optimizer_steps;  /* the optimizer's step counter t */
+    int group_size;             /* ranks that trained it: the per-rank arrays have this many rows */
+    int epochs;                 /* the run's epochs: length of every curve */
+    size_t nparams, nbuffers, nstate;
+    double run_seconds;         /* training seconds so far, over every session (timing only) */
+    double epoch_seconds;       /* training seconds of the unfinished epoch (timing only) */
+    double checkpoint_seconds;  /* seconds spent writing checkpoints so far */
+    float *params;              /* [nparams] */
+    float *opt_state;           /* [nstate] (cnn_optim_t.state) */
+    float *buffers;             /* [group_size][nbuffers] bn running statistics of each rank */
+    double *sums;               /* [group_size][2] loss x examples, correct: this epoch, per rank */
+    double *curve[CNN_NCURVES]; /* [epochs] each; the first `epoch` values are set */
+} cnn_ckpt_t;
+
+enum { CNN_CKPT_NONE = 1, CNN_CKPT_MISMATCH = 2 };
+
+/* "<out_path>.ckpt/<run>.h5", malloc'd; NULL when out of memory. */
+char *cnn_ckpt_path(const char *out_path, const char *run);
+/* Writes k atomically to path (directory created), tagged with the job text and run name.
+ * Returns 0 or an error; an earlier checkpoint at path stays intact on failure. */
+int cnn_ckpt_write(const char *path, const char *job_text, const char *run, const cnn_ckpt_t *k);
+/* Reads the checkpoint at path into k. The caller sets every size field of k (group_size,
+ * epochs, nparams, nbuffers, nstate) and the arrays to fill. Returns NN_OK (arrays and position
+ * filled), CNN_CKPT_NONE (no file), CNN_CKPT_MISMATCH (another job, run, group size or network;
+ * nothing filled; the message says what differs), or NN_ERR_INPUT when a matching file cannot be
+ * read (arrays may be partly filled). */
+int cnn_ckpt_read(const char *path, const char *job_text, const char *run, cnn_ckpt_t *k);
+/* Removes the checkpoint of a run and any temporary file a killed writer left beside it. */
+void cnn_ckpt_remove(const char *out_path, const char *run);
+/* Removes the checkpoint directory of out_path if it is empty. */
+void cnn_ckpt_remove_dir(const char *out_path);
 
 #endif

@@ -1,8 +1,9 @@
 /* cnn_sweep.c - a CNN job across MPI ranks: every run (the [cnn] section, or each [variant NAME])
  * is one par_schedule item, trained data-parallel by a group of ranks (identical replicas, the
  * global batch split into contiguous slices, gradients summed over the group); world rank 0
- * records each finished run and rewrites the results file (cnn_output.c). Not here: resume
- * inside a run (a run is restarted from scratch), benchmarking. */
+ * records each finished run and rewrites the results file (cnn_output.c). The group leader
+ * checkpoints its run after every epoch and, on a signal, at the next step (cnn_checkpoint.c);
+ * --resume reloads finished runs and continues the others bit for bit. Not here: benchmarking. */
 #include "cnn_state.h"
 
 #include <math.h>
@@ -10,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cnn.h"
 #include "h5io.h"
 #include "nn_error.h"
 #include "nn_log.h"
 #include "nn_rng.h"
+#include "nn_signal.h"
 #include "nn_timer.h"
 #include "par.h"
 #include "provenance.h"
@@ -34,7 +37,7 @@ const char *const cnn_curve_names[CNN_NCURVES] = {"train_loss", "train_accuracy"
 
 /* Header of a run's record (doubles), then the curves [CNN_NCURVES][max_epochs], the confusion
  * matrix [nc][nc], the noise accuracies [3], then parameters and buffers as floats. */
-enum { REC_EPOCHS, REC_NPARAMS, REC_NBUFFERS, REC_MB, REC_SECONDS, REC_HEADER };
+enum { REC_EPOCHS, REC_NPARAMS, REC_NBUFFERS, REC_MB, REC_SECONDS, REC_CKPT_SECONDS, REC_HEADER };
 
 typedef struct {
     cnn_state_t *state;
@@ -93,238 +96,420 @@ static int count_correct(const float *logits, int B, int nout, const int *labels
 
 /* ---- one run ---- */
 
+/* A run on one rank of its group: sizes, workspace, and the position reached. */
 typedef struct {
+    const sweep_ctx_t *c;
+    const cnn_spec_t *sp;
+    MPI_Comm comm;
+    int grank, gsize;
+    int nbatches, gB;              /* global batches per epoch (the last partial one dropped) */
+    int lb, boff, maxlb;           /* this rank's slice of every global batch: [boff, boff + lb) */
+    int toff, tcnt;                /* this rank's shard of the test split */
+    cnn_sched_kind_t skind;
     cnn_net_t *net;
+    cnn_reducer_t red;             /* sync bn: sums over comm */
     cnn_optim_t *opt;
+    size_t np, nbuf;
     int *perm, *labels, *pred;
     float *xb, *xa, *xnoise;
-} run_work_t;
+    float *all_bufs;               /* leader: [gsize][nbuf], every rank's bn statistics */
+    double *all_sums;              /* leader: [gsize][2], every rank's epoch sums */
+    char *ckpt_path;
+    double *curve[CNN_NCURVES];    /* [epochs] each, inside the result record */
+    /* position: epochs finished, batches of the current epoch trained, batches since the start */
+    int epoch, batch;
+    long long step;
+    double sums[2];                /* this rank, this epoch: loss x examples, correct */
+    double run_seconds, epoch_seconds, ckpt_seconds;   /* timing, summed over sessions */
+} run_t;
 
-static void work_free(run_work_t *w)
+static void run_close(run_t *r)
 {
-    cnn_net_destroy(&w->net);
-    cnn_optim_destroy(&w->opt);
-    free(w->perm);
-    free(w->labels);
-    free(w->pred);
-    free(w->xb);
-    free(w->xa);
-    free(w->xnoise);
+    cnn_net_destroy(&r->net);
+    cnn_optim_destroy(&r->opt);
+    free(r->perm);
+    free(r->labels);
+    free(r->pred);
+    free(r->xb);
+    free(r->xa);
+    free(r->xnoise);
+    free(r->all_bufs);
+    free(r->all_sums);
+    free(r->ckpt_path);
 }
 
-/* Test split shard of group rank r: [n r / P, n (r+1) / P). */
-static void shard(int n, int r, int P, int *off, int *cnt)
+/* Test split shard of group rank q: [n q / P, n (q+1) / P). */
+static void shard(int n, int q, int P, int *off, int *cnt)
 {
-    *off = (int)((long long)n * r / P);
-    *cnt = (int)((long long)n * (r + 1) / P) - *off;
+    *off = (int)((long long)n * q / P);
+    *cnt = (int)((long long)n * (q + 1) / P) - *off;
+}
+
+/* Sizes the run, builds the net (initialized from the seed) and optimizer and allocates the
+ * workspace; curves point into the record rec. Collective over the group: returns the agreed
+ * status (NN_ERR_INPUT for a batch that does not fit); on failure run_close frees. */
+static int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
+{
+    const dataset_t *ds = c->state->ds;
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->sp = sp;
+    r->comm = (MPI_Comm)par_group_comm();
+    r->grank = par_group_rank();
+    r->gsize = par_group_size();
+    int g = r->gsize, q = r->grank, ntrain = ds->train.n;
+    r->gB = sp->batch_size;
+    r->nbatches = r->gB > 0 ? ntrain / r->gB : 0;
+    if (r->nbatches == 0)
+        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d exceeds the %d training examples",
+                       sp->name, r->gB, ntrain);
+    if (r->gB < g)
+        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d is smaller than the group of %d ranks",
+                       sp->name, r->gB, g);
+    r->lb = r->gB / g + (q < r->gB % g);
+    r->boff = q * (r->gB / g) + (q < r->gB % g ? q : r->gB % g);
+    r->maxlb = (r->gB + g - 1) / g;
+    shard(ds->test.n, q, g, &r->toff, &r->tcnt);
+    for (int k = 0; k < CNN_NCURVES; k++) {
+        r->curve[k] = rec + REC_HEADER + (size_t)k * c->max_epochs;
+        for (int e = 0; e < sp->epochs; e++)
+            r->curve[k][e] = NAN;
+    }
+
+    cnn_opt_kind_t okind;
+    int dim = ds->dim;
+    int st = cnn_net_create(&r->net, sp->layers, ds->channels, ds->rows, ds->cols,
+                            ds->spec.nclasses, r->maxlb);
+    if (st == NN_OK) st = cnn_optim_kind(sp->optimizer, &okind);
+    if (st == NN_OK) st = cnn_sched_kind(sp->schedule, &r->skind);
+    if (st == NN_OK) {
+        r->np = cnn_nparams(r->net);
+        r->nbuf = cnn_nbuffers(r->net);
+        st = cnn_init_params(cnn_net_arch(r->net), cnn_params(r->net), cnn_buffers(r->net),
+                             sp->init, sp->init_mode, sp->init_std, (uint64_t)sp->seed);
+    }
+    if (st == NN_OK) {
+        size_t lead = q == 0 ? (size_t)g : 0;
+        r->opt = cnn_optim_create(okind, r->np, sp->momentum, sp->beta1, sp->beta2, sp->eps,
+                                  sp->weight_decay);
+        r->perm = malloc((size_t)ntrain * sizeof *r->perm);
+        r->labels = malloc((size_t)r->maxlb * sizeof *r->labels);
+        r->pred = malloc(((size_t)r->tcnt + 1) * sizeof *r->pred);
+        r->xb = malloc((size_t)r->maxlb * dim * sizeof *r->xb);
+        r->xa = malloc((size_t)r->maxlb * dim * sizeof *r->xa);
+        r->xnoise = malloc(((size_t)r->tcnt + 1) * dim * sizeof *r->xnoise);
+        r->all_bufs = malloc((lead * r->nbuf + 1) * sizeof *r->all_bufs);
+        r->all_sums = malloc((lead * 2 + 1) * sizeof *r->all_sums);
+        r->ckpt_path = cnn_ckpt_path(c->out_path, sp->name);
+        if (!r->opt || !r->perm || !r->labels || !r->pred || !r->xb || !r->xa || !r->xnoise ||
+            !r->all_bufs || !r->all_sums || !r->ckpt_path)
+            st = nn_fail(NN_ERR_NOMEM, "run %s: cannot allocate the training workspace", sp->name);
+    }
+    if (st == NN_OK) {
+        r->red = (cnn_reducer_t){.sum = sum_doubles, .ctx = &r->comm};
+        cnn_set_reducer(r->net, sp->sync_bn && g > 1 ? &r->red : NULL);
+    }
+    return group_agree(st, r->comm, r->gsize);
+}
+
+/* The checkpoint as a view of the run's arrays (no copies). */
+static cnn_ckpt_t ckpt_view(const run_t *r)
+{
+    cnn_ckpt_t k = {.epoch = r->epoch, .batch = r->batch, .step = r->step,
+                    .optimizer_steps = r->opt->t, .group_size = r->gsize,
+                    .epochs = r->sp->epochs, .nparams = r->np, .nbuffers = r->nbuf,
+                    .nstate = r->opt->nstate, .run_seconds = r->run_seconds,
+                    .epoch_seconds = r->epoch_seconds, .checkpoint_seconds = r->ckpt_seconds,
+                    .params = cnn_params(r->net), .opt_state = r->opt->state,
+                    .buffers = r->all_bufs, .sums = r->all_sums};
+    memcpy(k.curve, r->curve, sizeof k.curve);
+    return k;
+}
+
+/* Writes the run's checkpoint: every rank's bn statistics and epoch sums are gathered on the
+ * leader, which writes the file. Collective over the group; returns the agreed status. */
+static int run_save(run_t *r)
+{
+    double t0 = timer_now();
+    MPI_Gather(cnn_buffers(r->net), (int)r->nbuf, MPI_FLOAT, r->all_bufs, (int)r->nbuf,
+               MPI_FLOAT, 0, r->comm);
+    MPI_Gather(r->sums, 2, MPI_DOUBLE, r->all_sums, 2, MPI_DOUBLE, 0, r->comm);
+    int st = NN_OK;
+    if (r->grank == 0) {
+        cnn_ckpt_t k = ckpt_view(r);
+        st = cnn_ckpt_write(r->ckpt_path, r->c->state->job->text, r->sp->name, &k);
+    }
+    r->ckpt_seconds += timer_now() - t0;
+    return group_agree(st, r->comm, r->gsize);
+}
+
+/* Continues the run from its checkpoint when the leader finds one that matches: the leader
+ * reads it, parameters, optimizer state and position are broadcast and each rank gets its own
+ * bn statistics and epoch sums back. A checkpoint of another group size (or job, or network) is
+ * reported and the run starts from the beginning: its per-rank state and random streams belong
+ * to that layout, so continuing would not give the same result. Returns the agreed status. */
+static int run_restore(run_t *r)
+{
+    long long pos[5] = {0, 0, 0, 0, 0};   /* loaded, epoch, batch, step, optimizer steps */
+    int st = NN_OK;
+    if (r->grank == 0) {
+        cnn_ckpt_t k = ckpt_view(r);
+        int rc = cnn_ckpt_read(r->ckpt_path, r->c->state->job->text, r->sp->name, &k);
+        if (rc == NN_OK) {
+            long long p[5] = {1, k.epoch, k.batch, k.step, k.optimizer_steps};
+            memcpy(pos, p, sizeof p);
+            r->run_seconds = k.run_seconds;
+            r->epoch_seconds = k.epoch_seconds;
+            r->ckpt_seconds = k.checkpoint_seconds;
+            if (!log_is_quiet())
+                fprintf(stderr, "[rank %d] %s: continuing from its checkpoint at epoch %d, "
+                        "batch %d of %d\n", par_rank(), r->sp->name, k.epoch + 1, k.batch,
+                        r->nbatches);
+        } else if (rc == CNN_CKPT_MISMATCH) {
+            log_warn("run %s: not continued from its checkpoint (%s): the run starts from the "
+                     "beginning", r->sp->name, nn_errmsg());
+        } else if (rc != CNN_CKPT_NONE) {
+            st = nn_fail_context(rc, "run %s: ", r->sp->name);
+        }
+    }
+    st = group_agree(st, r->comm, r->gsize);
+    if (st != NN_OK)
+        return st;
+    MPI_Bcast(pos, 5, MPI_LONG_LONG, 0, r->comm);
+    if (!pos[0])
+        return NN_OK;
+    MPI_Bcast(cnn_params(r->net), (int)r->np, MPI_FLOAT, 0, r->comm);
+    MPI_Bcast(r->opt->state, (int)r->opt->nstate, MPI_FLOAT, 0, r->comm);
+    MPI_Scatter(r->all_bufs, (int)r->nbuf, MPI_FLOAT, cnn_buffers(r->net), (int)r->nbuf,
+                MPI_FLOAT, 0, r->comm);
+    MPI_Scatter(r->all_sums, 2, MPI_DOUBLE, r->sums, 2, MPI_DOUBLE, 0, r->comm);
+    r->epoch = (int)pos[1];
+    r->batch = (int)pos[2];
+    r->step = pos[3];
+    r->opt->t = pos[4];
+    return NN_OK;
+}
+
+/* Group-wide at every step: the worst status, and whether any rank caught a signal. One
+ * allreduce of two ints, the one the failure check needs anyway. */
+static int step_agree(const run_t *r, int st, int *stop)
+{
+    int v[2] = {st, signal_pending() ? -1 : 0};
+    if (r->gsize > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MIN, r->comm);
+    *stop = v[1] < 0;
+    return v[0];
+}
+
+/* Trains batches r->batch .. nbatches-1 of epoch r->epoch at learning rate lr. The group agrees
+ * at every step on failures and signals; on a signal it finishes that step and returns with
+ * *stop set and the position after it. Returns 0 or an agreed error. */
+static int train_batches(run_t *r, double lr, int *stop)
+{
+    const sweep_ctx_t *c = r->c;
+    const dataset_t *ds = c->state->ds;
+    const cnn_spec_t *sp = r->sp;
+    int C = ds->channels, H = ds->rows, W = ds->cols, dim = ds->dim, ntrain = ds->train.n;
+    int nout = cnn_net_nout(r->net), augment = sp->augment_crop > 0 || sp->augment_flip;
+    float *params = cnn_params(r->net), *grads = cnn_grads(r->net);
+    float scale = (float)r->lb / (float)r->gB;
+    rng_t shuf;   /* the same permutation on every rank of the group */
+    rng_seed_stream(&shuf, (uint64_t)sp->seed, (uint64_t)r->epoch, 0);
+    for (int i = 0; i < ntrain; i++)
+        r->perm[i] = i;
+    rng_shuffle_int(&shuf, r->perm, ntrain);
+    *stop = 0;
+    while (r->batch < r->nbatches && !*stop) {
+        int b = r->batch;
+        const int *idx = r->perm + (size_t)b * r->gB + r->boff;
+        for (int i = 0; i < r->lb; i++) {   // xb (lb, C, H, W)
+            memcpy(r->xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
+                   (size_t)dim * sizeof(float));
+            r->labels[i] = ds->train.label[idx[i]];
+        }
+        const float *x = r->xb;
+        if (augment) {
+            rng_t ar;
+            rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)r->grank,
+                            (uint64_t)r->step);
+            cnn_augment(r->xb, r->xa, r->lb, C, H, W, sp->augment_crop, sp->augment_flip, &ar);
+            x = r->xa;
+        }
+        rng_t dr;
+        rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)r->grank,
+                        (uint64_t)r->step);
+        const float *logits = cnn_forward(r->net, x, r->lb, 1, &dr);
+        int st = NN_OK;
+        if (!logits) {
+            st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
+                                 r->epoch + 1, b + 1);
+        } else {
+            r->sums[1] += count_correct(logits, r->lb, nout, r->labels);
+            double loss = cnn_loss_backward(r->net, r->labels);   /* mean over the local batch */
+            if (isnan(loss))
+                st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
+                             "(diverged: lower the learning rate)", sp->name, r->epoch + 1, b + 1);
+            r->sums[0] += loss * r->lb;
+        }
+        st = step_agree(r, st, stop);   /* a signal takes effect after this step */
+        if (st != NN_OK)
+            return st;
+        if (r->gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
+            for (size_t i = 0; i < r->np; i++)
+                grads[i] *= scale;
+            MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->np, MPI_FLOAT, MPI_SUM, r->comm);
+        }
+        cnn_optim_step(r->opt, params, grads, lr);
+        r->batch++;
+        r->step++;
+        par_poll();
+    }
+    return NN_OK;
+}
+
+/* Ends epoch r->epoch after its batches: averages the bn statistics over the group (without
+ * sync_bn), evaluates on the test split, fills the epoch's curves (train_seconds: the epoch's
+ * training time) and moves the position to the next epoch. Returns the agreed status. */
+static int finish_epoch(run_t *r, double lr)
+{
+    const dataset_t *ds = r->c->state->ds;
+    double t0 = timer_now();
+    float *bufs = cnn_buffers(r->net);
+    if (r->gsize > 1 && r->nbuf > 0 && !r->sp->sync_bn) {
+        MPI_Allreduce(MPI_IN_PLACE, bufs, (int)r->nbuf, MPI_FLOAT, MPI_SUM, r->comm);
+        for (size_t i = 0; i < r->nbuf; i++)
+            bufs[i] /= (float)r->gsize;
+    }
+    double tsum[2] = {0, 0};
+    int correct = 0, st = NN_OK, e = r->epoch;
+    if (r->tcnt > 0)
+        st = cnn_evaluate(r->net, r->c->x_test + (size_t)r->toff * ds->dim,
+                          ds->test.label + r->toff, r->tcnt, &tsum[0], &correct);
+    tsum[1] = correct;
+    st = group_agree(st, r->comm, r->gsize);
+    if (st != NN_OK)
+        return st;
+    if (r->gsize > 1) {
+        MPI_Allreduce(MPI_IN_PLACE, r->sums, 2, MPI_DOUBLE, MPI_SUM, r->comm);
+        MPI_Allreduce(MPI_IN_PLACE, tsum, 2, MPI_DOUBLE, MPI_SUM, r->comm);
+    }
+    double seen = (double)r->nbatches * r->gB, nt = ds->test.n > 0 ? ds->test.n : NAN;
+    double **curve = r->curve;
+    curve[CNN_TRAIN_LOSS][e] = r->sums[0] / seen;
+    curve[CNN_TRAIN_ACC][e] = r->sums[1] / seen;
+    curve[CNN_TEST_LOSS][e] = tsum[0] / nt;
+    curve[CNN_TEST_ACC][e] = tsum[1] / nt;
+    curve[CNN_LR][e] = lr;
+    curve[CNN_SECONDS][e] = r->epoch_seconds + (timer_now() - t0);
+    curve[CNN_IMAGES_PER_S][e] = seen / r->epoch_seconds;
+    if (r->grank == 0 && !log_is_quiet())
+        fprintf(stderr, "[rank %d] %s epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f "
+                "acc %.4f | lr %.4g | %.1f s, %.0f images/s\n", par_rank(), r->sp->name, e + 1,
+                r->sp->epochs, curve[CNN_TRAIN_LOSS][e], curve[CNN_TRAIN_ACC][e],
+                curve[CNN_TEST_LOSS][e], curve[CNN_TEST_ACC][e], lr, curve[CNN_SECONDS][e],
+                curve[CNN_IMAGES_PER_S][e]);
+    r->run_seconds += timer_now() - t0;
+    r->epoch++;
+    r->batch = 0;
+    r->sums[0] = r->sums[1] = 0;
+    r->epoch_seconds = 0;
+    return NN_OK;
 }
 
 /* Confusion matrix and accuracies under additive Gaussian noise on the test split, group-wide. */
-static int final_evaluation(const sweep_ctx_t *c, const cnn_spec_t *sp, run_work_t *w,
-                            MPI_Comm comm, int grank, int gsize, int *confusion, double *noise_acc)
+static int final_evaluation(run_t *r, int *confusion, double *noise_acc)
 {
-    const dataset_t *ds = c->state->ds;
-    int nc = ds->spec.nclasses, dim = ds->dim, off, cnt, st = NN_OK;
-    shard(ds->test.n, grank, gsize, &off, &cnt);
+    const dataset_t *ds = r->c->state->ds;
+    int nc = ds->spec.nclasses, dim = ds->dim, off = r->toff, cnt = r->tcnt, st = NN_OK;
     memset(confusion, 0, (size_t)nc * nc * sizeof *confusion);
     if (cnt > 0)
-        st = cnn_predict(w->net, c->x_test + (size_t)off * dim, cnt, w->pred);
+        st = cnn_predict(r->net, r->c->x_test + (size_t)off * dim, cnt, r->pred);
     for (int i = 0; st == NN_OK && i < cnt; i++)
-        confusion[ds->test.label[off + i] * nc + w->pred[i]]++;
+        confusion[ds->test.label[off + i] * nc + r->pred[i]]++;
     int correct[CNN_NOISE_LEVELS] = {0};
     for (int k = 0; st == NN_OK && k < CNN_NOISE_LEVELS; k++) {
         for (int i = 0; i < cnt; i++) {   /* noise of example i depends on i only: any layout */
-            rng_t r;
-            rng_seed_stream(&r, (uint64_t)sp->seed ^ NOISE_STREAM, (uint64_t)k,
+            rng_t g;
+            rng_seed_stream(&g, (uint64_t)r->sp->seed ^ NOISE_STREAM, (uint64_t)k,
                             (uint64_t)(off + i));
-            const float *x = c->x_test + (size_t)(off + i) * dim;
-            float *y = w->xnoise + (size_t)i * dim;
+            const float *x = r->c->x_test + (size_t)(off + i) * dim;
+            float *y = r->xnoise + (size_t)i * dim;
             for (int j = 0; j < dim; j++)
-                y[j] = (float)(x[j] + cnn_noise_levels[k] * rng_normal(&r));
+                y[j] = (float)(x[j] + cnn_noise_levels[k] * rng_normal(&g));
         }
         if (cnt > 0)
-            st = cnn_predict(w->net, w->xnoise, cnt, w->pred);
+            st = cnn_predict(r->net, r->xnoise, cnt, r->pred);
         for (int i = 0; st == NN_OK && i < cnt; i++)
-            correct[k] += w->pred[i] == ds->test.label[off + i];
+            correct[k] += r->pred[i] == ds->test.label[off + i];
     }
-    st = group_agree(st, comm, gsize);
+    st = group_agree(st, r->comm, r->gsize);
     if (st != NN_OK)
         return st;
-    if (gsize > 1) {
-        MPI_Allreduce(MPI_IN_PLACE, confusion, nc * nc, MPI_INT, MPI_SUM, comm);
-        MPI_Allreduce(MPI_IN_PLACE, correct, CNN_NOISE_LEVELS, MPI_INT, MPI_SUM, comm);
+    if (r->gsize > 1) {
+        MPI_Allreduce(MPI_IN_PLACE, confusion, nc * nc, MPI_INT, MPI_SUM, r->comm);
+        MPI_Allreduce(MPI_IN_PLACE, correct, CNN_NOISE_LEVELS, MPI_INT, MPI_SUM, r->comm);
     }
     for (int k = 0; k < CNN_NOISE_LEVELS; k++)
         noise_acc[k] = ds->test.n ? (double)correct[k] / ds->test.n : NAN;
     return NN_OK;
 }
 
-static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
+/* Fills the leader's record of a finished run (header, confusion, noise accuracy, weights). */
+static int run_finish(run_t *r, double *rec)
 {
-    const dataset_t *ds = c->state->ds;
-    MPI_Comm comm = (MPI_Comm)par_group_comm();
-    int grank = par_group_rank(), gsize = par_group_size(), rank = par_rank();
-    int C = ds->channels, H = ds->rows, W = ds->cols, dim = ds->dim, nc = ds->spec.nclasses;
-    int ntrain = ds->train.n, gB = sp->batch_size;
-    int nbatches = gB > 0 ? ntrain / gB : 0;   /* the last incomplete batch is dropped */
-    if (nbatches == 0)
-        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d exceeds the %d training examples",
-                       sp->name, gB, ntrain);
-    if (gB < gsize)
-        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d is smaller than the group of %d ranks",
-                       sp->name, gB, gsize);
-    /* This rank's slice of every global batch: [boff, boff + lb). */
-    int lb = gB / gsize + (grank < gB % gsize);
-    int boff = grank * (gB / gsize) + (grank < gB % gsize ? grank : gB % gsize);
-    int maxlb = (gB + gsize - 1) / gsize, toff, tcnt;
-    shard(ds->test.n, grank, gsize, &toff, &tcnt);
-
-    run_work_t w;
-    memset(&w, 0, sizeof w);
-    cnn_opt_kind_t okind;
-    cnn_sched_kind_t skind;
-    int st = cnn_net_create(&w.net, sp->layers, C, H, W, nc, maxlb);
-    if (st == NN_OK) st = cnn_optim_kind(sp->optimizer, &okind);
-    if (st == NN_OK) st = cnn_sched_kind(sp->schedule, &skind);
-    size_t np = 0, nbuf = 0;
-    if (st == NN_OK) {
-        np = cnn_nparams(w.net);
-        nbuf = cnn_nbuffers(w.net);
-        st = cnn_init_params(cnn_net_arch(w.net), cnn_params(w.net), cnn_buffers(w.net), sp->init,
-                             sp->init_mode, sp->init_std, (uint64_t)sp->seed);
-    }
-    if (st == NN_OK) {
-        w.opt = cnn_optim_create(okind, np, sp->momentum, sp->beta1, sp->beta2, sp->eps,
-                                 sp->weight_decay);
-        w.perm = malloc((size_t)ntrain * sizeof *w.perm);
-        w.labels = malloc((size_t)maxlb * sizeof *w.labels);
-        w.pred = malloc(((size_t)tcnt + 1) * sizeof *w.pred);
-        w.xb = malloc((size_t)maxlb * dim * sizeof *w.xb);
-        w.xa = malloc((size_t)maxlb * dim * sizeof *w.xa);
-        w.xnoise = malloc(((size_t)tcnt + 1) * dim * sizeof *w.xnoise);
-        if (!w.opt || !w.perm || !w.labels || !w.pred || !w.xb || !w.xa || !w.xnoise)
-            st = nn_fail(NN_ERR_NOMEM, "run %s: cannot allocate the training workspace", sp->name);
-    }
-    st = group_agree(st, comm, gsize);
-    if (st != NN_OK) {
-        work_free(&w);
-        return st;
-    }
-    cnn_reducer_t red = {.sum = sum_doubles, .ctx = &comm};
-    cnn_set_reducer(w.net, sp->sync_bn && gsize > 1 ? &red : NULL);
-    float *params = cnn_params(w.net), *grads = cnn_grads(w.net), *bufs = cnn_buffers(w.net);
-    int nout = cnn_net_nout(w.net), augment = sp->augment_crop > 0 || sp->augment_flip;
-    int E = sp->epochs;
-    double *curve[CNN_NCURVES];
-    for (int k = 0; k < CNN_NCURVES; k++)
-        curve[k] = rec + REC_HEADER + (size_t)k * c->max_epochs;
-    double t_run = timer_now();
-    long long step = 0;
-    float scale = (float)lb / (float)gB;
-
-    for (int epoch = 0; epoch < E && st == NN_OK; epoch++) {
-        double t0 = timer_now(), lr = cnn_lr_at(skind, sp->learning_rate, epoch, E,
-                                                sp->step_epochs, sp->step_gamma);
-        rng_t shuf;   /* the same permutation on every rank of the group */
-        rng_seed_stream(&shuf, (uint64_t)sp->seed, (uint64_t)epoch, 0);
-        for (int i = 0; i < ntrain; i++)
-            w.perm[i] = i;
-        rng_shuffle_int(&shuf, w.perm, ntrain);
-        double sums[2] = {0, 0};   /* loss x examples, correct predictions (this rank) */
-        for (int b = 0; b < nbatches && st == NN_OK; b++, step++) {
-            const int *idx = w.perm + (size_t)b * gB + boff;
-            for (int i = 0; i < lb; i++) {   // xb (lb, C, H, W)
-                memcpy(w.xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
-                       (size_t)dim * sizeof(float));
-                w.labels[i] = ds->train.label[idx[i]];
-            }
-            const float *x = w.xb;
-            if (augment) {
-                rng_t ar;
-                rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)grank,
-                                (uint64_t)step);
-                cnn_augment(w.xb, w.xa, lb, C, H, W, sp->augment_crop, sp->augment_flip, &ar);
-                x = w.xa;
-            }
-            rng_t dr;
-            rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)grank,
-                            (uint64_t)step);
-            const float *logits = cnn_forward(w.net, x, lb, 1, &dr);
-            double loss = NAN;
-            if (!logits) {
-                st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
-                                     epoch + 1, b + 1);
-            } else {
-                sums[1] += count_correct(logits, lb, nout, w.labels);
-                loss = cnn_loss_backward(w.net, w.labels);   /* mean over the local batch */
-                if (isnan(loss))
-                    st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
-                                 "(diverged: lower the learning rate)", sp->name, epoch + 1, b + 1);
-                sums[0] += loss * lb;
-            }
-            st = group_agree(st, comm, gsize);
-            if (st != NN_OK)
-                break;
-            if (gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
-                for (size_t i = 0; i < np; i++)
-                    grads[i] *= scale;
-                MPI_Allreduce(MPI_IN_PLACE, grads, (int)np, MPI_FLOAT, MPI_SUM, comm);
-            }
-            cnn_optim_step(w.opt, params, grads, lr);
-            par_poll();
-        }
-        if (st != NN_OK)
-            break;
-        double t_train = timer_now() - t0;
-        if (gsize > 1 && nbuf > 0 && !sp->sync_bn) {   /* average the running statistics */
-            MPI_Allreduce(MPI_IN_PLACE, bufs, (int)nbuf, MPI_FLOAT, MPI_SUM, comm);
-            for (size_t i = 0; i < nbuf; i++)
-                bufs[i] /= (float)gsize;
-        }
-        double tsum[2] = {0, 0};
-        int correct = 0;
-        if (tcnt > 0)
-            st = cnn_evaluate(w.net, c->x_test + (size_t)toff * dim, ds->test.label + toff, tcnt,
-                              &tsum[0], &correct);
-        tsum[1] = correct;
-        st = group_agree(st, comm, gsize);
-        if (st != NN_OK)
-            break;
-        if (gsize > 1) {
-            MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
-            MPI_Allreduce(MPI_IN_PLACE, tsum, 2, MPI_DOUBLE, MPI_SUM, comm);
-        }
-        double seen = (double)nbatches * gB, nt = ds->test.n > 0 ? ds->test.n : NAN;
-        curve[CNN_TRAIN_LOSS][epoch] = sums[0] / seen;
-        curve[CNN_TRAIN_ACC][epoch] = sums[1] / seen;
-        curve[CNN_TEST_LOSS][epoch] = tsum[0] / nt;
-        curve[CNN_TEST_ACC][epoch] = tsum[1] / nt;
-        curve[CNN_LR][epoch] = lr;
-        curve[CNN_SECONDS][epoch] = timer_now() - t0;
-        curve[CNN_IMAGES_PER_S][epoch] = seen / t_train;
-        if (grank == 0 && !log_is_quiet())
-            fprintf(stderr, "[rank %d] %s epoch %d/%d: train loss %.4f acc %.4f | test loss %.4f "
-                    "acc %.4f | lr %.4g | %.1f s, %.0f images/s\n", rank, sp->name, epoch + 1, E,
-                    curve[CNN_TRAIN_LOSS][epoch], curve[CNN_TRAIN_ACC][epoch],
-                    curve[CNN_TEST_LOSS][epoch], curve[CNN_TEST_ACC][epoch], lr,
-                    curve[CNN_SECONDS][epoch], curve[CNN_IMAGES_PER_S][epoch]);
-    }
+    const sweep_ctx_t *c = r->c;
+    int nc = c->state->ds->spec.nclasses;
     size_t ncurve = (size_t)CNN_NCURVES * c->max_epochs;
     int *confusion = (int *)(rec + REC_HEADER + ncurve);   /* nc*nc ints in nc*nc doubles */
     double *noise_acc = rec + REC_HEADER + ncurve + (size_t)nc * nc;
-    if (st == NN_OK)
-        st = final_evaluation(c, sp, &w, comm, grank, gsize, confusion, noise_acc);
-    if (st == NN_OK && grank == 0) {
-        rec[REC_EPOCHS] = E;
-        rec[REC_NPARAMS] = (double)np;
-        rec[REC_NBUFFERS] = (double)nbuf;
-        rec[REC_MB] = cnn_arch_mb(cnn_net_arch(w.net));
-        rec[REC_SECONDS] = timer_now() - t_run;
+    double t0 = timer_now();
+    int st = final_evaluation(r, confusion, noise_acc);
+    r->run_seconds += timer_now() - t0;
+    if (st == NN_OK && r->grank == 0) {
+        rec[REC_EPOCHS] = r->sp->epochs;
+        rec[REC_NPARAMS] = (double)r->np;
+        rec[REC_NBUFFERS] = (double)r->nbuf;
+        rec[REC_MB] = cnn_arch_mb(cnn_net_arch(r->net));
+        rec[REC_SECONDS] = r->run_seconds;
+        rec[REC_CKPT_SECONDS] = r->ckpt_seconds;
         float *f = record_floats(c, rec);
-        memcpy(f, params, np * sizeof(float));
-        memcpy(f + np, bufs, nbuf * sizeof(float));
+        memcpy(f, cnn_params(r->net), r->np * sizeof(float));
+        memcpy(f + r->np, cnn_buffers(r->net), r->nbuf * sizeof(float));
     }
-    work_free(&w);
+    return st;
+}
+
+/* Trains one run from the beginning, or from its checkpoint, which is rewritten after every
+ * epoch. A signal stops the group at the next step boundary with a checkpoint: returns
+ * NN_ERR_INTERRUPTED then (the run is not recorded; --resume continues it bit for bit). */
+static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
+{
+    run_t r;
+    int st = run_open(&r, c, sp, rec);
+    if (st == NN_OK)
+        st = run_restore(&r);
+    while (st == NN_OK && r.epoch < sp->epochs) {
+        double lr = cnn_lr_at(r.skind, sp->learning_rate, r.epoch, sp->epochs, sp->step_epochs,
+                              sp->step_gamma);
+        int stop = 0;
+        double t0 = timer_now();
+        st = train_batches(&r, lr, &stop);
+        r.epoch_seconds += timer_now() - t0;
+        r.run_seconds += timer_now() - t0;
+        if (st == NN_OK && stop) {
+            st = run_save(&r);
+            if (st == NN_OK)
+                st = nn_fail(NN_ERR_INTERRUPTED, "interrupted by a signal: run %s stopped at "
+                             "epoch %d, batch %d of %d, checkpoint %s", sp->name, r.epoch + 1,
+                             r.batch, r.nbatches, r.ckpt_path);
+            break;
+        }
+        if (st == NN_OK) st = finish_epoch(&r, lr);
+        if (st == NN_OK) st = run_save(&r);
+    }
+    if (st == NN_OK)
+        st = run_finish(&r, rec);
+    run_close(&r);
     return st;
 }
 
@@ -342,28 +527,27 @@ static int record_item(int item, const void *result, void *vctx)
     const double *rec = result;
     cnn_run_t *r = &s->runs[item];
     int E = (int)rec[REC_EPOCHS], nc = s->ds->spec.nclasses;
-    r->epochs = E;
     r->nparams = (size_t)rec[REC_NPARAMS];
     r->nbuffers = (size_t)rec[REC_NBUFFERS];
     r->model_mb = rec[REC_MB];
     r->seconds = rec[REC_SECONDS];
-    r->curve[0] = malloc((size_t)CNN_NCURVES * (E > 0 ? E : 1) * sizeof(double));
-    r->confusion = malloc((size_t)nc * nc * sizeof(int));
-    r->weights = malloc((r->nparams + r->nbuffers + 1) * sizeof(float));
-    if (!r->curve[0] || !r->confusion || !r->weights)
-        return nn_fail(NN_ERR_NOMEM, "cannot store the results of run %s", r->spec->name);
-    for (int k = 0; k < CNN_NCURVES; k++) {
-        r->curve[k] = r->curve[0] + (size_t)k * E;
+    r->checkpoint_seconds = rec[REC_CKPT_SECONDS];
+    r->group_size = s->group_size;
+    int st = cnn_run_alloc(r, E, nc);
+    if (st != NN_OK)
+        return st;
+    for (int k = 0; k < CNN_NCURVES; k++)
         memcpy(r->curve[k], rec + REC_HEADER + (size_t)k * c->max_epochs, (size_t)E * sizeof(double));
-    }
     size_t ncurve = (size_t)CNN_NCURVES * c->max_epochs;
     memcpy(r->confusion, rec + REC_HEADER + ncurve, (size_t)nc * nc * sizeof(int));
     memcpy(r->noise_accuracy, rec + REC_HEADER + ncurve + (size_t)nc * nc, sizeof r->noise_accuracy);
     const float *f = record_floats(c, (double *)rec);
     memcpy(r->weights, f, (r->nparams + r->nbuffers) * sizeof(float));
-    r->buffers = r->weights + r->nparams;
     r->done = 1;
-    return cnn_state_write(s, c->out_path, "running");
+    st = cnn_state_write(s, c->out_path, "running");
+    if (st == NN_OK)   /* the run is safe in the results file: its checkpoint is not needed */
+        cnn_ckpt_remove(c->out_path, r->spec->name);
+    return st;
 }
 
 /* ---- the job ---- */
@@ -418,6 +602,30 @@ static float *to_float(const split_t *sp, int dim)
     return x;
 }
 
+/* World rank 0, before any writer starts: removes temporary files left by killed writers; with
+ * resume loads the finished runs of an earlier results file at out. Removes the checkpoints that
+ * must not be continued: all of them without resume or without a results file, a finished run's
+ * always. Returns 0 or NN_ERR_INPUT (the file belongs to another job). */
+static int prepare_files(cnn_state_t *s, const char *out, int resume)
+{
+    if (h5_remove_stale(out) > 0)
+        log_info("removed temporary files of an earlier run that was killed mid-write");
+    int have_file = resume && access(out, F_OK) == 0;
+    int st = have_file ? cnn_state_resume(s, out) : NN_OK;
+    for (int i = 0; st == NN_OK && i < s->nruns; i++) {
+        const char *name = s->runs[i].spec->name;
+        char *path = cnn_ckpt_path(out, name);
+        if (!path)
+            return nn_fail(NN_ERR_NOMEM, "out of memory");
+        if (!have_file || s->runs[i].done)
+            cnn_ckpt_remove(out, name);
+        else
+            h5_remove_stale(path);
+        free(path);
+    }
+    return st;
+}
+
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
     cnn_state_t s;
@@ -442,17 +650,24 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
         st = c.x_train && c.x_test ? NN_OK : nn_fail(NN_ERR_NOMEM, "cannot convert the data to float");
         st = par_agree(st);
     }
+    unsigned char done[JOB_MAX_VARIANTS] = {0};
+    int ndone = 0;
     if (st == NN_OK) {
-        if (rank == 0 && h5_remove_stale(opt->out_path) > 0)
-            log_info("removed temporary files of an earlier run that was killed mid-write");
         if (rank == 0)
+            st = prepare_files(&s, opt->out_path, opt->resume);
+        if (rank == 0 && st == NN_OK)
             st = cnn_state_write(&s, opt->out_path, "running");
         st = par_agree(st);
+        for (int i = 0; i < s.nruns; i++)
+            done[i] = (unsigned char)s.runs[i].done;
+        par_bcast(done, sizeof done, 0);
+        for (int i = 0; i < s.nruns; i++)
+            ndone += done[i];
     }
     if (st == NN_OK) {
-        log_info("CNN job: %d run(s), %d train / %d test, %d rank(s) in groups of %d", s.nruns,
-                 ds->train.n, ds->test.n, par_size(), s.group_size);
-        par_schedule_t sched = {.nitems = s.nruns, .done = NULL,
+        log_info("CNN job: %d run(s), %d train / %d test, %d rank(s) in groups of %d%s", s.nruns,
+                 ds->train.n, ds->test.n, par_size(), s.group_size, ndone ? " (resumed)" : "");
+        par_schedule_t sched = {.nitems = s.nruns, .done = done,
                                 .result_bytes = record_doubles(&c) * sizeof(double),
                                 .group_size = s.group_size, .slots = 1, .run = run_item,
                                 .record = record_item, .ctx = &c, .label = "cnn runs"};
@@ -465,6 +680,8 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
             if (wst != NN_OK)
                 st = wst;
         }
+        if (st == NN_OK)
+            cnn_ckpt_remove_dir(opt->out_path);
     }
     st = par_agree(st);
     for (int i = 0; i < s.nruns; i++) {

@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "h5io.h"
 #include "nn_error.h"
 #include "nn_timer.h"
 #include "par.h"
 #include "provenance.h"
+#include "sweep_common.h"
 
 /* Status codes of /nngp/status, written as an attribute so the file explains itself. */
 static const char status_legend[] = "0 = not computed, 1 = ok, 2 = factorization failed "
@@ -301,22 +301,10 @@ static int read_grid_f64(h5file_t *f, const char *path, double *dst, size_t n)
 
 int nngp_state_resume(nngp_state_t *s, const char *path)
 {
-    if (access(path, F_OK) != 0)
-        return NN_OK;   /* nothing to resume: start from the beginning */
-    h5file_t *f = h5_open(path);
-    if (!f)
-        return NN_ERR_INPUT;
-    char *text = NULL, *experiment = NULL;
-    int st = h5_read_attr_str(f, "/", "job_text", &text);
-    if (!st) st = h5_read_attr_str(f, "/", "experiment", &experiment);
-    if (st) {
-        st = nn_fail(NN_ERR_INPUT, "%s: cannot resume: not an nnsweep results file", path);
-    } else if (strcmp(experiment, "nngp") != 0 || strcmp(text, s->job->text) != 0) {
-        st = nn_fail(NN_ERR_INPUT,
-                     "%s: cannot resume: the file was written by a different job file; "
-                     "use the same job file, or another --out / [output] file",
-                     path);
-    }
+    h5file_t *f = NULL;
+    int st = sweep_resume_open(path, "nngp", s->job->text, &f);
+    if (st || !f)
+        return st;
     size_t grid = (size_t)s->nd * s->nitems;
     if (!st) st = read_grid_f64(f, "/nngp/test_accuracy", s->test_accuracy, grid);
     if (!st) st = read_grid_f64(f, "/nngp/validation_accuracy", s->validation_accuracy, grid);
@@ -330,8 +318,6 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     /* Posteriors are cheap next to the grid and depend on the final selection: redo them. */
     if (st && st != NN_ERR_INPUT)
         st = nn_fail_context(NN_ERR_INPUT, "%s: cannot resume: ", path);
-    free(text);
-    free(experiment);
     h5_close(&f);
     return st;
 }
