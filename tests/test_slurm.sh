@@ -221,5 +221,16 @@ expect 0 "^complete$" "the CNN results file has state complete" -- h5 state "$TM
 check "interrupted + requeued and uninterrupted CNN runs give identical weights" -- \
   h5 cnncompare "$TMP/cnn-slurm.h5" "$TMP/cnn-ref.h5"
 
+# 6. slurm/nngp-scalapack.sbatch, resized to this one node: items on a 1x2 ScaLAPACK grid through
+# sbatch + srun give the same arrays as mpirun.
+sed 's/^\[nngp\]/[nngp]\nsolver = scalapack\ngroup_size = 2/' tests/jobs/nngp-small.ini > "$TMP/pgp.ini"
+check "mpirun -np 2 runs the ScaLAPACK job (reference)" -- \
+  mpirun -np 2 "$NNSWEEP" nngp --quiet "$TMP/pgp.ini" --out "$TMP/pgp-ref.h5"
+id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 --time=00:10:00 --output="$TMP/pgp.log" \
+  slurm/nngp-scalapack.sbatch "$TMP/pgp.ini" "$TMP/pgp-slurm.h5")
+finished "$id" "$TMP/pgp.log" "nngp-scalapack.sbatch completes with exit code 0" "COMPLETED 0:0 0"
+expect 0 "ScaLAPACK grid 1x2" "the job ran on a 1x2 process grid" -- cat "$TMP/pgp.log"
+check "sbatch + srun and mpirun give identical ScaLAPACK arrays" -- h5 compare "$TMP/pgp-slurm.h5" "$TMP/pgp-ref.h5"
+
 left=$(squeue -h -o %i)
 if [ -z "$left" ]; then ok "no jobs left in the queue"; else not_ok "jobs left in the queue: $left"; fi

@@ -145,6 +145,9 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
            "per reported model's posterior: %s\n",
            nn_seconds_text(t_item, b1, sizeof b1), 100 * t_recursion / share / t_item,
            100 * t_factor / share / t_item, 100 * t_solve / share / t_item, nn_seconds_text(t_post, b3, sizeof b3));
+    if (share > 1)
+        printf("  (ScaLAPACK times assume ideal scaling over a group's %d ranks and no network; "
+               "bench/nngp_cost_model.py adds communication)\n", p->group_size);
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
            nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
            nn_seconds_text(share * (items * t_item + p->depth.n * t_post), b3, sizeof b3));
