@@ -1,12 +1,12 @@
-/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--quiet]`: parse the options, start MPI, load
- * and broadcast the job and data, train every run of the job (sweep_cnn). Resuming a stopped job
- * and benchmarking are not part of this version. */
+/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--bench STEPS] [--quiet]`: parse the options,
+ * start MPI, load and broadcast the job and data, train every run of the job or benchmark the
+ * first (sweep_cnn). Resuming a stopped job is not part of this version. */
 
 #include "cli.h"
 #include "sweep.h"
 
 static const char cnn_usage[] =
-    "usage: nnsweep cnn JOB.ini [--out FILE] [--quiet]\n"
+    "usage: nnsweep cnn JOB.ini [--out FILE] [--bench STEPS] [--quiet]\n"
     "\n"
     "Trains the CNN of a job file's [cnn] section, or one run per [variant NAME] section.\n"
     "Each run is trained data-parallel by a group of group_size MPI ranks (default: all ranks):\n"
@@ -15,8 +15,12 @@ static const char cnn_usage[] =
     "after every finished run: /cnn/<run>/ holds the per-epoch curves, the confusion matrix, the\n"
     "accuracy under input noise and the trained weights.\n"
     "\n"
-    "  --out FILE   results file (default: [output] file, else results/<job name>.h5)\n"
-    "  --quiet      no progress output\n"
+    "  --out FILE     results file (default: [output] file, else results/<job name>.h5)\n"
+    "  --bench STEPS  benchmark instead: train the first run ([cnn], or the first variant) on all\n"
+    "                 ranks for 2 warm-up + STEPS timed steps of the job's data (dataset =\n"
+    "                 synthetic needs no files; see jobs/bench-cnn.ini); prints 'images/s: N'\n"
+    "                 and writes no results file\n"
+    "  --quiet        no progress output\n"
     "\n"
     "A run stopped midway is not resumed: SIGTERM/SIGUSR1 stop the job between runs (the file\n"
     "keeps every finished run, state 'interrupted', exit status 75).\n";
@@ -27,6 +31,7 @@ int cmd_cnn(int argc, char **argv)
 {
     /* One run per group at a time: the rank's cores go to BLAS inside the layers. */
     static const cli_experiment_t cnn = {.name = "cnn", .usage = cnn_usage, .can_resume = 0,
+                                         .can_bench = 1,
                                          .threads_to_blas = 1, .has_section = has_cnn,
                                          .run = sweep_cnn};
     return cli_run_experiment(&cnn, argc, argv);

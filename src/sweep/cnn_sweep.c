@@ -1,9 +1,11 @@
 /* cnn_sweep.c - a CNN job across MPI ranks: every run (the [cnn] section, or each [variant NAME])
  * is one par_schedule item, trained data-parallel by a group of ranks (identical replicas, the
  * global batch split into contiguous slices, gradients summed over the group); world rank 0
- * records each finished run and rewrites the results file (cnn_output.c). Not here: resume
- * inside a run (a run is restarted from scratch), benchmarking. */
+ * records each finished run and rewrites the results file (cnn_output.c). The run set-up and
+ * the training step (cnn_train.h) are shared with the benchmark (cnn_bench.c). Not here: resume
+ * inside a run (a run is restarted from scratch). */
 #include "cnn_state.h"
+#include "cnn_train.h"
 
 #include <math.h>
 #include <mpi.h>
@@ -91,16 +93,9 @@ static int count_correct(const float *logits, int B, int nout, const int *labels
     return correct;
 }
 
-/* ---- one run ---- */
+/* ---- one run: set-up and step (cnn_train.h) ---- */
 
-typedef struct {
-    cnn_net_t *net;
-    cnn_optim_t *opt;
-    int *perm, *labels, *pred;
-    float *xb, *xa, *xnoise;
-} run_work_t;
-
-static void work_free(run_work_t *w)
+void run_work_free(run_work_t *w)
 {
     cnn_net_destroy(&w->net);
     cnn_optim_destroy(&w->opt);
@@ -110,6 +105,7 @@ static void work_free(run_work_t *w)
     free(w->xb);
     free(w->xa);
     free(w->xnoise);
+    memset(w, 0, sizeof *w);
 }
 
 /* Test split shard of group rank r: [n r / P, n (r+1) / P). */
@@ -117,6 +113,118 @@ static void shard(int n, int r, int P, int *off, int *cnt)
 {
     *off = (int)((long long)n * r / P);
     *cnt = (int)((long long)n * (r + 1) / P) - *off;
+}
+
+int run_setup(const cnn_spec_t *sp, const dataset_t *ds, MPI_Comm comm, run_slice_t *sl,
+              run_work_t *w)
+{
+    memset(w, 0, sizeof *w);
+    memset(sl, 0, sizeof *sl);
+    sl->comm = comm;
+    MPI_Comm_rank(comm, &sl->grank);
+    MPI_Comm_size(comm, &sl->gsize);
+    int grank = sl->grank, gsize = sl->gsize;
+    int C = ds->channels, H = ds->rows, W = ds->cols, dim = ds->dim, nc = ds->spec.nclasses;
+    int ntrain = ds->train.n, gB = sp->batch_size;
+    if (gB > ntrain)   /* the last incomplete batch of an epoch is dropped */
+        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d exceeds the %d training examples",
+                       sp->name, gB, ntrain);
+    if (gB < gsize)
+        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d is smaller than the group of %d ranks",
+                       sp->name, gB, gsize);
+    /* This rank's slice of every global batch: [boff, boff + lb). */
+    sl->gB = gB;
+    sl->lb = gB / gsize + (grank < gB % gsize);
+    sl->boff = grank * (gB / gsize) + (grank < gB % gsize ? grank : gB % gsize);
+    sl->maxlb = (gB + gsize - 1) / gsize;
+    int maxlb = sl->maxlb, toff, tcnt;
+    shard(ds->test.n, grank, gsize, &toff, &tcnt);
+
+    cnn_opt_kind_t okind;
+    int st = cnn_net_create(&w->net, sp->layers, C, H, W, nc, maxlb);
+    if (st == NN_OK) st = cnn_optim_kind(sp->optimizer, &okind);
+    if (st == NN_OK) st = cnn_sched_kind(sp->schedule, &w->sched);
+    if (st == NN_OK)
+        st = cnn_init_params(cnn_net_arch(w->net), cnn_params(w->net), cnn_buffers(w->net),
+                             sp->init, sp->init_mode, sp->init_std, (uint64_t)sp->seed);
+    if (st == NN_OK) {
+        w->opt = cnn_optim_create(okind, cnn_nparams(w->net), sp->momentum, sp->beta1, sp->beta2,
+                                  sp->eps, sp->weight_decay);
+        w->perm = malloc((size_t)ntrain * sizeof *w->perm);
+        w->labels = malloc((size_t)maxlb * sizeof *w->labels);
+        w->pred = malloc(((size_t)tcnt + 1) * sizeof *w->pred);
+        w->xb = malloc((size_t)maxlb * dim * sizeof *w->xb);
+        w->xa = malloc((size_t)maxlb * dim * sizeof *w->xa);
+        w->xnoise = malloc(((size_t)tcnt + 1) * dim * sizeof *w->xnoise);
+        if (!w->opt || !w->perm || !w->labels || !w->pred || !w->xb || !w->xa || !w->xnoise)
+            st = nn_fail(NN_ERR_NOMEM, "run %s: cannot allocate the training workspace", sp->name);
+    }
+    st = group_agree(st, comm, gsize);
+    if (st != NN_OK) {
+        run_work_free(w);
+        return st;
+    }
+    cnn_reducer_t red = {.sum = sum_doubles, .ctx = &sl->comm};
+    cnn_set_reducer(w->net, sp->sync_bn && gsize > 1 ? &red : NULL);
+    return NN_OK;
+}
+
+void run_shuffle(const cnn_spec_t *sp, int epoch, int n, run_work_t *w)
+{
+    rng_t shuf;   /* the same permutation on every rank of the group */
+    rng_seed_stream(&shuf, (uint64_t)sp->seed, (uint64_t)epoch, 0);
+    for (int i = 0; i < n; i++)
+        w->perm[i] = i;
+    rng_shuffle_int(&shuf, w->perm, n);
+}
+
+int run_step(const cnn_spec_t *sp, const run_slice_t *sl, run_work_t *w, const dataset_t *ds,
+             const float *x_train, size_t first, long long step, double lr, int epoch, int batch,
+             double sums[2])
+{
+    const int lb = sl->lb, dim = ds->dim, nout = cnn_net_nout(w->net);
+    const int *idx = w->perm + first + sl->boff;
+    for (int i = 0; i < lb; i++) {   // xb (lb, C, H, W)
+        memcpy(w->xb + (size_t)i * dim, x_train + (size_t)idx[i] * dim, (size_t)dim * sizeof(float));
+        w->labels[i] = ds->train.label[idx[i]];
+    }
+    const float *x = w->xb;
+    if (sp->augment_crop > 0 || sp->augment_flip) {
+        rng_t ar;
+        rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)sl->grank,
+                        (uint64_t)step);
+        cnn_augment(w->xb, w->xa, lb, ds->channels, ds->rows, ds->cols, sp->augment_crop,
+                    sp->augment_flip, &ar);
+        x = w->xa;
+    }
+    rng_t dr;
+    rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)sl->grank, (uint64_t)step);
+    const float *logits = cnn_forward(w->net, x, lb, 1, &dr);
+    int st = NN_OK;
+    if (!logits) {
+        st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name, epoch + 1,
+                             batch + 1);
+    } else {
+        sums[1] += count_correct(logits, lb, nout, w->labels);
+        double loss = cnn_loss_backward(w->net, w->labels);   /* mean over the local batch */
+        if (isnan(loss))
+            st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
+                         "(diverged: lower the learning rate)", sp->name, epoch + 1, batch + 1);
+        sums[0] += loss * lb;
+    }
+    st = group_agree(st, sl->comm, sl->gsize);
+    if (st != NN_OK)
+        return st;
+    float *grads = cnn_grads(w->net);
+    size_t np = cnn_nparams(w->net);
+    if (sl->gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
+        const float scale = (float)lb / (float)sl->gB;
+        for (size_t i = 0; i < np; i++)
+            grads[i] *= scale;
+        MPI_Allreduce(MPI_IN_PLACE, grads, (int)np, MPI_FLOAT, MPI_SUM, sl->comm);
+    }
+    cnn_optim_step(w->opt, cnn_params(w->net), grads, lr);
+    return NN_OK;
 }
 
 /* Confusion matrix and accuracies under additive Gaussian noise on the test split, group-wide. */
@@ -162,115 +270,32 @@ static int final_evaluation(const sweep_ctx_t *c, const cnn_spec_t *sp, run_work
 static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
 {
     const dataset_t *ds = c->state->ds;
-    MPI_Comm comm = (MPI_Comm)par_group_comm();
-    int grank = par_group_rank(), gsize = par_group_size(), rank = par_rank();
-    int C = ds->channels, H = ds->rows, W = ds->cols, dim = ds->dim, nc = ds->spec.nclasses;
-    int ntrain = ds->train.n, gB = sp->batch_size;
-    int nbatches = gB > 0 ? ntrain / gB : 0;   /* the last incomplete batch is dropped */
-    if (nbatches == 0)
-        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d exceeds the %d training examples",
-                       sp->name, gB, ntrain);
-    if (gB < gsize)
-        return nn_fail(NN_ERR_INPUT, "run %s: batch_size %d is smaller than the group of %d ranks",
-                       sp->name, gB, gsize);
-    /* This rank's slice of every global batch: [boff, boff + lb). */
-    int lb = gB / gsize + (grank < gB % gsize);
-    int boff = grank * (gB / gsize) + (grank < gB % gsize ? grank : gB % gsize);
-    int maxlb = (gB + gsize - 1) / gsize, toff, tcnt;
-    shard(ds->test.n, grank, gsize, &toff, &tcnt);
-
+    run_slice_t sl;
     run_work_t w;
-    memset(&w, 0, sizeof w);
-    cnn_opt_kind_t okind;
-    cnn_sched_kind_t skind;
-    int st = cnn_net_create(&w.net, sp->layers, C, H, W, nc, maxlb);
-    if (st == NN_OK) st = cnn_optim_kind(sp->optimizer, &okind);
-    if (st == NN_OK) st = cnn_sched_kind(sp->schedule, &skind);
-    size_t np = 0, nbuf = 0;
-    if (st == NN_OK) {
-        np = cnn_nparams(w.net);
-        nbuf = cnn_nbuffers(w.net);
-        st = cnn_init_params(cnn_net_arch(w.net), cnn_params(w.net), cnn_buffers(w.net), sp->init,
-                             sp->init_mode, sp->init_std, (uint64_t)sp->seed);
-    }
-    if (st == NN_OK) {
-        w.opt = cnn_optim_create(okind, np, sp->momentum, sp->beta1, sp->beta2, sp->eps,
-                                 sp->weight_decay);
-        w.perm = malloc((size_t)ntrain * sizeof *w.perm);
-        w.labels = malloc((size_t)maxlb * sizeof *w.labels);
-        w.pred = malloc(((size_t)tcnt + 1) * sizeof *w.pred);
-        w.xb = malloc((size_t)maxlb * dim * sizeof *w.xb);
-        w.xa = malloc((size_t)maxlb * dim * sizeof *w.xa);
-        w.xnoise = malloc(((size_t)tcnt + 1) * dim * sizeof *w.xnoise);
-        if (!w.opt || !w.perm || !w.labels || !w.pred || !w.xb || !w.xa || !w.xnoise)
-            st = nn_fail(NN_ERR_NOMEM, "run %s: cannot allocate the training workspace", sp->name);
-    }
-    st = group_agree(st, comm, gsize);
-    if (st != NN_OK) {
-        work_free(&w);
+    int st = run_setup(sp, ds, (MPI_Comm)par_group_comm(), &sl, &w);
+    if (st != NN_OK)
         return st;
-    }
-    cnn_reducer_t red = {.sum = sum_doubles, .ctx = &comm};
-    cnn_set_reducer(w.net, sp->sync_bn && gsize > 1 ? &red : NULL);
-    float *params = cnn_params(w.net), *grads = cnn_grads(w.net), *bufs = cnn_buffers(w.net);
-    int nout = cnn_net_nout(w.net), augment = sp->augment_crop > 0 || sp->augment_flip;
+    MPI_Comm comm = sl.comm;
+    int grank = sl.grank, gsize = sl.gsize, rank = par_rank(), dim = ds->dim;
+    int nc = ds->spec.nclasses, ntrain = ds->train.n, gB = sl.gB, toff, tcnt;
+    int nbatches = ntrain / gB;   /* the last incomplete batch is dropped */
+    shard(ds->test.n, grank, gsize, &toff, &tcnt);
+    size_t np = cnn_nparams(w.net), nbuf = cnn_nbuffers(w.net);
+    float *params = cnn_params(w.net), *bufs = cnn_buffers(w.net);
     int E = sp->epochs;
     double *curve[CNN_NCURVES];
     for (int k = 0; k < CNN_NCURVES; k++)
         curve[k] = rec + REC_HEADER + (size_t)k * c->max_epochs;
     double t_run = timer_now();
     long long step = 0;
-    float scale = (float)lb / (float)gB;
 
     for (int epoch = 0; epoch < E && st == NN_OK; epoch++) {
-        double t0 = timer_now(), lr = cnn_lr_at(skind, sp->learning_rate, epoch, E,
+        double t0 = timer_now(), lr = cnn_lr_at(w.sched, sp->learning_rate, epoch, E,
                                                 sp->step_epochs, sp->step_gamma);
-        rng_t shuf;   /* the same permutation on every rank of the group */
-        rng_seed_stream(&shuf, (uint64_t)sp->seed, (uint64_t)epoch, 0);
-        for (int i = 0; i < ntrain; i++)
-            w.perm[i] = i;
-        rng_shuffle_int(&shuf, w.perm, ntrain);
+        run_shuffle(sp, epoch, ntrain, &w);
         double sums[2] = {0, 0};   /* loss x examples, correct predictions (this rank) */
         for (int b = 0; b < nbatches && st == NN_OK; b++, step++) {
-            const int *idx = w.perm + (size_t)b * gB + boff;
-            for (int i = 0; i < lb; i++) {   // xb (lb, C, H, W)
-                memcpy(w.xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
-                       (size_t)dim * sizeof(float));
-                w.labels[i] = ds->train.label[idx[i]];
-            }
-            const float *x = w.xb;
-            if (augment) {
-                rng_t ar;
-                rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)grank,
-                                (uint64_t)step);
-                cnn_augment(w.xb, w.xa, lb, C, H, W, sp->augment_crop, sp->augment_flip, &ar);
-                x = w.xa;
-            }
-            rng_t dr;
-            rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)grank,
-                            (uint64_t)step);
-            const float *logits = cnn_forward(w.net, x, lb, 1, &dr);
-            double loss = NAN;
-            if (!logits) {
-                st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
-                                     epoch + 1, b + 1);
-            } else {
-                sums[1] += count_correct(logits, lb, nout, w.labels);
-                loss = cnn_loss_backward(w.net, w.labels);   /* mean over the local batch */
-                if (isnan(loss))
-                    st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
-                                 "(diverged: lower the learning rate)", sp->name, epoch + 1, b + 1);
-                sums[0] += loss * lb;
-            }
-            st = group_agree(st, comm, gsize);
-            if (st != NN_OK)
-                break;
-            if (gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
-                for (size_t i = 0; i < np; i++)
-                    grads[i] *= scale;
-                MPI_Allreduce(MPI_IN_PLACE, grads, (int)np, MPI_FLOAT, MPI_SUM, comm);
-            }
-            cnn_optim_step(w.opt, params, grads, lr);
+            st = run_step(sp, &sl, &w, ds, c->x_train, (size_t)b * gB, step, lr, epoch, b, sums);
             par_poll();
         }
         if (st != NN_OK)
@@ -324,7 +349,7 @@ static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
         memcpy(f, params, np * sizeof(float));
         memcpy(f + np, bufs, nbuf * sizeof(float));
     }
-    work_free(&w);
+    run_work_free(&w);
     return st;
 }
 
@@ -409,7 +434,7 @@ static int check_runs(sweep_ctx_t *c)
     return NN_OK;
 }
 
-static float *to_float(const split_t *sp, int dim)
+float *run_split_to_float(const split_t *sp, int dim)
 {
     size_t n = (size_t)sp->n * dim;
     float *x = malloc((n ? n : 1) * sizeof *x);
@@ -433,12 +458,14 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
     sweep_ctx_t c = {.state = &s, .out_path = opt->out_path};
     int rank = par_rank();
     int st = par_agree(check_runs(&c));
+    if (opt->bench_steps > 0)   /* --bench: the first run's throughput, no results file */
+        return st == NN_OK ? cnn_bench_run(s.specs[0], ds, opt->bench_steps) : st;
     s.hostnames = par_hostnames();
     s.t_start = timer_now();
     provenance_now(s.start_time, sizeof s.start_time);
     if (st == NN_OK) {
-        c.x_train = to_float(&ds->train, ds->dim);
-        c.x_test = to_float(&ds->test, ds->dim);
+        c.x_train = run_split_to_float(&ds->train, ds->dim);
+        c.x_test = run_split_to_float(&ds->test, ds->dim);
         st = c.x_train && c.x_test ? NN_OK : nn_fail(NN_ERR_NOMEM, "cannot convert the data to float");
         st = par_agree(st);
     }
