@@ -205,6 +205,8 @@ static void test_grad_conv(void **state)
         int c, h, w;
     } cases[] = {
         {"conv(4,3,pad=1)", 3, 7, 6},            /* same padding */
+        {"conv(3,5,pad=2)", 2, 6, 5},            /* same padding 2: two wrapped columns */
+        {"conv(2,5,pad=2)", 2, 2, 3},            /* same, image smaller than the kernel */
         {"conv(2,3,stride=2)", 2, 7, 7},         /* strided, no padding */
         {"conv(3,1)", 2, 4, 5},                  /* pointwise: the GEMM-only path */
         {"conv(2,5,stride=2,pad=2)", 3, 9, 8},   /* large kernel, stride and padding */
@@ -414,6 +416,7 @@ static void test_conv_forward_direct(void **state)
         {"conv(8,3,pad=1)", 3, 12, 10}, {"conv(5,3,stride=2)", 4, 9, 11},
         {"conv(6,1)", 5, 6, 7},         {"conv(4,5,stride=2,pad=2)", 3, 13, 12},
         {"conv(32,3,pad=1)", 16, 8, 8}, {"conv(2,4,stride=3,pad=3)", 2, 10, 9},
+        {"conv(4,5,pad=2)", 2, 7, 6},   {"conv(3,5,pad=2)", 2, 2, 3},   /* same, image < kernel */
     };
     rng_t r;
     rng_seed(&r, 8);

@@ -77,11 +77,61 @@ static void sum_gx_lanes(const real *g, const real *x, real mu, real is, size_t 
 /* ---------------------------------------------------------------------------------------------
  * Convolution. */
 
+/* "Same" convolutions (stride 1, K = 2P + 1, so OH = H and OW = W): row (c,ki,kj) of col is
+ * plane c shifted by d = (ki - P) W + (kj - P) values, col[q] = x[c HW + q + d], except in the
+ * output rows outside [oa, ob) and the columns outside [lo, hi) of the others, which are 0.
+ * Hence one contiguous copy per row of col from its first to its last valid entry (the entries
+ * in between that wrap around a row edge are then zeroed): no per-row calls on small images. */
+static int conv_is_same(int H, int W, int K, int S, int P, int OH, int OW)
+{
+    return S == 1 && K == 2 * P + 1 && OH == H && OW == W;
+}
+
+/* Valid output rows [*oa, *ob) and columns [*lo, *hi) of row (ki, kj) of a same convolution. */
+static void same_range(int H, int W, int P, int ki, int kj, int *oa, int *ob, int *lo, int *hi)
+{
+    *oa = P - ki > 0 ? P - ki : 0;
+    *ob = H + P - ki < H ? H + P - ki : H;
+    *lo = P - kj > 0 ? P - kj : 0;
+    *hi = W + P - kj < W ? W + P - kj : W;
+}
+
+static void im2col_same(const real *x, int C, int H, int W, int K, int P, real *col)
+{
+    const size_t HW = (size_t)H * W;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++) {
+                real *row = col + ((size_t)(c * K + ki) * K + kj) * HW;
+                int oa, ob, lo, hi;
+                same_range(H, W, P, ki, kj, &oa, &ob, &lo, &hi);
+                if (oa >= ob || lo >= hi) {
+                    memset(row, 0, HW * sizeof *row);
+                    continue;
+                }
+                const size_t q0 = (size_t)oa * W + lo, q1 = (size_t)(ob - 1) * W + hi;
+                const real *src = x + c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);
+                memset(row, 0, q0 * sizeof *row);
+                memcpy(row + q0, src, (q1 - q0) * sizeof *row);
+                memset(row + q1, 0, (HW - q1) * sizeof *row);
+                for (int oh = oa; oh < ob; oh++) {   /* the wrapped entries: at most P each side */
+                    for (int ow = 0; ow < lo; ow++)
+                        row[(size_t)oh * W + ow] = 0;
+                    for (int ow = hi; ow < W; ow++)
+                        row[(size_t)oh * W + ow] = 0;
+                }
+            }
+}
+
 /* col (C*K*K, OH*OW), row (c,ki,kj), column (oh,ow): x[c][oh*S - P + ki][ow*S - P + kj], 0 outside.
  * With stride 1 each row segment is one copy between two zero runs. */
 static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int OH, int OW,
                    real *col)
 {
+    if (conv_is_same(H, W, K, S, P, OH, OW)) {
+        im2col_same(x, C, H, W, K, P, col);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < K; ki++)
             for (int kj = 0; kj < K; kj++) {
@@ -114,10 +164,42 @@ static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int 
             }
 }
 
-/* The adjoint of im2col: x[c][ih][iw] += col entries that were copied from it. x is not zeroed. */
-static void col2im(const real *col, int C, int H, int W, int K, int S, int P, int OH, int OW,
-                   real *x)
+/* col2im of a same convolution: the wrapped entries of each row of col (out-of-image positions
+ * inside [q0, q1)) are zeroed, then the row is added to the shifted plane in one pass; a wrapped
+ * entry adds 0 to some pixel, which leaves it unchanged. */
+static void col2im_same(real *col, int C, int H, int W, int K, int P, real *x)
 {
+    const size_t HW = (size_t)H * W;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++) {
+                real *row = col + ((size_t)(c * K + ki) * K + kj) * HW;
+                int oa, ob, lo, hi;
+                same_range(H, W, P, ki, kj, &oa, &ob, &lo, &hi);
+                if (oa >= ob || lo >= hi)
+                    continue;
+                for (int oh = oa; oh < ob; oh++) {
+                    for (int ow = 0; ow < lo; ow++)
+                        row[(size_t)oh * W + ow] = 0;
+                    for (int ow = hi; ow < W; ow++)
+                        row[(size_t)oh * W + ow] = 0;
+                }
+                const size_t q0 = (size_t)oa * W + lo, q1 = (size_t)(ob - 1) * W + hi;
+                real *dst = x + c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);
+                const real *src = row + q0;
+                for (size_t q = 0; q < q1 - q0; q++)
+                    dst[q] += src[q];
+            }
+}
+
+/* The adjoint of im2col: x[c][ih][iw] += col entries that were copied from it. x is not zeroed.
+ * col is scratch: a same convolution zeroes its out-of-image entries (col2im_same). */
+static void col2im(real *col, int C, int H, int W, int K, int S, int P, int OH, int OW, real *x)
+{
+    if (conv_is_same(H, W, K, S, P, OH, OW)) {
+        col2im_same(col, C, H, W, K, P, x);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < K; ki++)
             for (int kj = 0; kj < K; kj++) {
