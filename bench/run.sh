@@ -13,6 +13,8 @@
 #   batch 64, synthetic 3x32x32 images, images/s of STEPS timed steps after a warm-up on both
 #   sides. ROUNDS (default 3) rounds, each running the three in turn (so the load of other jobs
 #   on the machine hits them alike); the best of each is kept. CNN_STEPS (default 30).
+# OPENBLAS_AUTO=1 unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every command of the run (both
+# sides alike), so OpenBLAS picks its kernels for the processor itself (see README, Benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
@@ -22,6 +24,7 @@ what=${1:-all}
 case "$what" in nngp|cnn|all) ;; *) echo "usage: bench/run.sh [nngp|cnn|all]" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+[ "${OPENBLAS_AUTO:-0}" = 1 ] && unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 job=jobs/bench-nngp.ini
@@ -86,7 +89,7 @@ best_ips() { sort -gr | head -1; }
 cnn_bench() {
   local job=jobs/bench-cnn.ini one="env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1"
   echo "== CNN training benchmark: reference network, batch 64, 3x32x32 synthetic images, $CNN_STEPS timed steps, best of $ROUNDS rounds"
-  echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "   OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   for r in $(seq "$ROUNDS"); do
     $one mpirun -np 1 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn1.$r" 2>"$tmp/cnn1.$r.log"
     $one mpirun -np 2 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn2.$r" 2>"$tmp/cnn2.$r.log"

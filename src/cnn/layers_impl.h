@@ -96,7 +96,22 @@ static void same_range(int H, int W, int P, int ki, int kj, int *oa, int *ob, in
     *hi = W + P - kj < W ? W + P - kj : W;
 }
 
-static void im2col_same(const real *x, int C, int H, int W, int K, int P, real *col)
+/* Zeroes the entries of row (H x W values) in rows [oa, ob) outside columns [lo, hi): the ones a
+ * contiguous pass over a same convolution's row of col wraps around the image edge. */
+static void zero_wrapped(real *row, int W, int oa, int ob, int lo, int hi)
+{
+    for (int oh = oa; oh < ob; oh++) {
+        for (int ow = 0; ow < lo; ow++)
+            row[(size_t)oh * W + ow] = 0;
+        for (int ow = hi; ow < W; ow++)
+            row[(size_t)oh * W + ow] = 0;
+    }
+}
+
+/* im2col (x != NULL: col = rows of x) or col2im (dx != NULL: dx += rows of col, whose wrapped
+ * entries are zeroed first, so that they add 0 to the pixel they wrap onto) of a same
+ * convolution, row by row of col in one contiguous pass over [q0, q1). */
+static void same_rows(const real *x, real *dx, int C, int H, int W, int K, int P, real *col)
 {
     const size_t HW = (size_t)H * W;
     for (int c = 0; c < C; c++)
@@ -105,20 +120,24 @@ static void im2col_same(const real *x, int C, int H, int W, int K, int P, real *
                 real *row = col + ((size_t)(c * K + ki) * K + kj) * HW;
                 int oa, ob, lo, hi;
                 same_range(H, W, P, ki, kj, &oa, &ob, &lo, &hi);
-                if (oa >= ob || lo >= hi) {
-                    memset(row, 0, HW * sizeof *row);
+                if (oa >= ob || lo >= hi) {   /* the kernel entry never meets the image */
+                    if (x)
+                        memset(row, 0, HW * sizeof *row);
                     continue;
                 }
                 const size_t q0 = (size_t)oa * W + lo, q1 = (size_t)(ob - 1) * W + hi;
-                const real *src = x + c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);
-                memset(row, 0, q0 * sizeof *row);
-                memcpy(row + q0, src, (q1 - q0) * sizeof *row);
-                memset(row + q1, 0, (HW - q1) * sizeof *row);
-                for (int oh = oa; oh < ob; oh++) {   /* the wrapped entries: at most P each side */
-                    for (int ow = 0; ow < lo; ow++)
-                        row[(size_t)oh * W + ow] = 0;
-                    for (int ow = hi; ow < W; ow++)
-                        row[(size_t)oh * W + ow] = 0;
+                const size_t at = c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);   /* of q0 */
+                if (x) {
+                    memset(row, 0, q0 * sizeof *row);
+                    memcpy(row + q0, x + at, (q1 - q0) * sizeof *row);
+                    memset(row + q1, 0, (HW - q1) * sizeof *row);
+                }
+                zero_wrapped(row, W, oa, ob, lo, hi);
+                if (dx) {
+                    real *d = dx + at;
+                    const real *r = row + q0;
+                    for (size_t q = 0; q < q1 - q0; q++)
+                        d[q] += r[q];
                 }
             }
 }
@@ -129,7 +148,7 @@ static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int 
                    real *col)
 {
     if (conv_is_same(H, W, K, S, P, OH, OW)) {
-        im2col_same(x, C, H, W, K, P, col);
+        same_rows(x, NULL, C, H, W, K, P, col);
         return;
     }
     for (int c = 0; c < C; c++)
@@ -164,40 +183,12 @@ static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int 
             }
 }
 
-/* col2im of a same convolution: the wrapped entries of each row of col (out-of-image positions
- * inside [q0, q1)) are zeroed, then the row is added to the shifted plane in one pass; a wrapped
- * entry adds 0 to some pixel, which leaves it unchanged. */
-static void col2im_same(real *col, int C, int H, int W, int K, int P, real *x)
-{
-    const size_t HW = (size_t)H * W;
-    for (int c = 0; c < C; c++)
-        for (int ki = 0; ki < K; ki++)
-            for (int kj = 0; kj < K; kj++) {
-                real *row = col + ((size_t)(c * K + ki) * K + kj) * HW;
-                int oa, ob, lo, hi;
-                same_range(H, W, P, ki, kj, &oa, &ob, &lo, &hi);
-                if (oa >= ob || lo >= hi)
-                    continue;
-                for (int oh = oa; oh < ob; oh++) {
-                    for (int ow = 0; ow < lo; ow++)
-                        row[(size_t)oh * W + ow] = 0;
-                    for (int ow = hi; ow < W; ow++)
-                        row[(size_t)oh * W + ow] = 0;
-                }
-                const size_t q0 = (size_t)oa * W + lo, q1 = (size_t)(ob - 1) * W + hi;
-                real *dst = x + c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);
-                const real *src = row + q0;
-                for (size_t q = 0; q < q1 - q0; q++)
-                    dst[q] += src[q];
-            }
-}
-
 /* The adjoint of im2col: x[c][ih][iw] += col entries that were copied from it. x is not zeroed.
- * col is scratch: a same convolution zeroes its out-of-image entries (col2im_same). */
+ * col is scratch: a same convolution zeroes its out-of-image entries (same_rows). */
 static void col2im(real *col, int C, int H, int W, int K, int S, int P, int OH, int OW, real *x)
 {
     if (conv_is_same(H, W, K, S, P, OH, OW)) {
-        col2im_same(col, C, H, W, K, P, x);
+        same_rows(NULL, x, C, H, W, K, P, col);
         return;
     }
     for (int c = 0; c < C; c++)
