@@ -46,8 +46,8 @@ int cnn_bench_run(const cnn_spec_t *sp, const dataset_t *ds, long long steps)
         MPI_Barrier(sl.comm);
         const double seconds = timer_now() - t0, images = (double)steps * sl.gB;
         log_info("bench: run %s, %zu parameters, global batch %d on %d rank(s), OpenBLAS %s "
-                 "kernels, %d warm-up + %lld timed steps in %.3f s, mean training loss %.4f",
-                 sp->name, cnn_nparams(w.net), sl.gB, sl.gsize, openblas_get_corename(),
+                 "kernels, %d warm-up + %lld timed steps in %.3f s, mean training loss of rank "
+                 "0 %.4f", sp->name, cnn_nparams(w.net), sl.gB, sl.gsize, openblas_get_corename(),
                  BENCH_WARMUP, steps, seconds, sums[0] / ((double)(BENCH_WARMUP + steps) * sl.lb));
         if (par_rank() == 0) {
             printf("images/s: %.1f\n", images / seconds);
