@@ -11,14 +11,14 @@
 #   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
 #   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
 #   batch 64, synthetic 3x32x32 images, images/s of STEPS timed steps after a warm-up on both
-#   sides. ROUNDS (default 3) rounds, each running the three in turn (so the load of other jobs
+#   sides. ROUNDS (default 4) rounds, each running the three in turn (so the load of other jobs
 #   on the machine hits them alike); the best of each is kept. CNN_STEPS (default 30).
 # OPENBLAS_AUTO=1 unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every command of the run (both
 # sides alike), so OpenBLAS picks its kernels for the processor itself (see README, Benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 CNN_STEPS=${CNN_STEPS:-30}
 what=${1:-all}
 case "$what" in nngp|cnn|all) ;; *) echo "usage: bench/run.sh [nngp|cnn|all]" >&2; exit 2 ;; esac
@@ -94,7 +94,10 @@ cnn_bench() {
     $one mpirun -np 1 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn1.$r" 2>"$tmp/cnn1.$r.log"
     $one mpirun -np 2 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn2.$r" 2>"$tmp/cnn2.$r.log"
     /usr/bin/python3 bench/cnn_torch.py "$CNN_STEPS" 2 >"$tmp/torch.$r"
-    echo "   round $r: nnsweep 1 rank $(ips "$tmp/cnn1.$r"), 2 ranks $(ips "$tmp/cnn2.$r"), PyTorch $(ips "$tmp/torch.$r") images/s (load $(cut -d' ' -f1 /proc/loadavg))"
+    local a b c
+    a=$(ips "$tmp/cnn1.$r") b=$(ips "$tmp/cnn2.$r") c=$(ips "$tmp/torch.$r")
+    printf '   round %d: nnsweep 1 rank %s, 2 ranks %s, PyTorch %s images/s; 2 ranks / PyTorch %.2fx, 2 ranks / 1 rank %.2fx (load %s)\n' \
+      "$r" "$a" "$b" "$c" "$(echo "$b / $c" | bc -l)" "$(echo "$b / $a" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
   done
   local n1 n2 pt
   n1=$(for r in $(seq "$ROUNDS"); do ips "$tmp/cnn1.$r"; done | best_ips)
