@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # make bench: nnsweep side by side with a PyTorch implementation of the same work, on this machine,
 # in this run. Prints times and ratios against the targets of the issues.
+#   bench/run.sh [nngp|cnn|all]   (default all)
 #   NNGP sweep: jobs/bench-nngp.ini vs bench/nngp_torch.py (1000 train / 1000 test Fashion-MNIST,
 #   depth 1..10, 4 x 4 variance grid, float64). Compute time on both sides: nnsweep's wall_seconds
 #   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
 #   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
 #   same phases, no file output). Process wall times including start-up are printed as well.
-# REPS (default 3) runs of each; the best is kept.
+#   REPS (default 3) runs of each; the best is kept.
+#   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
+#   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
+#   batch 64, synthetic 3x32x32 images, images/s of STEPS timed steps after a warm-up on both
+#   sides. ROUNDS (default 4) rounds, each running the three in turn (so the load of other jobs
+#   on the machine hits them alike); the best of each is kept. CNN_STEPS (default 30).
+# OPENBLAS_AUTO=1 unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every command of the run (both
+# sides alike), so OpenBLAS picks its kernels for the processor itself (see README, Benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
+ROUNDS=${ROUNDS:-4}
+CNN_STEPS=${CNN_STEPS:-30}
+what=${1:-all}
+case "$what" in nngp|cnn|all) ;; *) echo "usage: bench/run.sh [nngp|cnn|all]" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+[ "${OPENBLAS_AUTO:-0}" = 1 ] && unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 job=jobs/bench-nngp.ini
@@ -32,6 +45,7 @@ run_nnsweep() {
   echo "$(best <"$tmp/$label.compute") $(best <"$tmp/$label.wall")"
 }
 
+nngp_bench() {
 echo "== NNGP sweep benchmark: $(nproc) cores, best of $REPS; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)')"
 for i in $(seq "$REPS"); do
   t0=$(now)
@@ -66,3 +80,47 @@ print("  per-depth best test accuracy:", " ".join(f"{a:.3f}" for a in ours[0]))
 print("  identical to PyTorch's:", "yes" if same else "NO", "" if same else theirs)
 sys.exit(0 if same else 1)
 PY
+}
+
+# images/s from the last "images/s: N" line of a file.
+ips() { awk '/^images\/s: / {v = $2} END {print v}' "$1"; }
+best_ips() { sort -gr | head -1; }
+
+cnn_bench() {
+  local job=jobs/bench-cnn.ini one="env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1"
+  echo "== CNN training benchmark: reference network, batch 64, 3x32x32 synthetic images, $CNN_STEPS timed steps, best of $ROUNDS rounds"
+  echo "   OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for r in $(seq "$ROUNDS"); do
+    $one mpirun -np 1 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn1.$r" 2>"$tmp/cnn1.$r.log"
+    $one mpirun -np 2 --bind-to core build/nnsweep cnn "$job" --bench "$CNN_STEPS" >"$tmp/cnn2.$r" 2>"$tmp/cnn2.$r.log"
+    /usr/bin/python3 bench/cnn_torch.py "$CNN_STEPS" 2 >"$tmp/torch.$r"
+    local a b c
+    a=$(ips "$tmp/cnn1.$r") b=$(ips "$tmp/cnn2.$r") c=$(ips "$tmp/torch.$r")
+    printf '   round %d: nnsweep 1 rank %s, 2 ranks %s, PyTorch %s images/s; 2 ranks / PyTorch %.2fx, 2 ranks / 1 rank %.2fx (load %s)\n' \
+      "$r" "$a" "$b" "$c" "$(echo "$b / $c" | bc -l)" "$(echo "$b / $a" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+  done
+  local n1 n2 pt
+  n1=$(for r in $(seq "$ROUNDS"); do ips "$tmp/cnn1.$r"; done | best_ips)
+  n2=$(for r in $(seq "$ROUNDS"); do ips "$tmp/cnn2.$r"; done | best_ips)
+  pt=$(for r in $(seq "$ROUNDS"); do ips "$tmp/torch.$r"; done | best_ips)
+  local p_ours p_torch core
+  p_ours=$(grep -o '[0-9]* parameters' "$tmp/cnn2.1.log" | head -1 | cut -d' ' -f1)
+  p_torch=$(grep -o 'parameters [0-9]*' "$tmp/torch.1" | cut -d' ' -f2)
+  core=$(grep -o 'OpenBLAS [A-Za-z0-9]* kernels' "$tmp/cnn2.1.log" | head -1)
+  echo "   $(head -1 "$tmp/torch.1" | cut -d, -f1); nnsweep with $core"
+  echo "   parameters: nnsweep $p_ours, PyTorch $p_torch ($([ "$p_ours" = "$p_torch" ] && echo equal || echo DIFFERENT))"
+  printf '  %-40s %10s\n' "" "images/s"
+  printf '  %-40s %10.1f\n' "PyTorch, 2 threads" "$pt" "nnsweep, 1 rank x 1 thread" "$n1" "nnsweep, 2 ranks x 1 thread" "$n2"
+  local r1 r2
+  r1=$(echo "scale=2; $n2 / $pt" | bc); r2=$(echo "scale=2; $n2 / $n1" | bc)
+  echo "  nnsweep 2 ranks / PyTorch:     ${r1}x  (target >= 1.5x: $(pass "$r1" 1.5))"
+  echo "  nnsweep 2 ranks / 1 rank:      ${r2}x  (target >= 1.7x: $(pass "$r2" 1.7))"
+  echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  [ "$p_ours" = "$p_torch" ]
+}
+pass() { [ "$(echo "$1 >= $2" | bc)" = 1 ] && echo "PASS" || echo "below target"; }
+
+status=0
+if [ "$what" = nngp ] || [ "$what" = all ]; then nngp_bench || status=1; fi
+if [ "$what" = cnn ] || [ "$what" = all ]; then cnn_bench || status=1; fi
+exit $status

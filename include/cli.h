@@ -26,11 +26,12 @@ char *cli_command_line(int argc, char **argv);
 /* Prints the agreed error on rank 0 and returns its exit status. */
 int cli_report_error(int status);
 
-/* A computing command: `nnsweep NAME JOB.ini [--out FILE] [--resume] [--quiet]`. */
+/* A computing command: `nnsweep NAME JOB.ini [--out FILE] [--resume] [--bench STEPS] [--quiet]`. */
 typedef struct {
     const char *name;                        /* command and job section: "nngp", "cnn" */
     const char *usage;                       /* --help text */
     int can_resume;                          /* accepts --resume */
+    int can_bench;                           /* accepts --bench STEPS (sweep_options_t) */
     int threads_to_blas;                     /* the rank's threads go to BLAS (one item at a
                                                 time) rather than to items side by side */
     int (*has_section)(const job_t *job);

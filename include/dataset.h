@@ -9,7 +9,9 @@
 #define DATASET_MAX_CLASSES 10
 #define DATASET_PATH_MAX 4096
 
-typedef enum { DATASET_FASHION_MNIST, DATASET_MNIST, DATASET_CIFAR10 } dataset_kind_t;
+/* DATASET_SYNTHETIC: no files; deterministic random images of a shape the job gives (for
+ * benchmarks and tests), see dataset_load. */
+typedef enum { DATASET_FASHION_MNIST, DATASET_MNIST, DATASET_CIFAR10, DATASET_SYNTHETIC } dataset_kind_t;
 typedef enum { PREPROCESS_SCALE01, PREPROCESS_STANDARDIZE, PREPROCESS_UNIT_NORM } preprocess_t;
 
 /* Images exactly as stored in a file. pixels: n x dim bytes, row-major, one image after the
@@ -44,7 +46,12 @@ typedef struct {
     int train, validation, test;   /* examples per split (validation carved from the training file) */
     preprocess_t preprocess;
     long long shuffle_seed;        /* < 0: first examples in file order; else a seeded shuffle */
+    int channels, height, width;   /* synthetic only: image shape (C,H,W); unused otherwise */
 } data_spec_t;
+
+/* Largest synthetic image side and channel count (a job file's bounds). */
+#define DATASET_SYNTHETIC_MAX_SIDE 1024
+#define DATASET_SYNTHETIC_MAX_CHANNELS 64
 
 /* One split after selection. x: n x dim doubles, row-major, preprocessed. y: n x ntargets
  * regression targets (binary: -0.5 for classes[0], +0.5 for classes[1]; multi-class: one-hot
@@ -62,7 +69,7 @@ typedef struct {
 /* The data a job uses. Owns every array. */
 typedef struct {
     data_spec_t spec;
-    char name[32];              /* "fashion-mnist", "mnist", "cifar10" */
+    char name[32];              /* "fashion-mnist", "mnist", "cifar10", "synthetic" */
     int channels, rows, cols, dim;
     int ntargets;               /* 1 for binary, nclasses otherwise */
     split_t train, validation, test;
@@ -78,12 +85,16 @@ int dataset_kind_parse(const char *name, dataset_kind_t *kind);
 const char *dataset_default_path(dataset_kind_t kind, char *buf, size_t len);
 
 /* Examples per class in the standard files (60000/10000 MNIST-like: 6000/1000 per class;
- * CIFAR-10: 5000/1000), for validating a job before reading any data. */
+ * CIFAR-10: 5000/1000; synthetic: no limit, INT_MAX), for validating a job before reading any data. */
 void dataset_class_counts(dataset_kind_t kind, int *train_per_class, int *test_per_class);
 
 /* Reads the files the spec names, selects the classes and splits, preprocesses (statistics from
  * the training split only) and builds targets. Returns 0, or NN_ERR_INPUT naming the path when a
- * file is missing or malformed or the classes hold fewer examples than asked; *ds zeroed then. */
+ * file is missing or malformed or the classes hold fewer examples than asked; *ds zeroed then.
+ * Synthetic: reads nothing; example i of a split has pixels uniform in 0..255 and a class uniform
+ * over the listed classes, drawn from rng_seed_stream(S, split, i) with S = shuffle_seed if set,
+ * else 0 (split 0 training, 1 validation, 2 test), so any subset of ranks or examples regenerates
+ * the same data; source_index = i. */
 int dataset_load(const data_spec_t *spec, dataset_t *ds);
 
 /* Allocates the arrays of a split of n examples (for receiving a broadcast). Returns 0 or NN_ERR_NOMEM. */

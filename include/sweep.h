@@ -14,6 +14,7 @@ typedef struct {
     int resume;                 /* skip items finished in an existing file at out_path (CNN: and
                                    continue unfinished runs from their checkpoints) */
     int threads;                /* items a rank runs at once, one per thread */
+    long long bench_steps;      /* cnn only: > 0 benchmarks the first run (cnn_bench.c) instead */
 } sweep_options_t;
 
 /* Runs the [nngp] part of a job. Returns 0; NN_ERR_INTERRUPTED when a signal stopped it (the file
@@ -26,7 +27,10 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
  * checkpointed to <out_path>.ckpt/<run>.h5 after every epoch. Returns 0, NN_ERR_INTERRUPTED (a
  * signal: runs in progress checkpointed at their next step, file state "interrupted"),
  * NN_ERR_INPUT (bad layers string, batch or group size; a resume that does not match the job),
- * or another error. The same status on every rank. */
+ * or another error. The same status on every rank. With opt->bench_steps > 0 it checks the
+ * runs the same way, then only times bench_steps training steps of the first run on all ranks
+ * (one group, whatever group_size says), prints "images/s: N" on rank 0's stdout and writes no
+ * file. */
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 
 /* Model-selection rules, in the order they are stored under /nngp/best. */

@@ -38,6 +38,20 @@ expect 2 "job.ini:1: .*datta" "unknown section exits 2 with file:line" -- $NNSWE
 job "[data]" "classes = 0, 6" "[output]" "file = $TMP/x.h5"
 expect 2 "no \[nngp\] section" "a job without [nngp] exits 2" -- $NNSWEEP nngp "$TMP/job.ini"
 
+# Synthetic data: the image shape keys are checked and belong to dataset = synthetic only.
+job "[data]" "dataset = synthetic" "channels = 0" "[nngp]"
+expect 2 "job.ini:3: channels: value 0 must be in \\[1, 64\\]" "synthetic channels 0 exits 2 with file:line" -- $NNSWEEP nngp "$TMP/job.ini"
+job "[data]" "dataset = synthetic" "height = 2000" "[nngp]"
+expect 2 "job.ini:3: height: value 2000 must be in \\[1, 1024\\]" "synthetic height too large exits 2 with file:line" -- $NNSWEEP nngp "$TMP/job.ini"
+job "[data]" "dataset = synthetic" "width = wide" "[nngp]"
+expect 2 "job.ini:3: width: " "synthetic width not a number exits 2 with file:line" -- $NNSWEEP nngp "$TMP/job.ini"
+job "[data]" "dataset = fashion-mnist" "classes = 0, 6" "channels = 3" "[nngp]"
+expect 2 "job.ini:4: channels: only for dataset = synthetic" "an image shape key with file data exits 2 with file:line" -- $NNSWEEP nngp "$TMP/job.ini"
+job "[data]" "dataset = imagenet" "[nngp]"
+expect 2 "job.ini:2: dataset: unknown dataset 'imagenet' \\(fashion-mnist, mnist, cifar10 or synthetic\\)" "an unknown dataset exits 2 with file:line" -- $NNSWEEP nngp "$TMP/job.ini"
+job "[data]" "dataset = synthetic" "channels = 1" "height = 4" "width = 3" "classes = 0, 1" "train = 20" "test = 10" "[nngp]" "depth = 1:2" "sigma_w2 = 1" "sigma_b2 = 0" "[output]" "file = $TMP/syn.h5"
+expect 0 "depth" "an NNGP job on synthetic data runs without any file" -- $NNSWEEP nngp --quiet "$TMP/job.ini"
+
 # Dataset errors name the path.
 mkdir -p "$TMP/fm"
 job "[data]" "path = $TMP/fm" "classes = 0, 6" "train = 10" "test = 10" "[nngp]" "depth = 1:2" "[output]" "file = $TMP/o.h5"

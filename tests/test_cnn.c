@@ -205,6 +205,8 @@ static void test_grad_conv(void **state)
         int c, h, w;
     } cases[] = {
         {"conv(4,3,pad=1)", 3, 7, 6},            /* same padding */
+        {"conv(3,5,pad=2)", 2, 6, 5},            /* same padding 2: two wrapped columns */
+        {"conv(2,5,pad=2)", 2, 2, 3},            /* same, image smaller than the kernel */
         {"conv(2,3,stride=2)", 2, 7, 7},         /* strided, no padding */
         {"conv(3,1)", 2, 4, 5},                  /* pointwise: the GEMM-only path */
         {"conv(2,5,stride=2,pad=2)", 3, 9, 8},   /* large kernel, stride and padding */
@@ -414,6 +416,7 @@ static void test_conv_forward_direct(void **state)
         {"conv(8,3,pad=1)", 3, 12, 10}, {"conv(5,3,stride=2)", 4, 9, 11},
         {"conv(6,1)", 5, 6, 7},         {"conv(4,5,stride=2,pad=2)", 3, 13, 12},
         {"conv(32,3,pad=1)", 16, 8, 8}, {"conv(2,4,stride=3,pad=3)", 2, 10, 9},
+        {"conv(4,5,pad=2)", 2, 7, 6},   {"conv(3,5,pad=2)", 2, 2, 3},   /* same, image < kernel */
     };
     rng_t r;
     rng_seed(&r, 8);
@@ -626,6 +629,32 @@ static void test_maxpool_routing(void **state)
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
     assert_true(out[1] == 2);
+
+    /* 2x2 windows at stride 2 take an unrolled path: against a direct scan of each window in
+     * row order (first maximum kept), on 2 images of 3 planes of 7x10 (the odd last row is
+     * dropped) holding values 0..2, so most windows have ties. */
+    cnn_layer_t L3 = layer_of("maxpool(2)", 3, 7, 10, 1);
+    enum { NB = 2, NX = NB * 3 * 7 * 10, NO = NB * 3 * 3 * 5 };
+    float xs[NX], os[NO];
+    int is[NO];
+    rng_t r;
+    rng_seed(&r, 11);
+    for (int i = 0; i < NX; i++)
+        xs[i] = (float)rng_below(&r, 3);
+    cnn_maxpool_forward(&L3, NB, xs, os, is);
+    for (int pl = 0; pl < NB * 3; pl++)
+        for (int oh = 0; oh < 3; oh++)
+            for (int ow = 0; ow < 5; ow++) {
+                int best = 2 * oh * 10 + 2 * ow;
+                for (int k = 0; k < 4; k++) {
+                    int at = (2 * oh + k / 2) * 10 + 2 * ow + k % 2;
+                    if (xs[pl * 70 + at] > xs[pl * 70 + best])
+                        best = at;
+                }
+                const int o = pl * 15 + oh * 5 + ow;
+                assert_int_equal(is[o], best);
+                assert_true(os[o] == xs[pl * 70 + best]);
+            }
 }
 
 /* ---------------------------------------------------------------------------------------------

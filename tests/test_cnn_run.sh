@@ -242,3 +242,56 @@ else
 fi
 expect 0 "^$a_seconds\$" "the finished run is reloaded from the file unchanged" -- seconds_of "$TMP/three.h5"
 check "the resumed variants job equals the uninterrupted one" -- same_results "$TMP/three-ref.h5" "$TMP/three.h5"
+
+# 6. --bench STEPS: the first run trained on all ranks for STEPS timed steps on synthetic data;
+# one parsable "images/s: N" line on stdout, no results file; bad STEPS exit 2.
+cat > "$TMP/bench.ini" <<'INI'
+[data]
+dataset = synthetic
+channels = 3
+height = 8
+width = 8
+classes = 0, 1, 2
+train = 128
+test = 16
+[cnn]
+layers = conv(4,3,pad=1) bn relu maxpool(2) flatten dense(16) relu dropout(0.5) dense(3)
+batch_size = 32
+[output]
+file = TMPDIR/bench.h5
+INI
+sed -i "s|TMPDIR|$TMP|" "$TMP/bench.ini"
+bench_line() {   # $1 = ranks: stdout is exactly one "images/s: N" line, N > 0; no file written
+  mpirun -np "$1" $NNSWEEP cnn "$TMP/bench.ini" --bench 3 >"$TMP/bench.out" 2>"$TMP/bench.err" || { cat "$TMP/bench.err"; return 1; }
+  cat "$TMP/bench.out" "$TMP/bench.err"
+  [ "$(wc -l <"$TMP/bench.out")" -eq 1 ] && grep -qE '^images/s: [0-9]+(\.[0-9]+)?$' "$TMP/bench.out" &&
+    awk '{exit !($2 > 0)}' "$TMP/bench.out" && [ ! -e "$TMP/bench.h5" ]
+}
+check "--bench 3 prints one 'images/s: N' line and writes no file (1 rank)" -- bench_line 1
+check "--bench 3 prints one 'images/s: N' line and writes no file (2 ranks)" -- bench_line 2
+expect 2 "--bench STEPS: '0' is not a number of steps" "--bench 0 exits 2" -- $NNSWEEP cnn "$TMP/bench.ini" --bench 0
+expect 2 "--bench STEPS: '12x' is not a number of steps" "--bench with a non-number exits 2" -- $NNSWEEP cnn "$TMP/bench.ini" --bench 12x
+expect 2 "--bench STEPS: '' is not a number of steps" "--bench without STEPS exits 2" -- $NNSWEEP cnn "$TMP/bench.ini" --bench
+expect 2 "unexpected argument '--bench'" "nngp has no --bench" -- $NNSWEEP nngp "$TMP/bench.ini" --bench 3
+sed 's/^batch_size = .*/batch_size = 256/' "$TMP/bench.ini" > "$TMP/bench-big.ini"
+expect 2 "batch_size 256 exceeds the 128 training examples" "--bench with a batch larger than the data exits 2" -- mpirun -np 2 $NNSWEEP cnn "$TMP/bench-big.ini" --bench 3
+sed 's/^layers = .*/layers = conv(4,3,pad=1) relu dense(3)/' "$TMP/bench.ini" > "$TMP/bench-bad.ini"
+expect 2 "bench-bad.ini:[0-9]+: \[cnn\] layers: layer 3 dense\(3\)" "--bench with a bad layers string exits 2 naming file:line" -- $NNSWEEP cnn "$TMP/bench-bad.ini" --bench 3
+
+# 7. jobs/cnn-cifar10.ini parses, builds its net and trains one epoch on 200 fake records in the
+# exact CIFAR-10 binary format (1 label byte + 3072 pixel bytes; 5 training files, 1 test file).
+mkdir -p "$TMP/cifar"
+$PY - "$TMP/cifar" <<'PYEOF'
+import os, random, sys
+rng = random.Random(3)
+def batch(name, n):
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        for i in range(n):
+            f.write(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072)))
+for k in range(1, 6):
+    batch(f"data_batch_{k}.bin", 40)
+batch("test_batch.bin", 50)
+PYEOF
+sed -e "s|^; path = .*|path = $TMP/cifar|" -e 's/^train = .*/train = 200/' -e 's/^test = .*/test = 50/' \
+    -e 's/^epochs = .*/epochs = 1/' -e "s|^file = .*|file = $TMP/cifar.h5|" jobs/cnn-cifar10.ini > "$TMP/cifar10.ini"
+expect 0 "CNN training: 1 of 1 run\(s\) finished" "jobs/cnn-cifar10.ini trains 1 epoch on 200 fake CIFAR-10 records (2 ranks)" -- mpirun -np 2 $NNSWEEP cnn "$TMP/cifar10.ini"

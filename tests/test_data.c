@@ -287,6 +287,62 @@ static void test_kind_names_default_path_counts(void **state)
     assert_int_equal(te, 1000);
 }
 
+/* Synthetic data: the shape the spec gives, labels among the class positions, every class seen,
+ * pixels preprocessed like file data, and the same examples when generated again (example i of a
+ * split depends on (seed, split, i) only: a longer split starts with the same examples). */
+static void test_synthetic(void **state)
+{
+    (void)state;
+    dataset_kind_t k = DATASET_MNIST;
+    assert_int_equal(dataset_kind_parse("synthetic", &k), 0);
+    assert_int_equal(k, DATASET_SYNTHETIC);
+    assert_string_equal(dataset_kind_name(DATASET_SYNTHETIC), "synthetic");
+    char buf[16];
+    assert_string_equal(dataset_default_path(DATASET_SYNTHETIC, buf, sizeof buf), "");
+
+    const int classes[3] = {2, 5, 7};
+    data_spec_t s = make_spec(DATASET_SYNTHETIC, "", 3, classes, 60, 5, 7);
+    s.channels = 3;
+    s.height = 4;
+    s.width = 5;
+    dataset_t a, b;
+    assert_int_equal(dataset_load(&s, &a), 0);
+    assert_int_equal(a.channels * 100 + a.rows * 10 + a.cols, 345);
+    assert_int_equal(a.dim, 60);
+    assert_int_equal(a.train.n, 60);
+    assert_int_equal(a.validation.n, 5);
+    assert_int_equal(a.test.n, 7);
+    assert_string_equal(a.name, "synthetic");
+    int seen[3] = {0, 0, 0};
+    for (int i = 0; i < a.train.n; i++) {
+        assert_in_range(a.train.label[i], 0, 2);
+        seen[a.train.label[i]]++;
+        assert_int_equal(a.train.source_index[i], i);
+        for (int j = 0; j < a.dim; j++)
+            assert_true(a.train.x[(size_t)i * a.dim + j] == a.train.pixels[(size_t)i * a.dim + j] / 255.0);
+    }
+    assert_true(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
+    s.train = 70;   /* more examples: the first 60 are the same */
+    assert_int_equal(dataset_load(&s, &b), 0);
+    assert_memory_equal(a.train.pixels, b.train.pixels, (size_t)60 * a.dim);
+    assert_memory_equal(a.train.label, b.train.label, 60 * sizeof(int));
+    assert_memory_equal(a.test.pixels, b.test.pixels, (size_t)7 * a.dim);
+    assert_true(memcmp(a.train.pixels, a.test.pixels, (size_t)a.dim) != 0);
+    dataset_free(&b);
+    s.shuffle_seed = 5;   /* another seed: other images */
+    assert_int_equal(dataset_load(&s, &b), 0);
+    assert_true(memcmp(a.train.pixels, b.train.pixels, (size_t)60 * a.dim) != 0);
+    dataset_free(&b);
+    dataset_free(&a);
+
+    s.width = 0;
+    assert_int_equal(dataset_load(&s, &a), NN_ERR_INPUT);
+    assert_non_null(strstr(nn_errmsg(), "synthetic"));
+    s.width = 5;
+    s.channels = DATASET_SYNTHETIC_MAX_CHANNELS + 1;
+    assert_int_equal(dataset_load(&s, &a), NN_ERR_INPUT);
+}
+
 static void test_alloc_and_free_accept_zeroed(void **state)
 {
     (void)state;
@@ -1018,6 +1074,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_names_default_path_counts),
         cmocka_unit_test(test_alloc_and_free_accept_zeroed),
+        cmocka_unit_test(test_synthetic),
         cmocka_unit_test(test_idx_real_fashion_mnist),
         cmocka_unit_test(test_idx_roundtrip_gz_and_plain),
         cmocka_unit_test(test_idx_malformed_files),

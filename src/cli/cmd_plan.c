@@ -92,7 +92,9 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     const nngp_spec_t *p = &job->nngp;
     const data_spec_t *ds = &job->data;
     double n = ds->train, m = ds->test, v = ds->validation;
-    double dim = ds->kind == DATASET_CIFAR10 ? 3072 : 784, k = ds->nclasses == 2 ? 1 : ds->nclasses;
+    double dim = ds->kind == DATASET_CIFAR10 ? 3072
+               : ds->kind == DATASET_SYNTHETIC ? (double)ds->channels * ds->height * ds->width : 784;
+    double k = ds->nclasses == 2 ? 1 : ds->nclasses;
     int items = p->sigma_w2.n * p->sigma_b2.n, groups = ranks / p->group_size;
     int workers;   /* items computed at the same time */
     int lmax = (int)p->depth.v[p->depth.n - 1];

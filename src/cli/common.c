@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,9 +91,23 @@ int cli_report_error(int status)
     return nn_exit_status(status);
 }
 
+/* STEPS of --bench: a whole decimal number 1..10^9; else prints why and returns -1. */
+static long long parse_steps(const cli_experiment_t *e, const char *text)
+{
+    char *end;
+    errno = 0;
+    long long v = text ? strtoll(text, &end, 10) : 0;
+    if (!text || !*text || *end || errno || v < 1 || v > 1000000000LL) {
+        fprintf(stderr, "nnsweep %s: --bench STEPS: '%s' is not a number of steps (1 to "
+                "1000000000)\n\n%s", e->name, text ? text : "", e->usage);
+        return -1;
+    }
+    return v;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, const char **job_path,
-                          const char **out_path, int *resume, int *quiet)
+                          const char **out_path, int *resume, long long *bench, int *quiet)
 {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -102,6 +117,9 @@ static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, cons
             *out_path = argv[++i];
         } else if (!strcmp(argv[i], "--resume") && e->can_resume) {
             *resume = 1;
+        } else if (!strcmp(argv[i], "--bench") && e->can_bench) {
+            if ((*bench = parse_steps(e, i + 1 < argc ? argv[++i] : NULL)) < 0)
+                return NN_EXIT_INPUT;
         } else if (!strcmp(argv[i], "--quiet")) {
             *quiet = 1;
         } else if (argv[i][0] == '-' || *job_path) {
@@ -122,7 +140,8 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
 {
     const char *job_path = NULL, *out_path = NULL;
     int resume = 0, quiet = 0;
-    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &quiet);
+    long long bench = 0;
+    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &bench, &quiet);
     if (exit_status >= 0)
         return exit_status;
     char *cmdline = cli_command_line(argc + 2, argv - 2);   /* argv[-2..-1]: program, command */
@@ -156,10 +175,11 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
     const char *out = out_path ? out_path : job.output.file;
     if (st == NN_OK) {
         sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = resume,
-                               .threads = e->threads_to_blas ? 1 : threads};
+                               .threads = e->threads_to_blas ? 1 : threads,
+                               .bench_steps = bench};
         st = e->run(&job, &ds, &opt);
     }
-    if (st == NN_OK && par_rank() == 0) {
+    if (st == NN_OK && par_rank() == 0 && !bench) {
         log_info("results written to %s", out);
         if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)
             log_error("%s", nn_errmsg());   /* the results are safe: not a failed run */

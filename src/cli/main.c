@@ -14,7 +14,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  nngp JOB.ini [--out FILE] [--resume]   NNGP sweep over depth x sigma_w2 x sigma_b2\n"
-    "  cnn JOB.ini [--out FILE]               data-parallel CNN training and variant sweeps\n"
+    "  cnn JOB.ini [--out FILE] [--bench N]    data-parallel CNN training and variant sweeps\n"
     "  plan JOB.ini [--ranks N]               work items, memory and time estimate, no computing\n"
     "  report FILE.h5 [--format F] [--png DIR] tables and figures from a results file\n"
     "\n"

@@ -77,11 +77,80 @@ static void sum_gx_lanes(const real *g, const real *x, real mu, real is, size_t 
 /* ---------------------------------------------------------------------------------------------
  * Convolution. */
 
+/* "Same" convolutions (stride 1, K = 2P + 1, so OH = H and OW = W): row (c,ki,kj) of col is
+ * plane c shifted by d = (ki - P) W + (kj - P) values, col[q] = x[c HW + q + d], except in the
+ * output rows outside [oa, ob) and the columns outside [lo, hi) of the others, which are 0.
+ * Hence one contiguous copy per row of col from its first to its last valid entry (the entries
+ * in between that wrap around a row edge are then zeroed): no per-row calls on small images. */
+static int conv_is_same(int H, int W, int K, int S, int P, int OH, int OW)
+{
+    return S == 1 && K == 2 * P + 1 && OH == H && OW == W;
+}
+
+/* Valid output rows [*oa, *ob) and columns [*lo, *hi) of row (ki, kj) of a same convolution. */
+static void same_range(int H, int W, int P, int ki, int kj, int *oa, int *ob, int *lo, int *hi)
+{
+    *oa = P - ki > 0 ? P - ki : 0;
+    *ob = H + P - ki < H ? H + P - ki : H;
+    *lo = P - kj > 0 ? P - kj : 0;
+    *hi = W + P - kj < W ? W + P - kj : W;
+}
+
+/* Zeroes the entries of row (H x W values) in rows [oa, ob) outside columns [lo, hi): the ones a
+ * contiguous pass over a same convolution's row of col wraps around the image edge. */
+static void zero_wrapped(real *row, int W, int oa, int ob, int lo, int hi)
+{
+    for (int oh = oa; oh < ob; oh++) {
+        for (int ow = 0; ow < lo; ow++)
+            row[(size_t)oh * W + ow] = 0;
+        for (int ow = hi; ow < W; ow++)
+            row[(size_t)oh * W + ow] = 0;
+    }
+}
+
+/* im2col (x != NULL: col = rows of x) or col2im (dx != NULL: dx += rows of col, whose wrapped
+ * entries are zeroed first, so that they add 0 to the pixel they wrap onto) of a same
+ * convolution, row by row of col in one contiguous pass over [q0, q1). */
+static void same_rows(const real *x, real *dx, int C, int H, int W, int K, int P, real *col)
+{
+    const size_t HW = (size_t)H * W;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++) {
+                real *row = col + ((size_t)(c * K + ki) * K + kj) * HW;
+                int oa, ob, lo, hi;
+                same_range(H, W, P, ki, kj, &oa, &ob, &lo, &hi);
+                if (oa >= ob || lo >= hi) {   /* the kernel entry never meets the image */
+                    if (x)
+                        memset(row, 0, HW * sizeof *row);
+                    continue;
+                }
+                const size_t q0 = (size_t)oa * W + lo, q1 = (size_t)(ob - 1) * W + hi;
+                const size_t at = c * HW + q0 + (ptrdiff_t)(ki - P) * W + (kj - P);   /* of q0 */
+                if (x) {
+                    memset(row, 0, q0 * sizeof *row);
+                    memcpy(row + q0, x + at, (q1 - q0) * sizeof *row);
+                    memset(row + q1, 0, (HW - q1) * sizeof *row);
+                }
+                zero_wrapped(row, W, oa, ob, lo, hi);
+                if (dx) {
+                    real *d = dx + at;
+                    const real *r = row + q0;
+                    for (size_t q = 0; q < q1 - q0; q++)
+                        d[q] += r[q];
+                }
+            }
+}
+
 /* col (C*K*K, OH*OW), row (c,ki,kj), column (oh,ow): x[c][oh*S - P + ki][ow*S - P + kj], 0 outside.
  * With stride 1 each row segment is one copy between two zero runs. */
 static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int OH, int OW,
                    real *col)
 {
+    if (conv_is_same(H, W, K, S, P, OH, OW)) {
+        same_rows(x, NULL, C, H, W, K, P, col);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < K; ki++)
             for (int kj = 0; kj < K; kj++) {
@@ -114,10 +183,14 @@ static void im2col(const real *x, int C, int H, int W, int K, int S, int P, int 
             }
 }
 
-/* The adjoint of im2col: x[c][ih][iw] += col entries that were copied from it. x is not zeroed. */
-static void col2im(const real *col, int C, int H, int W, int K, int S, int P, int OH, int OW,
-                   real *x)
+/* The adjoint of im2col: x[c][ih][iw] += col entries that were copied from it. x is not zeroed.
+ * col is scratch: a same convolution zeroes its out-of-image entries (same_rows). */
+static void col2im(real *col, int C, int H, int W, int K, int S, int P, int OH, int OW, real *x)
 {
+    if (conv_is_same(H, W, K, S, P, OH, OW)) {
+        same_rows(NULL, x, C, H, W, K, P, col);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < K; ki++)
             for (int kj = 0; kj < K; kj++) {
@@ -208,10 +281,40 @@ void F(cnn_conv_backward)(const cnn_layer_t *L, int B, const real *x, const real
 /* ---------------------------------------------------------------------------------------------
  * Pooling: windows K x K at stride S, all inside the image (output size floor((H-K)/S) + 1). */
 
+/* The common 2x2 window at stride 2 without branches (so it vectorizes): the larger of each
+ * row pair, then of the two rows, each comparison strict, which is the first maximum in the scan
+ * order of the general loop below. */
+static void maxpool2(const real *x, size_t planes, int H, int W, int OH, int OW, real *out,
+                     int *idx)
+{
+    for (size_t pl = 0; pl < planes; pl++) {
+        const real *xp = x + pl * H * W;
+        real *op = out + pl * OH * OW;
+        int *ip = idx + pl * OH * OW;
+        for (int oh = 0; oh < OH; oh++) {
+            const real *r0 = xp + 2 * oh * W, *r1 = r0 + W;
+            const int at0 = 2 * oh * W;
+            for (int ow = 0; ow < OW; ow++) {
+                const int j = 2 * ow;
+                const real a = r0[j], b = r0[j + 1], c = r1[j], d = r1[j + 1];
+                const int g0 = b > a, g1 = d > c;   // 0/1 flags: index arithmetic, no jumps
+                const real m0 = g0 ? b : a, m1 = g1 ? d : c;
+                const int g = m1 > m0;
+                op[oh * OW + ow] = g ? m1 : m0;
+                ip[oh * OW + ow] = at0 + j + g * (W + g1) + (1 - g) * g0;
+            }
+        }
+    }
+}
+
 void F(cnn_maxpool_forward)(const cnn_layer_t *L, int B, const real *x, real *out, int *idx)
 {
     const int H = L->in_h, W = L->in_w, K = L->k, S = L->stride, OH = L->out_h, OW = L->out_w;
     const size_t planes = (size_t)B * L->in_c;
+    if (K == 2 && S == 2) {
+        maxpool2(x, planes, H, W, OH, OW, out, idx);
+        return;
+    }
     for (size_t pl = 0; pl < planes; pl++) {
         const real *xp = x + pl * H * W;
         real *op = out + pl * OH * OW;

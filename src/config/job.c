@@ -66,6 +66,9 @@ static const keydef_t data_keys[] = {
     {"validation", K_INT, D(validation), 0, B_LO, 0, 0, NULL},
     {"preprocess", K_CHOICE, D(preprocess), 0, 0, 0, 0, preprocess_names},
     {"shuffle_seed", K_LLONG, D(shuffle_seed), 0, 0, 0, 0, NULL},
+    {"channels", K_INT, D(channels), 0, B_LO | B_HI, 1, DATASET_SYNTHETIC_MAX_CHANNELS, NULL},
+    {"height", K_INT, D(height), 0, B_LO | B_HI, 1, DATASET_SYNTHETIC_MAX_SIDE, NULL},
+    {"width", K_INT, D(width), 0, B_LO | B_HI, 1, DATASET_SYNTHETIC_MAX_SIDE, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef D
 
@@ -429,7 +432,7 @@ static int set_key(const char *file, const keydef_t *kd, const entry_t *en, cons
             }
         }
         return key_fail(file, en->line, secname, en->key, "unknown dataset '%s' (fashion-mnist, "
-                        "mnist or cifar10)", v);
+                        "mnist, cifar10 or synthetic)", v);
     }
     case K_PGRID:
         return set_pgrid(file, en, secname, base);
@@ -481,6 +484,9 @@ static int set_defaults(job_t *job, const char *file)
     d->validation = 0;
     d->preprocess = PREPROCESS_SCALE01;
     d->shuffle_seed = -1;
+    d->channels = 3;   /* synthetic images: 3x32x32 unless the job says otherwise */
+    d->height = 32;
+    d->width = 32;
 
     nngp_spec_t *n = &job->nngp;
     char why[128];
@@ -537,7 +543,8 @@ static int first_written(const job_t *job, const char *section, const char *cons
     return 0;
 }
 
-/* Checks that involve several keys: noise_max >= noise, and split sizes against the dataset. */
+/* Checks that involve several keys: noise_max >= noise, image shape keys only for synthetic
+ * data, and split sizes against the dataset. */
 static int cross_checks(const job_t *job, const char *file)
 {
     const nngp_spec_t *n = &job->nngp;
@@ -552,6 +559,13 @@ static int cross_checks(const job_t *job, const char *file)
     }
 
     const data_spec_t *d = &job->data;
+    static const char *const shape_keys[] = {"channels", "height", "width"};
+    for (int i = 0; i < 3 && d->kind != DATASET_SYNTHETIC; i++) {
+        int line = job_key_line(job, "data", shape_keys[i]);
+        if (line)
+            return key_fail(file, line, "data", shape_keys[i], "only for dataset = synthetic (the "
+                            "files of %s give the image shape)", dataset_kind_name(d->kind));
+    }
     int train_pc = 0, test_pc = 0;
     dataset_class_counts(d->kind, &train_pc, &test_pc);
     long long have_train = (long long)d->nclasses * train_pc;

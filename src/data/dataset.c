@@ -1,10 +1,12 @@
 /* dataset.c - the data a job uses: finds a kind's files, selects the classes and the train/
- * validation/test examples (file order or a seeded shuffle), preprocesses with training-split
- * statistics only, and builds regression targets. File formats live in idx.c and cifar.c. */
+ * validation/test examples (file order or a seeded shuffle), or generates synthetic ones,
+ * preprocesses with training-split statistics only, and builds regression targets. File formats
+ * live in idx.c and cifar.c. */
 #include "dataset.h"
 #include "nn_error.h"
 #include "nn_rng.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,11 +15,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#define NKINDS 3
+#define NKINDS 4
 #define NLABELS 10          /* every supported kind labels its classes 0..9 */
 #define FILE_PATH_MAX (DATASET_PATH_MAX + 64)
 
-static const char *const kind_names[NKINDS] = {"fashion-mnist", "mnist", "cifar10"};
+static const char *const kind_names[NKINDS] = {"fashion-mnist", "mnist", "cifar10", "synthetic"};
 
 const char *dataset_kind_name(dataset_kind_t kind)
 {
@@ -34,6 +36,8 @@ int dataset_kind_parse(const char *name, dataset_kind_t *kind)
         *kind = DATASET_MNIST;
     else if (!strcasecmp(name, "cifar10") || !strcasecmp(name, "cifar-10"))
         *kind = DATASET_CIFAR10;
+    else if (!strcasecmp(name, "synthetic"))
+        *kind = DATASET_SYNTHETIC;
     else
         return -1;
     return 0;
@@ -42,13 +46,13 @@ int dataset_kind_parse(const char *name, dataset_kind_t *kind)
 const char *dataset_default_path(dataset_kind_t kind, char *buf, size_t len)
 {
     static const char *const env[NKINDS] = {"NNSWEEP_FASHION_MNIST_DIR", "NNSWEEP_MNIST_DIR",
-                                            "NNSWEEP_CIFAR10_DIR"};
+                                            "NNSWEEP_CIFAR10_DIR", NULL};
     static const char *const dir[NKINDS] = {"/usr/share/datasets/fashion-mnist",
                                             "/usr/share/datasets/mnist",
-                                            "/usr/share/datasets/cifar-10-batches-bin"};
+                                            "/usr/share/datasets/cifar-10-batches-bin", NULL};
     if (!buf || !len)
         return buf;
-    if ((unsigned)kind >= NKINDS) {
+    if ((unsigned)kind >= NKINDS || !dir[kind]) {   /* synthetic data has no files */
         buf[0] = '\0';
         return buf;
     }
@@ -61,6 +65,8 @@ void dataset_class_counts(dataset_kind_t kind, int *train_per_class, int *test_p
 {
     *train_per_class = kind == DATASET_CIFAR10 ? 5000 : 6000;
     *test_per_class = 1000;
+    if (kind == DATASET_SYNTHETIC)
+        *train_per_class = *test_per_class = INT_MAX;
 }
 
 void rawdata_free(rawdata_t *r)
@@ -144,6 +150,14 @@ static int check_spec(const data_spec_t *spec)
     if ((unsigned)spec->preprocess > PREPROCESS_UNIT_NORM)
         return nn_fail(NN_ERR_INPUT, "dataset %s: unknown preprocessing %d",
                        dataset_kind_name(spec->kind), (int)spec->preprocess);
+    if (spec->kind == DATASET_SYNTHETIC
+        && (spec->channels < 1 || spec->channels > DATASET_SYNTHETIC_MAX_CHANNELS
+            || spec->height < 1 || spec->height > DATASET_SYNTHETIC_MAX_SIDE
+            || spec->width < 1 || spec->width > DATASET_SYNTHETIC_MAX_SIDE))
+        return nn_fail(NN_ERR_INPUT, "dataset synthetic: images of %dx%dx%d (channels x height x "
+                       "width): need 1..%d channels and sides of 1..%d", spec->channels,
+                       spec->height, spec->width, DATASET_SYNTHETIC_MAX_CHANNELS,
+                       DATASET_SYNTHETIC_MAX_SIDE);
     return 0;
 }
 
@@ -283,6 +297,35 @@ static void fill_split(split_t *s, const rawdata_t *raw, const int *idx, const i
     }
 }
 
+/* Synthetic splits (contract in dataset.h): example i of split number which has pixels uniform
+ * in 0..255 and a class position uniform in 0..nclasses-1, from its own stream. */
+static int synthetic_splits(dataset_t *ds)
+{
+    const data_spec_t *sp = &ds->spec;
+    const int n[3] = {sp->train, sp->validation, sp->test};
+    split_t *splits[3] = {&ds->train, &ds->validation, &ds->test};
+    const uint64_t seed = sp->shuffle_seed >= 0 ? (uint64_t)sp->shuffle_seed : 0;
+    ds->channels = sp->channels;
+    ds->rows = sp->height;
+    ds->cols = sp->width;
+    ds->dim = sp->channels * sp->height * sp->width;
+    for (int which = 0; which < 3; which++) {
+        int rc = split_alloc(splits[which], n[which], ds->dim, ds->ntargets);
+        if (rc)
+            return rc;
+        for (int i = 0; i < n[which]; i++) {
+            rng_t r;
+            rng_seed_stream(&r, seed, (uint64_t)which, (uint64_t)i);
+            unsigned char *p = splits[which]->pixels + (size_t)i * ds->dim;
+            for (int j = 0; j < ds->dim; j++)
+                p[j] = (unsigned char)rng_below(&r, 256);
+            splits[which]->label[i] = (int)rng_below(&r, (uint64_t)sp->nclasses);
+            splits[which]->source_index[i] = i;
+        }
+    }
+    return 0;
+}
+
 /* Binary (k = 2): y = -0.5 for classes[0], +0.5 for classes[1]. k > 2: one-hot shifted to zero
  * mean, y_c = [c == label] - 1/k, so each row sums to 0. y is n x ntargets, row-major. */
 static void make_targets(split_t *s, int nclasses)
@@ -381,7 +424,9 @@ int dataset_load(const data_spec_t *spec, dataset_t *ds)
     for (int c = 0; c < sp.nclasses; c++)
         pos[sp.classes[c]] = c;
 
-    for (int test = 0; test < 2; test++) {   /* the training file, then the test file */
+    if (sp.kind == DATASET_SYNTHETIC && (rc = synthetic_splits(ds)))
+        goto fail;
+    for (int test = 0; test < 2 && sp.kind != DATASET_SYNTHETIC; test++) {   /* train, then test file */
         if (test && sp.test == 0)
             break;
         if ((rc = read_raw(sp.kind, sp.path, test, &raw, what, sizeof what)))

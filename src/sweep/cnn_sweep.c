@@ -3,8 +3,10 @@
  * global batch split into contiguous slices, gradients summed over the group); world rank 0
  * records each finished run and rewrites the results file (cnn_output.c). The group leader
  * checkpoints its run after every epoch and, on a signal, at the next step (cnn_checkpoint.c);
- * --resume reloads finished runs and continues the others bit for bit. Not here: benchmarking. */
+ * --resume reloads finished runs and continues the others bit for bit. A run's set-up and
+ * training step (cnn_train.h) also serve the benchmark (cnn_bench.c). */
 #include "cnn_state.h"
+#include "cnn_train.h"
 
 #include <math.h>
 #include <mpi.h>
@@ -39,15 +41,7 @@ const char *const cnn_curve_names[CNN_NCURVES] = {"train_loss", "train_accuracy"
  * matrix [nc][nc], the noise accuracies [3], then parameters and buffers as floats. */
 enum { REC_EPOCHS, REC_NPARAMS, REC_NBUFFERS, REC_MB, REC_SECONDS, REC_CKPT_SECONDS, REC_HEADER };
 
-typedef struct {
-    cnn_state_t *state;
-    const char *out_path;
-    float *x_train, *x_test;        /* the splits as float (n, C, H, W), converted once */
-    int max_epochs;
-    size_t max_floats;              /* largest nparams + nbuffers over the runs */
-} sweep_ctx_t;
-
-static size_t record_doubles(const sweep_ctx_t *c)
+size_t run_record_doubles(const sweep_ctx_t *c)
 {
     size_t nc = (size_t)c->state->ds->spec.nclasses;
     return REC_HEADER + (size_t)CNN_NCURVES * c->max_epochs + nc * nc + CNN_NOISE_LEVELS +
@@ -96,34 +90,8 @@ static int count_correct(const float *logits, int B, int nout, const int *labels
 
 /* ---- one run ---- */
 
-/* A run on one rank of its group: sizes, workspace, and the position reached. */
-typedef struct {
-    const sweep_ctx_t *c;
-    const cnn_spec_t *sp;
-    MPI_Comm comm;
-    int grank, gsize;
-    int nbatches, gB;              /* global batches per epoch (the last partial one dropped) */
-    int lb, boff, maxlb;           /* this rank's slice of every global batch: [boff, boff + lb) */
-    int toff, tcnt;                /* this rank's shard of the test split */
-    cnn_sched_kind_t skind;
-    cnn_net_t *net;
-    cnn_reducer_t red;             /* sync bn: sums over comm */
-    cnn_optim_t *opt;
-    size_t np, nbuf;
-    int *perm, *labels, *pred;
-    float *xb, *xa, *xnoise;
-    float *all_bufs;               /* leader: [gsize][nbuf], every rank's bn statistics */
-    double *all_sums;              /* leader: [gsize][2], every rank's epoch sums */
-    char *ckpt_path;
-    double *curve[CNN_NCURVES];    /* [epochs] each, inside the result record */
-    /* position: epochs finished, batches of the current epoch trained, batches since the start */
-    int epoch, batch;
-    long long step;
-    double sums[2];                /* this rank, this epoch: loss x examples, correct */
-    double run_seconds, epoch_seconds, ckpt_seconds;   /* timing, summed over sessions */
-} run_t;
 
-static void run_close(run_t *r)
+void run_close(run_t *r)
 {
     cnn_net_destroy(&r->net);
     cnn_optim_destroy(&r->opt);
@@ -145,18 +113,15 @@ static void shard(int n, int q, int P, int *off, int *cnt)
     *cnt = (int)((long long)n * (q + 1) / P) - *off;
 }
 
-/* Sizes the run, builds the net (initialized from the seed) and optimizer and allocates the
- * workspace; curves point into the record rec. Collective over the group: returns the agreed
- * status (NN_ERR_INPUT for a batch that does not fit); on failure run_close frees. */
-static int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
+int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec, MPI_Comm comm)
 {
     const dataset_t *ds = c->state->ds;
     memset(r, 0, sizeof *r);
     r->c = c;
     r->sp = sp;
-    r->comm = (MPI_Comm)par_group_comm();
-    r->grank = par_group_rank();
-    r->gsize = par_group_size();
+    r->comm = comm;
+    MPI_Comm_rank(comm, &r->grank);
+    MPI_Comm_size(comm, &r->gsize);
     int g = r->gsize, q = r->grank, ntrain = ds->train.n;
     r->gB = sp->batch_size;
     r->nbatches = r->gB > 0 ? ntrain / r->gB : 0;
@@ -301,67 +266,80 @@ static int step_agree(const run_t *r, int st, int *stop)
     return v[0];
 }
 
+void run_shuffle(run_t *r)
+{
+    int ntrain = r->c->state->ds->train.n;
+    rng_t shuf;   /* the same permutation on every rank of the group */
+    rng_seed_stream(&shuf, (uint64_t)r->sp->seed, (uint64_t)r->epoch, 0);
+    for (int i = 0; i < ntrain; i++)
+        r->perm[i] = i;
+    rng_shuffle_int(&shuf, r->perm, ntrain);
+}
+
+int run_step(run_t *r, double lr, int *stop)
+{
+    const sweep_ctx_t *c = r->c;
+    const dataset_t *ds = c->state->ds;
+    const cnn_spec_t *sp = r->sp;
+    int dim = ds->dim, b = r->batch;
+    const int *idx = r->perm + (size_t)b * r->gB + r->boff;
+    for (int i = 0; i < r->lb; i++) {   // xb (lb, C, H, W)
+        memcpy(r->xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
+               (size_t)dim * sizeof(float));
+        r->labels[i] = ds->train.label[idx[i]];
+    }
+    const float *x = r->xb;
+    if (sp->augment_crop > 0 || sp->augment_flip) {
+        rng_t ar;
+        rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)r->grank,
+                        (uint64_t)r->step);
+        cnn_augment(r->xb, r->xa, r->lb, ds->channels, ds->rows, ds->cols, sp->augment_crop,
+                    sp->augment_flip, &ar);
+        x = r->xa;
+    }
+    rng_t dr;
+    rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)r->grank,
+                    (uint64_t)r->step);
+    const float *logits = cnn_forward(r->net, x, r->lb, 1, &dr);
+    int st = NN_OK;
+    if (!logits) {
+        st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
+                             r->epoch + 1, b + 1);
+    } else {
+        r->sums[1] += count_correct(logits, r->lb, cnn_net_nout(r->net), r->labels);
+        double loss = cnn_loss_backward(r->net, r->labels);   /* mean over the local batch */
+        if (isnan(loss))
+            st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
+                         "(diverged: lower the learning rate)", sp->name, r->epoch + 1, b + 1);
+        r->sums[0] += loss * r->lb;
+    }
+    st = step_agree(r, st, stop);   /* a signal takes effect after this step */
+    if (st != NN_OK)
+        return st;
+    float *grads = cnn_grads(r->net);
+    if (r->gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
+        float scale = (float)r->lb / (float)r->gB;
+        for (size_t i = 0; i < r->np; i++)
+            grads[i] *= scale;
+        MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->np, MPI_FLOAT, MPI_SUM, r->comm);
+    }
+    cnn_optim_step(r->opt, cnn_params(r->net), grads, lr);
+    r->batch++;
+    r->step++;
+    return NN_OK;
+}
+
 /* Trains batches r->batch .. nbatches-1 of epoch r->epoch at learning rate lr. The group agrees
  * at every step on failures and signals; on a signal it finishes that step and returns with
  * *stop set and the position after it. Returns 0 or an agreed error. */
 static int train_batches(run_t *r, double lr, int *stop)
 {
-    const sweep_ctx_t *c = r->c;
-    const dataset_t *ds = c->state->ds;
-    const cnn_spec_t *sp = r->sp;
-    int C = ds->channels, H = ds->rows, W = ds->cols, dim = ds->dim, ntrain = ds->train.n;
-    int nout = cnn_net_nout(r->net), augment = sp->augment_crop > 0 || sp->augment_flip;
-    float *params = cnn_params(r->net), *grads = cnn_grads(r->net);
-    float scale = (float)r->lb / (float)r->gB;
-    rng_t shuf;   /* the same permutation on every rank of the group */
-    rng_seed_stream(&shuf, (uint64_t)sp->seed, (uint64_t)r->epoch, 0);
-    for (int i = 0; i < ntrain; i++)
-        r->perm[i] = i;
-    rng_shuffle_int(&shuf, r->perm, ntrain);
+    run_shuffle(r);
     *stop = 0;
     while (r->batch < r->nbatches && !*stop) {
-        int b = r->batch;
-        const int *idx = r->perm + (size_t)b * r->gB + r->boff;
-        for (int i = 0; i < r->lb; i++) {   // xb (lb, C, H, W)
-            memcpy(r->xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
-                   (size_t)dim * sizeof(float));
-            r->labels[i] = ds->train.label[idx[i]];
-        }
-        const float *x = r->xb;
-        if (augment) {
-            rng_t ar;
-            rng_seed_stream(&ar, (uint64_t)sp->seed ^ AUGMENT_STREAM, (uint64_t)r->grank,
-                            (uint64_t)r->step);
-            cnn_augment(r->xb, r->xa, r->lb, C, H, W, sp->augment_crop, sp->augment_flip, &ar);
-            x = r->xa;
-        }
-        rng_t dr;
-        rng_seed_stream(&dr, (uint64_t)sp->seed ^ DROPOUT_STREAM, (uint64_t)r->grank,
-                        (uint64_t)r->step);
-        const float *logits = cnn_forward(r->net, x, r->lb, 1, &dr);
-        int st = NN_OK;
-        if (!logits) {
-            st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
-                                 r->epoch + 1, b + 1);
-        } else {
-            r->sums[1] += count_correct(logits, r->lb, nout, r->labels);
-            double loss = cnn_loss_backward(r->net, r->labels);   /* mean over the local batch */
-            if (isnan(loss))
-                st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
-                             "(diverged: lower the learning rate)", sp->name, r->epoch + 1, b + 1);
-            r->sums[0] += loss * r->lb;
-        }
-        st = step_agree(r, st, stop);   /* a signal takes effect after this step */
+        int st = run_step(r, lr, stop);
         if (st != NN_OK)
             return st;
-        if (r->gsize > 1) {   /* d(mean over the global batch) = sum_r (lb_r / gB) d(local mean) */
-            for (size_t i = 0; i < r->np; i++)
-                grads[i] *= scale;
-            MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->np, MPI_FLOAT, MPI_SUM, r->comm);
-        }
-        cnn_optim_step(r->opt, params, grads, lr);
-        r->batch++;
-        r->step++;
         par_poll();
     }
     return NN_OK;
@@ -485,7 +463,7 @@ static int run_finish(run_t *r, double *rec)
 static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
 {
     run_t r;
-    int st = run_open(&r, c, sp, rec);
+    int st = run_open(&r, c, sp, rec, (MPI_Comm)par_group_comm());
     if (st == NN_OK)
         st = run_restore(&r);
     while (st == NN_OK && r.epoch < sp->epochs) {
@@ -593,7 +571,7 @@ static int check_runs(sweep_ctx_t *c)
     return NN_OK;
 }
 
-static float *to_float(const split_t *sp, int dim)
+float *run_split_to_float(const split_t *sp, int dim)
 {
     size_t n = (size_t)sp->n * dim;
     float *x = malloc((n ? n : 1) * sizeof *x);
@@ -641,12 +619,14 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
     sweep_ctx_t c = {.state = &s, .out_path = opt->out_path};
     int rank = par_rank();
     int st = par_agree(check_runs(&c));
+    if (opt->bench_steps > 0)   /* --bench: the first run's throughput, no results file */
+        return st == NN_OK ? cnn_bench_run(&c, s.specs[0], opt->bench_steps) : st;
     s.hostnames = par_hostnames();
     s.t_start = timer_now();
     provenance_now(s.start_time, sizeof s.start_time);
     if (st == NN_OK) {
-        c.x_train = to_float(&ds->train, ds->dim);
-        c.x_test = to_float(&ds->test, ds->dim);
+        c.x_train = run_split_to_float(&ds->train, ds->dim);
+        c.x_test = run_split_to_float(&ds->test, ds->dim);
         st = c.x_train && c.x_test ? NN_OK : nn_fail(NN_ERR_NOMEM, "cannot convert the data to float");
         st = par_agree(st);
     }
@@ -668,7 +648,7 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
         log_info("CNN job: %d run(s), %d train / %d test, %d rank(s) in groups of %d%s", s.nruns,
                  ds->train.n, ds->test.n, par_size(), s.group_size, ndone ? " (resumed)" : "");
         par_schedule_t sched = {.nitems = s.nruns, .done = done,
-                                .result_bytes = record_doubles(&c) * sizeof(double),
+                                .result_bytes = run_record_doubles(&c) * sizeof(double),
                                 .group_size = s.group_size, .slots = 1, .run = run_item,
                                 .record = record_item, .ctx = &c, .label = "cnn runs"};
         st = par_schedule(&sched);
