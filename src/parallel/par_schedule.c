@@ -247,10 +247,23 @@ static int share_with_group(int *items, int n)
     return n;
 }
 
+/* World rank 0: groups that have not sent their first request yet. */
+static int groups_unheard(void)
+{
+    int n = 0;
+    for (int g = 1; g < sched.ngroups; g++)
+        n += sched.account[g].requests == 0;
+    return n;
+}
+
 /* World rank 0 (leader of group 0). */
 static int run_root(unsigned char *buf)
 {
     int status = NN_OK, items[64];
+    /* The leaders send their first requests as soon as par_schedule starts: answer them before
+     * rank 0's own first batch, so that no group waits for rank 0's first poll. */
+    while (groups_unheard() > 0)
+        receive_and_serve(1);
     for (;;) {
         receive_and_serve(0);
         if (signal_pending() && !sched.interrupted)
