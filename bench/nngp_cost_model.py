@@ -15,7 +15,9 @@ points on N nodes:
            words per rank. Network numbers are ASSUMED (this machine is one node): 12.5 GB/s per
            node (100 Gb/s InfiniBand), 2 us latency, shared by the ranks of a node.
 Nodes are ASSUMED to have 64 cores at this machine's per-core dgemm rate and 256 GiB of memory;
-one rank per core. Prints the fitted constants, the model's check against the run it was fitted
+two layouts: one rank per core, and one rank per node whose BLAS and OpenMP threads use its 64
+cores (OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set; the replicated data then exist once per
+node, and a rank has the node's network link to itself). Prints the fitted constants, the model's check against the run it was fitted
 to, and the extrapolation table (time of one grid item with 10 depths, and memory per rank)."""
 import argparse
 import math
@@ -107,28 +109,35 @@ def main():
         print(f"  {phase:13s} {t:8.2f} s  {flops / t / 1e9:7.1f} GFLOP/s  efficiency "
               f"{eff[phase]:.2f} of dgemm{' (pdtrsm part of the posterior)' if phase == 'variance' else ''}")
 
-    def predict(n_, m_, ranks_, nodes_, ndepth=10, depth=10):
-        it, _ = counts(n_, m_, d, k, depth, ndepth)
-        t = it["recursion"] * eff["recursion"] / ranks_
+    def predict(n_, nodes, per_node):
+        """Seconds of one item (10 depths) and of its network part, on nodes x 64 cores laid out
+        as per_node ranks per node."""
+        it, _ = counts(n_, 10_000, d, k, 10, 10)
+        cores = nodes * CORES_PER_NODE
+        t = it["recursion"] * eff["recursion"] / cores
         for ph in ("gram", "factorization", "solve"):
-            t += it[ph] / (ranks_ * rate * eff[ph])
-        return t + ndepth * comm_seconds(n_, m_, ranks_, nodes_)
+            t += it[ph] / (cores * rate * eff[ph])
+        c = 10 * comm_seconds(n_, 10_000, nodes * per_node, nodes)
+        return t + c, c
 
-    print()
-    print(f"Extrapolation: one grid item = 10 depths (10 factorizations), m = 10000 test points, "
-          f"{CORES_PER_NODE} cores and {NODE_GIB} GiB per node (assumed), one rank per core")
-    print("| n | nodes | ranks | time per item | of which network | memory per rank | of which replicated data | fits |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n_ in (50_000, 100_000, 200_000, 500_000, 1_000_000):
-        for nodes in (16, 64, 256, 1024):
-            r = nodes * CORES_PER_NODE
-            t = predict(n_, 10_000, r, nodes)
-            c = 10 * comm_seconds(n_, 10_000, r, nodes)
-            mem, data = memory_per_rank(n_, 10_000, d, k, r)
-            fits = mem * CORES_PER_NODE <= NODE_GIB * 2 ** 30 * 0.85
-            print(f"| {n_:,} | {nodes} | {r} | {t / 60:.1f} min | {100 * c / t:.0f}% | "
-                  f"{mem / 2 ** 30:.2f} GiB | {data / 2 ** 30:.2f} GiB | {'yes' if fits else 'no'} |")
-
+    for per_node, label in ((CORES_PER_NODE, "one rank per core"),
+                            (1, f"one rank per node, {CORES_PER_NODE} BLAS/OpenMP threads each")):
+        print()
+        print(f"Extrapolation, {label}: one grid item = 10 depths (10 factorizations), m = 10000 "
+              f"test points, {CORES_PER_NODE} cores and {NODE_GIB} GiB per node (assumed)")
+        print("| n | nodes | ranks | time per item | of which network | memory per rank "
+              "| of which replicated data | memory per node | fits |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for n_ in (50_000, 100_000, 200_000, 500_000, 1_000_000):
+            for nodes in (16, 64, 256, 1024):
+                r = nodes * per_node
+                t, c = predict(n_, nodes, per_node)
+                mem, data = memory_per_rank(n_, 10_000, d, k, r)
+                node_mem = mem * per_node
+                fits = node_mem <= NODE_GIB * 2 ** 30 * 0.85
+                print(f"| {n_:,} | {nodes} | {r} | {t / 60:.1f} min | {100 * c / t:.0f}% | "
+                      f"{mem / 2 ** 30:.2f} GiB | {data / 2 ** 30:.2f} GiB | "
+                      f"{node_mem / 2 ** 30:.0f} GiB | {'yes' if fits else 'no'} |")
 
 if __name__ == "__main__":
     main()
