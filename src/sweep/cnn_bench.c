@@ -23,7 +23,7 @@ int cnn_bench_run(const sweep_ctx_t *job_ctx, const cnn_spec_t *sp, long long st
     c.x_train = run_split_to_float(&ds->train, ds->dim);
     double *rec = calloc(run_record_doubles(&c), sizeof *rec);
     int st = par_agree(c.x_train && rec ? NN_OK
-                                        : nn_fail(NN_ERR_NOMEM, "cannot convert the data to float"));
+                                        : nn_fail(NN_ERR_NOMEM, "cannot allocate the benchmark's data"));
     run_t r;
     int opened = 0;
     if (st == NN_OK) {

@@ -172,27 +172,42 @@ static int choose_layout(sweep_ctx_t *c)
     return NN_OK;
 }
 
+/* Whether this rank computes an item: with LAPACK only the group leader, with ScaLAPACK every
+ * rank of the group, whose grid and work object the first item makes (*st: 0 or that error). */
+static int computes_items(sweep_ctx_t *c, int *st)
+{
+    *st = NN_OK;
+    if (c->state->layout.solver != SOLVER_SCALAPACK)
+        return par_group_rank() == 0;
+    *st = group_work(c);
+    return *st == NN_OK;
+}
+
+/* The variances of grid item `item` (numbered iw * nb + ib). */
+static void item_variances(const nngp_state_t *s, int item, double *sw2, double *sb2)
+{
+    *sw2 = s->job->nngp.sigma_w2.v[item / s->nb];
+    *sb2 = s->job->nngp.sigma_b2.v[item % s->nb];
+}
+
 /* ---- grid items ---- */
 
 static int run_grid_item(int item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
-    int distributed = s->layout.solver == SOLVER_SCALAPACK;
-    if (!distributed && par_group_rank() != 0)   /* LAPACK: the group leader alone */
-        return NN_OK;
-    int gst = distributed ? group_work(c) : NN_OK;
-    if (gst != NN_OK)
-        return gst;
+    int st;
+    if (!computes_items(c, &st))
+        return st;
     int nd = s->nd;
     double *rec = result;
     int status[NNGP_MAX_DEPTHS], info[NNGP_MAX_DEPTHS];
     nngp_result_t r = {.test_accuracy = rec, .valid_accuracy = rec + nd,
                        .log_marginal_likelihood = rec + 2 * nd, .noise_used = rec + 3 * nd,
                        .status = status, .info = info};
-    double sw2 = s->job->nngp.sigma_w2.v[item / s->nb], sb2 = s->job->nngp.sigma_b2.v[item % s->nb];
-    int st = distributed ? pgp_item_run(c->pwork, sw2, sb2, &r)
-                         : nngp_item_run(c->work[slot], sw2, sb2, &r);
+    double sw2, sb2;
+    item_variances(s, item, &sw2, &sb2);
+    st = c->pwork ? pgp_item_run(c->pwork, sw2, sb2, &r) : nngp_item_run(c->work[slot], sw2, sb2, &r);
     for (int d = 0; d < nd; d++) {
         rec[4 * nd + d] = status[d];
         rec[5 * nd + d] = info[d];
@@ -275,12 +290,9 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
     int d = post_depth(s, post_item);
-    int distributed = s->layout.solver == SOLVER_SCALAPACK;
-    if (!distributed && par_group_rank() != 0)
-        return NN_OK;
-    int gst = distributed ? group_work(c) : NN_OK;
-    if (gst != NN_OK)
-        return gst;
+    int st;
+    if (!computes_items(c, &st))
+        return st;
     double *rec = result;
     size_t nt = (size_t)s->ds->test.n;
     double *mean = rec + 3, *var = mean + nt * (size_t)s->ds->ntargets;
@@ -290,11 +302,11 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     rec[0] = rec[1] = NAN;
     if (item < 0)
         return NN_OK;   /* every grid point of this depth failed: nothing to report */
-    double sw2 = s->job->nngp.sigma_w2.v[item / s->nb], sb2 = s->job->nngp.sigma_b2.v[item % s->nb];
-    int st = distributed
-                 ? pgp_posterior(c->pwork, s->depths[d], sw2, sb2, mean, var, cov, &noise, &info)
-                 : nngp_posterior(c->work[slot], s->depths[d], sw2, sb2, mean, var, cov, &noise,
-                                  &info);
+    double sw2, sb2;
+    item_variances(s, item, &sw2, &sb2);
+    st = c->pwork ? pgp_posterior(c->pwork, s->depths[d], sw2, sb2, mean, var, cov, &noise, &info)
+                  : nngp_posterior(c->work[slot], s->depths[d], sw2, sb2, mean, var, cov, &noise,
+                                   &info);
     rec[0] = noise;
     rec[1] = info;
     rec[2] = timer_now() - t0;
