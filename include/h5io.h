@@ -17,6 +17,14 @@ h5file_t *h5_create(const char *path);
 /* Closes, fsyncs and atomically renames the temporary file to path; frees *f and sets it NULL.
  * Returns 0 or NN_ERR_RUNTIME (the temporary file is removed then; the old file is intact). */
 int h5_commit(h5file_t **f);
+/* As h5_commit, but only the HDF5 close happens now: the fsyncs and the rename run on a
+ * background thread (no HDF5 there), so the caller can compute while the disk catches up. Until
+ * they finish, path holds the previous complete file. One commit is in flight at a time:
+ * h5_create, h5_commit and h5_commit_async wait for it first and return its failure, if any
+ * (h5_create as NULL); h5_commit_wait waits for it alone. Call h5_commit_wait before exiting. */
+int h5_commit_async(h5file_t **f);
+/* Waits for the commit in flight, if any. Returns 0 or its failure (message set). */
+int h5_commit_wait(void);
 /* Opens an existing file read-only. Returns NULL with NN_ERR_INPUT-style message if it is
  * missing or not HDF5. */
 h5file_t *h5_open(const char *path);

@@ -667,6 +667,67 @@ static void test_create_and_commit_failures(void **state)
     assert_int_equal(h5_commit(NULL), NN_ERR_RUNTIME);
 }
 
+/* A background commit: the file is complete once h5_commit_wait returns; rewrites stay in order;
+ * a failed rename is reported by the next call and loses neither the old file nor a temporary. */
+static void test_async_commit(void **state)
+{
+    (void)state;
+    char dir[600], file[700];
+    in_tmp(dir, sizeof dir, "async");
+    snprintf(file, sizeof file, "%s/results.h5", dir);
+    assert_int_equal(h5_commit_wait(), 0);   /* nothing in flight */
+    for (int gen = 1; gen <= 5; gen++) {     /* each create waits for the commit before it */
+        h5file_t *f = h5_create(file);
+        assert_non_null(f);
+        assert_int_equal(h5_write_attr_int(f, "/", "generation", gen), 0);
+        assert_int_equal(h5_commit_async(&f), 0);
+        assert_null(f);
+    }
+    assert_int_equal(h5_commit_wait(), 0);
+    assert_int_equal(count_tmp_files(dir), 0);
+    long long g = 0;
+    h5file_t *r = h5_open(file);
+    assert_non_null(r);
+    assert_int_equal(h5_read_attr_int(r, "/", "generation", &g), 0);
+    assert_int_equal(g, 5);
+    h5_close(&r);
+
+    /* the target is a non-empty directory: the rename fails on the thread; the next h5_create
+     * returns NULL with the message naming the path, and the temporary is gone */
+    char target[600], keep[700];
+    in_tmp(target, sizeof target, "async-target.h5");
+    assert_int_equal(mkdir(target, 0777), 0);
+    snprintf(keep, sizeof keep, "%s/keep", target);
+    FILE *fp = fopen(keep, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    h5file_t *f = h5_create(target);
+    assert_non_null(f);
+    assert_int_equal(h5_write_attr_int(f, "/", "x", 1), 0);
+    assert_int_equal(h5_commit_async(&f), 0);
+    nn_error_clear();
+    assert_null(h5_create(file));
+    assert_msg_has(target);
+    assert_msg_has("cannot rename");
+    assert_int_equal(h5_commit_wait(), 0);   /* reported once */
+    assert_int_equal(count_tmp_files(tmpdir), 0);
+
+    /* the same failure seen by h5_commit_async: this write is abandoned, the old file kept */
+    f = h5_create(target);
+    assert_non_null(f);
+    assert_int_equal(h5_commit_async(&f), 0);
+    h5file_t *next = h5_open(file);   /* reading does not wait */
+    assert_non_null(next);
+    h5_close(&next);
+    assert_int_equal(h5_commit_wait(), NN_ERR_RUNTIME);
+    assert_int_equal(count_tmp_files(tmpdir), 0);
+    r = h5_open(file);
+    assert_non_null(r);
+    assert_int_equal(h5_read_attr_int(r, "/", "generation", &g), 0);
+    assert_int_equal(g, 5);
+    h5_close(&r);
+}
+
 /* ---- reading errors ---- */
 
 static void test_open_errors(void **state)
@@ -910,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_dimension_scales),
         cmocka_unit_test(test_atomic_commit),
         cmocka_unit_test(test_create_and_commit_failures),
+        cmocka_unit_test(test_async_commit),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_list_and_exists),

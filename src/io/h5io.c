@@ -1,11 +1,12 @@
 /* h5io.c - HDF5 results files: create beside the target, write datasets, attributes, strings and
- * scales, commit by fsync + atomic rename or abandon; h5_open. Reads are in h5read.c. One process
+ * scales, commit by fsync + atomic rename (now, or on a background thread) or abandon; h5_open. Reads are in h5read.c. One process
  * writes, with the default sec2 driver: no MPI-IO here. */
 #include "h5io_internal.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,6 +144,10 @@ h5file_t *h5_create(const char *path)
         return NULL;
     }
     h5io_quiet();
+    /* the temporary name may be the one a commit in flight is renaming: wait for it (and report
+     * its failure here) */
+    if (h5_commit_wait() != 0)
+        return NULL;
     h5file_t *f = calloc(1, sizeof *f);
     size_t len = strlen(path) + 32;
     if (!f || !(f->path = strdup(path)) || !(f->tmp = malloc(len))) {
@@ -249,12 +254,76 @@ static void release(h5file_t *f)
     free(f);
 }
 
-int h5_commit(h5file_t **pf)
+/* The part of a commit after HDF5 has closed the temporary file: fsync it, rename it over the
+ * target, fsync the directory. No HDF5 and no message (it may run on the commit thread): the
+ * failing step and errno are kept in the job for finish_message. */
+typedef struct {
+    h5file_t *f;
+    enum { STEP_OK, STEP_FSYNC, STEP_RENAME, STEP_DIR, STEP_NOMEM } failed;
+    int err;
+} commit_job_t;
+
+static void *finish_commit(void *arg)
 {
-    if (!pf || !*pf)
-        return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
-    h5file_t *f = *pf;
-    *pf = NULL;
+    commit_job_t *job = arg;
+    h5file_t *f = job->f;
+    job->failed = STEP_OK;
+    if (fsync_path(f->tmp, O_RDONLY) != 0)
+        job->failed = STEP_FSYNC;
+    else if (rename(f->tmp, f->path) != 0)
+        job->failed = STEP_RENAME;
+    if (job->failed != STEP_OK) {
+        job->err = errno;
+        unlink(f->tmp);
+        return NULL;
+    }
+    /* make the rename itself durable; EINVAL means the file system cannot sync directories */
+    char *dir = strdup(f->path);
+    if (!dir) {
+        job->failed = STEP_NOMEM;
+        return NULL;
+    }
+    char *slash = strrchr(dir, '/');
+    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    if (fsync_path(d, O_RDONLY | O_DIRECTORY) != 0 && errno != EINVAL) {
+        job->failed = STEP_DIR;
+        job->err = errno;
+    }
+    free(dir);
+    return NULL;
+}
+
+/* Records the failure of a finished job (if any) and frees its file; returns 0 or the code. */
+static int finish_message(commit_job_t *job)
+{
+    h5file_t *f = job->f;
+    int rc = 0;
+    switch (job->failed) {
+    case STEP_OK:
+        break;
+    case STEP_FSYNC:
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot fsync %s: %s", f->path, f->tmp, strerror(job->err));
+        break;
+    case STEP_RENAME:
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot rename %s over it: %s", f->path, f->tmp,
+                     strerror(job->err));
+        break;
+    case STEP_DIR:
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: written, but cannot fsync its directory: %s", f->path,
+                     strerror(job->err));
+        break;
+    case STEP_NOMEM:
+        rc = nn_fail(NN_ERR_NOMEM, "out of memory");
+        break;
+    }
+    release(f);
+    return rc;
+}
+
+/* Flushes and closes the HDF5 side of a file being committed. Returns 0, or NN_ERR_RUNTIME with
+ * the temporary file removed and f freed. */
+static int close_for_commit(h5file_t *f)
+{
     if (!f->writable || !f->tmp) {
         int rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot commit a file opened for reading");
         H5Fclose(f->fid);
@@ -266,30 +335,67 @@ int h5_commit(h5file_t **pf)
         rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush %s", f->tmp);
     if (H5Fclose(f->fid) < 0 && rc == 0)
         rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot close %s", f->tmp);
-    if (rc == 0 && fsync_path(f->tmp, O_RDONLY) != 0)
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot fsync %s: %s", f->path, f->tmp, strerror(errno));
-    if (rc == 0 && rename(f->tmp, f->path) != 0)
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot rename %s over it: %s", f->path, f->tmp,
-                     strerror(errno));
     if (rc != 0) {
+        unlink(f->tmp);
+        release(f);
+    }
+    return rc;
+}
+
+/* The commit on the background thread, at most one at a time. */
+static struct {
+    int running;
+    pthread_t thread;
+    commit_job_t job;
+} pending;
+
+int h5_commit_wait(void)
+{
+    if (!pending.running)
+        return 0;
+    pthread_join(pending.thread, NULL);
+    pending.running = 0;
+    return finish_message(&pending.job);
+}
+
+int h5_commit(h5file_t **pf)
+{
+    int waited = h5_commit_wait();
+    if (!pf || !*pf)
+        return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
+    h5file_t *f = *pf;
+    *pf = NULL;
+    int rc = close_for_commit(f);
+    if (rc != 0)
+        return rc;
+    commit_job_t job = {.f = f};
+    finish_commit(&job);
+    rc = finish_message(&job);
+    return rc ? rc : waited;
+}
+
+int h5_commit_async(h5file_t **pf)
+{
+    int rc = h5_commit_wait();
+    if (!pf || !*pf)
+        return nn_fail(NN_ERR_RUNTIME, "h5_commit_async: no file");
+    h5file_t *f = *pf;
+    *pf = NULL;
+    if (rc != 0) {   /* the earlier commit failed: report it, abandon this one */
+        H5Fclose(f->fid);
         unlink(f->tmp);
         release(f);
         return rc;
     }
-    /* make the rename itself durable; EINVAL means the file system cannot sync directories */
-    char *dir = strdup(f->path);
-    if (!dir) {
-        release(f);
-        return nn_fail(NN_ERR_NOMEM, "out of memory");
+    if ((rc = close_for_commit(f)) != 0)
+        return rc;
+    pending.job = (commit_job_t){.f = f};
+    if (pthread_create(&pending.thread, NULL, finish_commit, &pending.job) != 0) {
+        finish_commit(&pending.job);   /* no thread: finish here */
+        return finish_message(&pending.job);
     }
-    char *slash = strrchr(dir, '/');
-    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
-    if (fsync_path(d, O_RDONLY | O_DIRECTORY) != 0 && errno != EINVAL)
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: written, but cannot fsync directory %s: %s", f->path, d,
-                     strerror(errno));
-    free(dir);
-    release(f);
-    return rc;
+    pending.running = 1;
+    return 0;
 }
 
 void h5_close(h5file_t **pf)

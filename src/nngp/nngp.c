@@ -10,6 +10,7 @@
 
 #include "gp.h"
 #include "kernel.h"
+#include "nn_alloc.h"
 #include "nn_error.h"
 #include "nn_timer.h"
 
@@ -27,13 +28,15 @@ struct nngp_work {
     double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
     double *alpha;                    /* ntrain x ntargets */
     double *mean_s, *mean_v;          /* ntest x ntargets, nvalid x ntargets */
+    double *post_work, *post_kss;     /* nngp_posterior's ntrain x ntest and ntest^2, made at its
+                                         first call */
     double gram_seconds;
     int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
 };
 
 static double *alloc_doubles(size_t n, int *fail)
 {
-    double *p = malloc((n ? n : 1) * sizeof *p);
+    double *p = nn_alloc_doubles(n);
     if (!p)
         *fail = 1;
     return p;
@@ -143,6 +146,8 @@ void nngp_work_destroy(nngp_work_t **pw)
     free(w->alpha);
     free(w->mean_s);
     free(w->mean_v);
+    free(w->post_work);
+    free(w->post_kss);
     free(w);
     *pw = NULL;
 }
@@ -293,14 +298,14 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
     if (depth < 0)
         return nn_fail(NN_ERR_INPUT, "nngp_posterior: depth %d < 0", depth);
     int fail = 0;
-    double *work = alloc_doubles((size_t)nt * ns, &fail);
-    double *k_ss = cov ? alloc_doubles((size_t)ns * ns, &fail) : NULL;
-    if (fail) {
-        free(work);
-        free(k_ss);
+    if (!w->post_work)
+        w->post_work = alloc_doubles((size_t)nt * ns, &fail);
+    if (cov && !w->post_kss)
+        w->post_kss = alloc_doubles((size_t)ns * ns, &fail);
+    if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp_posterior: out of memory (%d train, %d test points)",
                        nt, ns);
-    }
+    double *work = w->post_work, *k_ss = cov ? w->post_kss : NULL;
     /* the test-test prior, only when the full covariance is asked for */
     if (cov) {
         kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
@@ -327,7 +332,5 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         if (cov)
             gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
     }
-    free(work);
-    free(k_ss);
     return rc;
 }

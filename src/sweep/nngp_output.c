@@ -289,7 +289,7 @@ int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_
         h5_close(&f);
         return nn_fail_context(st, "writing %s: ", path);
     }
-    return h5_commit(&f);
+    return strcmp(state_name, "running") == 0 ? h5_commit_async(&f) : h5_commit(&f);
 }
 
 /* ---- resume ---- */

@@ -40,7 +40,9 @@ typedef struct {
 
 #define NNGP_MAX_DEPTHS 64
 
-/* Writes the whole state to path atomically with root attribute state = state_name. */
+/* Writes the whole state to path atomically with root attribute state = state_name. A "running"
+ * state is committed in the background (h5_commit_async: the file at path is the previous one
+ * until the disk has it); any other state is on disk when this returns. */
 int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_name);
 /* Loads finished items (and posteriors) from an earlier file at path into s. Returns 0 (also when
  * the file does not exist: nothing loaded), or NN_ERR_INPUT if the file is not a results file of

@@ -426,6 +426,9 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
             if (wst != NN_OK)
                 st = wst;
         }
+        int wst = h5_commit_wait();   /* after a failure, a running checkpoint may be in flight */
+        if (st == NN_OK)
+            st = wst;
     }
     st = par_agree(st);
     for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */

@@ -1,0 +1,17 @@
+/* nn_alloc.h - large numeric buffers (kernel matrices, factors) on transparent huge pages.
+ * A matrix of a few MiB touched for the first time costs one page fault per 4 KiB page, which
+ * in a virtual machine is slower than the arithmetic that fills it; on 2 MiB pages the same
+ * buffer faults a few times. Buffers of at least NN_ALLOC_HUGE_MIN bytes are aligned to 2 MiB
+ * and advised MADV_HUGEPAGE (a hint: without THP they are ordinary pages); smaller ones come
+ * from malloc. Contents are uninitialized, as with malloc. */
+#ifndef NN_ALLOC_H
+#define NN_ALLOC_H
+
+#include <stddef.h>
+
+#define NN_ALLOC_HUGE_MIN ((size_t)1 << 21)
+
+/* n doubles (at least one), or NULL when out of memory. Free with free(). */
+double *nn_alloc_doubles(size_t n);
+
+#endif
