@@ -1,6 +1,7 @@
 /* h5io.h - the only module that calls HDF5. Results files are written whole to a temporary file
  * beside the target and renamed over it on commit (fsync of file and directory first), so a crash
- * never leaves a corrupt or half-written results file. Also reads files back (resume, report).
+ * never leaves a corrupt or half-written results file. A file rewritten often can live in memory
+ * and be saved the same way (h5_create_image, h5_save). Also reads files back (resume, report).
  * Paths inside a file are absolute ("/nngp/test_accuracy"); missing groups are created. */
 #ifndef H5IO_H
 #define H5IO_H
@@ -17,13 +18,18 @@ h5file_t *h5_create(const char *path);
 /* Closes, fsyncs and atomically renames the temporary file to path; frees *f and sets it NULL.
  * Returns 0 or NN_ERR_RUNTIME (the temporary file is removed then; the old file is intact). */
 int h5_commit(h5file_t **f);
-/* As h5_commit, but only the HDF5 close happens now: the fsyncs and the rename run on a
- * background thread (no HDF5 there), so the caller can compute while the disk catches up. Until
- * they finish, path holds the previous complete file. One commit is in flight at a time:
- * h5_create, h5_commit and h5_commit_async wait for it first and return its failure, if any
- * (h5_create as NULL); h5_commit_wait waits for it alone. Call h5_commit_wait before exiting. */
-int h5_commit_async(h5file_t **f);
-/* Waits for the commit in flight, if any. Returns 0 or its failure (message set). */
+/* A file kept in memory for path, written many times and saved whole by h5_save (a results file
+ * rewritten after every work item: objects are created once, later writes overwrite values in
+ * place). Closing it with h5_close leaves path as the last save made it. NULL on failure. */
+h5file_t *h5_create_image(const char *path);
+/* Saves the current content of an h5_create_image file to path atomically (written to
+ * "<path>.tmp.<pid>", fsynced, renamed over path, directory fsynced); the file stays open for
+ * more writes. background: only the copy of the image happens now and the disk work runs on a
+ * thread, so path holds the previous save until it finishes. One save or commit is in flight
+ * at a time: h5_create, h5_create_image, h5_commit and h5_save wait for it first and return its
+ * failure, if any (the creates as NULL). Call h5_commit_wait before exiting. */
+int h5_save(h5file_t *f, int background);
+/* Waits for the save in flight, if any. Returns 0 or its failure (message set). */
 int h5_commit_wait(void);
 /* Opens an existing file read-only. Returns NULL with NN_ERR_INPUT-style message if it is
  * missing or not HDF5. */

@@ -667,65 +667,98 @@ static void test_create_and_commit_failures(void **state)
     assert_int_equal(h5_commit(NULL), NN_ERR_RUNTIME);
 }
 
-/* A background commit: the file is complete once h5_commit_wait returns; rewrites stay in order;
- * a failed rename is reported by the next call and loses neither the old file nor a temporary. */
-static void test_async_commit(void **state)
+/* An in-memory file saved many times: each save is a complete file at path (values rewritten in
+ * place, attributes and attachments kept); background saves stay in order; a failed save is
+ * reported by the next call and loses neither the old file nor a temporary. */
+static long long read_generation(const char *file)
 {
-    (void)state;
-    char dir[600], file[700];
-    in_tmp(dir, sizeof dir, "async");
-    snprintf(file, sizeof file, "%s/results.h5", dir);
-    assert_int_equal(h5_commit_wait(), 0);   /* nothing in flight */
-    for (int gen = 1; gen <= 5; gen++) {     /* each create waits for the commit before it */
-        h5file_t *f = h5_create(file);
-        assert_non_null(f);
-        assert_int_equal(h5_write_attr_int(f, "/", "generation", gen), 0);
-        assert_int_equal(h5_commit_async(&f), 0);
-        assert_null(f);
-    }
-    assert_int_equal(h5_commit_wait(), 0);
-    assert_int_equal(count_tmp_files(dir), 0);
-    long long g = 0;
+    long long g = -1;
     h5file_t *r = h5_open(file);
     assert_non_null(r);
     assert_int_equal(h5_read_attr_int(r, "/", "generation", &g), 0);
-    assert_int_equal(g, 5);
     h5_close(&r);
+    return g;
+}
 
-    /* the target is a non-empty directory: the rename fails on the thread; the next h5_create
-     * returns NULL with the message naming the path, and the temporary is gone */
+static void test_image_save(void **state)
+{
+    (void)state;
+    char dir[600], file[700];
+    in_tmp(dir, sizeof dir, "image");
+    snprintf(file, sizeof file, "%s/results.h5", dir);
+    assert_int_equal(h5_commit_wait(), 0);   /* nothing in flight */
+    h5file_t *f = h5_create_image(file);
+    assert_non_null(f);
+    assert_int_equal(count_tmp_files(dir), 0);   /* nothing on disk before the first save */
+    assert_int_equal(access(file, F_OK), -1);
+    double axis[3] = {1, 2, 3};
+    size_t n = 3;
+    assert_int_equal(h5_write_scale(f, "/axis", n, axis, "axis"), 0);
+    for (int gen = 1; gen <= 5; gen++) {
+        double v[3] = {gen, 10.0 * gen, 100.0 * gen};
+        assert_int_equal(h5_write_f64(f, "/g/values", 1, &n, v), 0);
+        if (gen == 1) {
+            assert_int_equal(h5_write_attr_str(f, "/g/values", "description", "kept"), 0);
+            assert_int_equal(h5_attach_scale(f, "/g/values", 0, "/axis"), 0);
+        }
+        assert_int_equal(h5_write_attr_int(f, "/", "generation", gen), 0);
+        assert_int_equal(h5_save(f, gen % 2), 0);   /* background and foreground in turn */
+        if (gen % 2 == 0)
+            assert_int_equal(read_generation(file), gen);   /* a foreground save is on disk */
+    }
+    assert_int_equal(h5_commit_wait(), 0);
+    h5_close(&f);
+    assert_int_equal(count_tmp_files(dir), 0);
+    assert_int_equal(read_generation(file), 5);
+    h5file_t *r = h5_open(file);
+    assert_non_null(r);
+    double got[3];
+    assert_int_equal(h5_read_f64(r, "/g/values", got, 3), 0);
+    assert_true(got[0] == 5 && got[1] == 50 && got[2] == 500);
+    char *desc = NULL;
+    assert_int_equal(h5_read_attr_str(r, "/g/values", "description", &desc), 0);
+    assert_string_equal(desc, "kept");
+    free(desc);
+    h5_close(&r);
+    if (have_h5py()) {   /* an independent reader sees the scale attached once */
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py,sys; d=h5py.File(sys.argv[1])"
+                 "['/g/values']; sys.exit(0 if len(d.dims[0]) == 1 and d.dims[0][0].name == "
+                 "'/axis' else 1)\" '%s'", file);
+        assert_int_equal(system(cmd), 0);
+    }
+
+    /* the target is a non-empty directory: the background rename fails; the next call reports
+     * it once, naming the path, and no temporary is left */
     char target[600], keep[700];
-    in_tmp(target, sizeof target, "async-target.h5");
+    in_tmp(target, sizeof target, "image-target.h5");
     assert_int_equal(mkdir(target, 0777), 0);
     snprintf(keep, sizeof keep, "%s/keep", target);
     FILE *fp = fopen(keep, "w");
     assert_non_null(fp);
     fclose(fp);
-    h5file_t *f = h5_create(target);
+    f = h5_create_image(target);
     assert_non_null(f);
     assert_int_equal(h5_write_attr_int(f, "/", "x", 1), 0);
-    assert_int_equal(h5_commit_async(&f), 0);
+    assert_int_equal(h5_save(f, 1), 0);
     nn_error_clear();
-    assert_null(h5_create(file));
+    assert_int_equal(h5_save(f, 1), NN_ERR_RUNTIME);
     assert_msg_has(target);
     assert_msg_has("cannot rename");
     assert_int_equal(h5_commit_wait(), 0);   /* reported once */
+    assert_int_equal(h5_save(f, 0), NN_ERR_RUNTIME);   /* in the foreground: at once */
+    h5_close(&f);
     assert_int_equal(count_tmp_files(tmpdir), 0);
+    struct stat st;
+    assert_int_equal(stat(keep, &st), 0);
 
-    /* the same failure seen by h5_commit_async: this write is abandoned, the old file kept */
-    f = h5_create(target);
+    /* an image is not committed, nor saved after close */
+    f = h5_create_image(file);
     assert_non_null(f);
-    assert_int_equal(h5_commit_async(&f), 0);
-    h5file_t *next = h5_open(file);   /* reading does not wait */
-    assert_non_null(next);
-    h5_close(&next);
-    assert_int_equal(h5_commit_wait(), NN_ERR_RUNTIME);
-    assert_int_equal(count_tmp_files(tmpdir), 0);
-    r = h5_open(file);
-    assert_non_null(r);
-    assert_int_equal(h5_read_attr_int(r, "/", "generation", &g), 0);
-    assert_int_equal(g, 5);
-    h5_close(&r);
+    assert_int_equal(h5_commit(&f), NN_ERR_RUNTIME);
+    assert_null(f);
+    assert_int_equal(read_generation(file), 5);
+    assert_int_equal(h5_save(NULL, 0), NN_ERR_RUNTIME);
 }
 
 /* ---- reading errors ---- */
@@ -971,7 +1004,7 @@ int main(void)
         cmocka_unit_test(test_dimension_scales),
         cmocka_unit_test(test_atomic_commit),
         cmocka_unit_test(test_create_and_commit_failures),
-        cmocka_unit_test(test_async_commit),
+        cmocka_unit_test(test_image_save),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_list_and_exists),

@@ -1,6 +1,7 @@
 /* h5io.c - HDF5 results files: create beside the target, write datasets, attributes, strings and
- * scales, commit by fsync + atomic rename (now, or on a background thread) or abandon; h5_open. Reads are in h5read.c. One process
- * writes, with the default sec2 driver: no MPI-IO here. */
+ * scales, commit by fsync + atomic rename or abandon; in-memory files (core driver) saved whole
+ * the same way, now or on a background thread; h5_open. Reads are in h5read.c. One process
+ * writes, with the sec2 or core driver: no MPI-IO here. */
 #include "h5io_internal.h"
 
 #include <errno.h>
@@ -137,7 +138,8 @@ int h5_remove_stale(const char *path)
     return removed;
 }
 
-h5file_t *h5_create(const char *path)
+/* A writable file for path: on disk as "<path>.tmp.<pid>", or in memory (image). */
+static h5file_t *create_writable(const char *path, int image)
 {
     if (!path || !*path) {
         nn_fail(NN_ERR_RUNTIME, "h5_create: empty path");
@@ -160,6 +162,7 @@ h5file_t *h5_create(const char *path)
     snprintf(f->tmp, len, "%s.tmp.%ld", path, (long)getpid());
     f->fid = f->lcpl = -1;
     f->writable = 1;
+    f->image = image;
     if (make_parent_dirs(path) != 0) {
         nn_fail(NN_ERR_RUNTIME, "%s: cannot create its directory: %s", path, strerror(errno));
         goto fail;
@@ -171,6 +174,11 @@ h5file_t *h5_create(const char *path)
         goto fail;
     }
     hid_t fapl = make_fapl();
+    /* in memory: grown 1 MiB at a time, never written by HDF5 (h5_save writes its image) */
+    if (fapl >= 0 && image && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
     if (fapl < 0) {
         h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up file access properties");
         goto fail;
@@ -178,7 +186,8 @@ h5file_t *h5_create(const char *path)
     f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f->fid < 0) {
-        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot create temporary file %s", f->tmp);
+        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot create %s %s", image ? "in-memory file" :
+                  "temporary file", f->tmp);
         goto fail;
     }
     return f;
@@ -190,6 +199,10 @@ fail:
     free(f);
     return NULL;
 }
+
+h5file_t *h5_create(const char *path) { return create_writable(path, 0); }
+
+h5file_t *h5_create_image(const char *path) { return create_writable(path, 1); }
 
 h5file_t *h5_open(const char *path)
 {
@@ -254,31 +267,58 @@ static void release(h5file_t *f)
     free(f);
 }
 
-/* The part of a commit after HDF5 has closed the temporary file: fsync it, rename it over the
- * target, fsync the directory. No HDF5 and no message (it may run on the commit thread): the
- * failing step and errno are kept in the job for finish_message. */
+/* The part of a commit that needs no HDF5 (so it may run on the commit thread): write the image
+ * to the temporary file if there is one, fsync that file, rename it over the target, fsync the
+ * directory. The job owns its strings and image; the failing step and errno are kept for
+ * finish_message, which also frees them. */
 typedef struct {
-    h5file_t *f;
-    enum { STEP_OK, STEP_FSYNC, STEP_RENAME, STEP_DIR, STEP_NOMEM } failed;
+    char *path, *tmp;
+    void *image;        /* the whole file, or NULL when HDF5 has written tmp itself */
+    size_t size;
+    enum { STEP_OK, STEP_WRITE, STEP_FSYNC, STEP_RENAME, STEP_DIR, STEP_NOMEM } failed;
     int err;
 } commit_job_t;
+
+/* Writes size bytes of image to a new file at path. Returns 0 or -1 with errno set. */
+static int write_whole(const char *path, const void *image, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0)
+        return -1;
+    const char *p = image;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = n < 0 ? errno : EIO;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    return close(fd);
+}
 
 static void *finish_commit(void *arg)
 {
     commit_job_t *job = arg;
-    h5file_t *f = job->f;
     job->failed = STEP_OK;
-    if (fsync_path(f->tmp, O_RDONLY) != 0)
+    if (job->image && write_whole(job->tmp, job->image, job->size) != 0)
+        job->failed = STEP_WRITE;
+    else if (fsync_path(job->tmp, O_RDONLY) != 0)
         job->failed = STEP_FSYNC;
-    else if (rename(f->tmp, f->path) != 0)
+    else if (rename(job->tmp, job->path) != 0)
         job->failed = STEP_RENAME;
     if (job->failed != STEP_OK) {
         job->err = errno;
-        unlink(f->tmp);
+        unlink(job->tmp);
         return NULL;
     }
     /* make the rename itself durable; EINVAL means the file system cannot sync directories */
-    char *dir = strdup(f->path);
+    char *dir = strdup(job->path);
     if (!dir) {
         job->failed = STEP_NOMEM;
         return NULL;
@@ -293,52 +333,34 @@ static void *finish_commit(void *arg)
     return NULL;
 }
 
-/* Records the failure of a finished job (if any) and frees its file; returns 0 or the code. */
+/* Records the failure of a finished job (if any) and frees it; returns 0 or the code. */
 static int finish_message(commit_job_t *job)
 {
-    h5file_t *f = job->f;
     int rc = 0;
+    const char *path = job->path, *tmp = job->tmp, *why = strerror(job->err);
     switch (job->failed) {
     case STEP_OK:
         break;
+    case STEP_WRITE:
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot write %s: %s", path, tmp, why);
+        break;
     case STEP_FSYNC:
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot fsync %s: %s", f->path, f->tmp, strerror(job->err));
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot fsync %s: %s", path, tmp, why);
         break;
     case STEP_RENAME:
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot rename %s over it: %s", f->path, f->tmp,
-                     strerror(job->err));
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: cannot rename %s over it: %s", path, tmp, why);
         break;
     case STEP_DIR:
-        rc = nn_fail(NN_ERR_RUNTIME, "%s: written, but cannot fsync its directory: %s", f->path,
-                     strerror(job->err));
+        rc = nn_fail(NN_ERR_RUNTIME, "%s: written, but cannot fsync its directory: %s", path, why);
         break;
     case STEP_NOMEM:
         rc = nn_fail(NN_ERR_NOMEM, "out of memory");
         break;
     }
-    release(f);
-    return rc;
-}
-
-/* Flushes and closes the HDF5 side of a file being committed. Returns 0, or NN_ERR_RUNTIME with
- * the temporary file removed and f freed. */
-static int close_for_commit(h5file_t *f)
-{
-    if (!f->writable || !f->tmp) {
-        int rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot commit a file opened for reading");
-        H5Fclose(f->fid);
-        release(f);
-        return rc;
-    }
-    int rc = 0;
-    if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
-        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush %s", f->tmp);
-    if (H5Fclose(f->fid) < 0 && rc == 0)
-        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot close %s", f->tmp);
-    if (rc != 0) {
-        unlink(f->tmp);
-        release(f);
-    }
+    free(job->path);
+    free(job->tmp);
+    free(job->image);
+    memset(job, 0, sizeof *job);
     return rc;
 }
 
@@ -358,6 +380,21 @@ int h5_commit_wait(void)
     return finish_message(&pending.job);
 }
 
+/* Runs a job here, or on the commit thread when background (here if no thread can start). */
+static int run_commit(commit_job_t *job, int background)
+{
+    if (background) {
+        pending.job = *job;
+        if (pthread_create(&pending.thread, NULL, finish_commit, &pending.job) == 0) {
+            pending.running = 1;
+            return 0;
+        }
+        *job = pending.job;
+    }
+    finish_commit(job);
+    return finish_message(job);
+}
+
 int h5_commit(h5file_t **pf)
 {
     int waited = h5_commit_wait();
@@ -365,37 +402,51 @@ int h5_commit(h5file_t **pf)
         return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
     h5file_t *f = *pf;
     *pf = NULL;
-    int rc = close_for_commit(f);
-    if (rc != 0)
-        return rc;
-    commit_job_t job = {.f = f};
-    finish_commit(&job);
-    rc = finish_message(&job);
-    return rc ? rc : waited;
-}
-
-int h5_commit_async(h5file_t **pf)
-{
-    int rc = h5_commit_wait();
-    if (!pf || !*pf)
-        return nn_fail(NN_ERR_RUNTIME, "h5_commit_async: no file");
-    h5file_t *f = *pf;
-    *pf = NULL;
-    if (rc != 0) {   /* the earlier commit failed: report it, abandon this one */
-        H5Fclose(f->fid);
-        unlink(f->tmp);
+    int rc = 0;
+    if (!f->writable || !f->tmp || f->image)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, f->image ? "h5_commit on an in-memory file "
+                       "(use h5_save)" : "cannot commit a file opened for reading");
+    else if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush %s", f->tmp);
+    if (H5Fclose(f->fid) < 0 && rc == 0)
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot close %s", f->tmp);
+    if (rc != 0) {
+        if (f->tmp && !f->image)
+            unlink(f->tmp);
         release(f);
         return rc;
     }
-    if ((rc = close_for_commit(f)) != 0)
+    commit_job_t job = {.path = f->path, .tmp = f->tmp};   /* the job takes the strings */
+    f->path = f->tmp = NULL;
+    release(f);
+    rc = run_commit(&job, 0);
+    return rc ? rc : waited;
+}
+
+int h5_save(h5file_t *f, int background)
+{
+    int rc = h5_commit_wait();
+    if (rc != 0)
         return rc;
-    pending.job = (commit_job_t){.f = f};
-    if (pthread_create(&pending.thread, NULL, finish_commit, &pending.job) != 0) {
-        finish_commit(&pending.job);   /* no thread: finish here */
-        return finish_message(&pending.job);
+    if (!f || !f->image)
+        return h5io_fail(NN_ERR_RUNTIME, f, NULL, "h5_save needs a file from h5_create_image");
+    if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush the in-memory file");
+    ssize_t size = H5Fget_file_image(f->fid, NULL, 0);
+    commit_job_t job = {.path = strdup(f->path), .tmp = strdup(f->tmp),
+                        .image = size > 0 ? malloc((size_t)size) : NULL, .size = (size_t)size};
+    if (size <= 0 || !job.path || !job.tmp || !job.image) {
+        rc = size <= 0 ? h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot size the file image")
+                       : nn_fail(NN_ERR_NOMEM, "%s: out of memory for the file image", f->path);
+        finish_message(&job);
+        return rc;
     }
-    pending.running = 1;
-    return 0;
+    if (H5Fget_file_image(f->fid, job.image, (size_t)size) != size) {
+        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot copy the file image");
+        finish_message(&job);
+        return rc;
+    }
+    return run_commit(&job, background);
 }
 
 void h5_close(h5file_t **pf)
@@ -406,7 +457,7 @@ void h5_close(h5file_t **pf)
     *pf = NULL;
     if (f->fid >= 0)
         H5Fclose(f->fid);
-    if (f->tmp)
+    if (f->tmp && !f->image)
         unlink(f->tmp);   /* an uncommitted h5_create is abandoned */
     release(f);
 }

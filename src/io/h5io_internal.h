@@ -15,6 +15,7 @@ struct h5file {
     int writable;  /* 1 from h5_create, 0 from h5_open */
     char *path;    /* the path the caller named (used in every message) */
     char *tmp;     /* "<path>.tmp.<pid>" until committed; NULL for h5_open */
+    int image;     /* 1 from h5_create_image: kept in memory, saved whole by h5_save */
 };
 
 /* Records "<file>: <obj>: <formatted message>" (obj may be NULL), followed by the innermost

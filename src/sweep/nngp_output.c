@@ -64,16 +64,21 @@ static int write_data(h5file_t *f, const dataset_t *ds)
     return st;
 }
 
-static int write_grid(h5file_t *f, const nngp_state_t *s)
+/* The grid arrays and timings; scales, descriptions and attributes only when fresh (the values of
+ * an earlier write are overwritten in place). */
+static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
 {
     const job_t *job = s->job;
     double depth[NNGP_MAX_DEPTHS];
     for (int d = 0; d < s->nd; d++)
         depth[d] = s->depths[d];
     size_t dims[3] = {(size_t)s->nd, (size_t)s->nw, (size_t)s->nb};
-    int st = h5_write_scale(f, "/nngp/depth", dims[0], depth, "depth");
-    if (!st) st = h5_write_scale(f, "/nngp/sigma_w2", dims[1], job->nngp.sigma_w2.v, "sigma_w2");
-    if (!st) st = h5_write_scale(f, "/nngp/sigma_b2", dims[2], job->nngp.sigma_b2.v, "sigma_b2");
+    int st = NN_OK;
+    if (fresh) {
+        st = h5_write_scale(f, "/nngp/depth", dims[0], depth, "depth");
+        if (!st) st = h5_write_scale(f, "/nngp/sigma_w2", dims[1], job->nngp.sigma_w2.v, "sigma_w2");
+        if (!st) st = h5_write_scale(f, "/nngp/sigma_b2", dims[2], job->nngp.sigma_b2.v, "sigma_b2");
+    }
     struct { const char *name; const double *f64; const int *i32; const char *what; } arrays[] = {
         {"/nngp/test_accuracy", s->test_accuracy, NULL, "fraction of test examples classified correctly"},
         {"/nngp/validation_accuracy", s->validation_accuracy, NULL, "fraction of validation examples classified correctly (NaN without a validation split)"},
@@ -85,6 +90,8 @@ static int write_grid(h5file_t *f, const nngp_state_t *s)
     for (size_t a = 0; a < sizeof arrays / sizeof arrays[0] && !st; a++) {
         st = arrays[a].f64 ? h5_write_f64(f, arrays[a].name, 3, dims, arrays[a].f64)
                            : h5_write_i32(f, arrays[a].name, 3, dims, arrays[a].i32);
+        if (!fresh)
+            continue;
         if (!st) st = h5_write_attr_str(f, arrays[a].name, "description", arrays[a].what);
         if (!st) st = h5_attach_scale(f, arrays[a].name, 0, "/nngp/depth");
         if (!st) st = h5_attach_scale(f, arrays[a].name, 1, "/nngp/sigma_w2");
@@ -102,11 +109,13 @@ static int write_grid(h5file_t *f, const nngp_state_t *s)
     size_t np = NNGP_NPHASES, ni = (size_t)s->nitems;
     if (!st) st = h5_write_f64(f, "/nngp/timing/item_seconds", 3, tdims, s->item_seconds);
     if (!st) st = h5_write_f64(f, "/nngp/timing/phase_seconds", 1, &np, total);
-    if (!st) st = h5_write_strings(f, "/nngp/timing/phase_names", np, nngp_phase_names);
+    if (!st) st = h5_write_u8(f, "/nngp/item_done", 1, &ni, s->item_done);
+    if (st || !fresh)
+        return st;
+    st = h5_write_strings(f, "/nngp/timing/phase_names", np, nngp_phase_names);
     if (!st) st = h5_write_attr_str(f, "/nngp/timing", "description",
                                     "seconds per phase; gram is paid once per rank, variance is the "
                                     "posterior of the reported models; item_seconds is [sigma_w2][sigma_b2][phase]");
-    if (!st) st = h5_write_u8(f, "/nngp/item_done", 1, &ni, s->item_done);
     if (!st) st = h5_write_attr_int(f, "/nngp", "ntrain", s->ds->train.n);
     if (!st) st = h5_write_attr_int(f, "/nngp", "ntest", s->ds->test.n);
     if (!st) st = h5_write_attr_int(f, "/nngp", "nvalidation", s->ds->validation.n);
@@ -124,7 +133,8 @@ static int write_grid(h5file_t *f, const nngp_state_t *s)
     return st;
 }
 
-static int write_best(h5file_t *f, const nngp_state_t *s)
+/* The best model per depth under each rule; attachments and the rule text only when fresh. */
+static int write_best(h5file_t *f, const nngp_state_t *s, int fresh)
 {
     static const char *const rule_text[SELECT_NRULES] = {
         "highest test accuracy (ties: higher log marginal likelihood, then grid order)",
@@ -158,16 +168,16 @@ static int write_best(h5file_t *f, const nngp_state_t *s)
         for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
             snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
             st = h5_write_f64(f, path, 1, &nd, cols[k].v);
-            if (!st) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+            if (!st && fresh) st = h5_attach_scale(f, path, 0, "/nngp/depth");
         }
         struct { const char *name; const int *v; } idx[] = {{"sigma_w2_index", iw},
                                                             {"sigma_b2_index", ib}};
         for (size_t k = 0; k < 2 && !st; k++) {   /* positions in the grid scales, -1: none */
             snprintf(path, sizeof path, "%s/%s", group, idx[k].name);
             st = h5_write_i32(f, path, 1, &nd, idx[k].v);
-            if (!st) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+            if (!st && fresh) st = h5_attach_scale(f, path, 0, "/nngp/depth");
         }
-        if (!st) st = h5_write_attr_str(f, group, "rule", rule_text[rule]);
+        if (!st && fresh) st = h5_write_attr_str(f, group, "rule", rule_text[rule]);
     }
     return st;
 }
@@ -275,21 +285,17 @@ static int write_posterior(h5file_t *f, const nngp_state_t *s)
     return st;
 }
 
-int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_name)
+int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const char *state_name)
 {
-    h5file_t *f = h5_create(path);
-    if (!f)
-        return NN_ERR_RUNTIME;
+    int fresh = !h5_exists(f, "/nngp", NULL);
     int st = write_provenance(f, s, state_name);
-    if (!st) st = write_data(f, s->ds);
-    if (!st) st = write_grid(f, s);
-    if (!st) st = write_best(f, s);
+    if (!st && fresh) st = write_data(f, s->ds);
+    if (!st) st = write_grid(f, s, fresh);
+    if (!st) st = write_best(f, s, fresh);
     if (!st) st = write_posterior(f, s);
-    if (st) {
-        h5_close(&f);
+    if (st)
         return nn_fail_context(st, "writing %s: ", path);
-    }
-    return strcmp(state_name, "running") == 0 ? h5_commit_async(&f) : h5_commit(&f);
+    return h5_save(f, strcmp(state_name, "running") == 0);
 }
 
 /* ---- resume ---- */

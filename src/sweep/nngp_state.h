@@ -4,6 +4,7 @@
 #define NNGP_STATE_H
 
 #include "dataset.h"
+#include "h5io.h"
 #include "job.h"
 #include "nngp.h"
 #include "nngp_layout.h"
@@ -40,10 +41,11 @@ typedef struct {
 
 #define NNGP_MAX_DEPTHS 64
 
-/* Writes the whole state to path atomically with root attribute state = state_name. A "running"
- * state is committed in the background (h5_commit_async: the file at path is the previous one
- * until the disk has it); any other state is on disk when this returns. */
-int nngp_state_write(const nngp_state_t *s, const char *path, const char *state_name);
+/* Writes the whole state into f (from h5_create_image for path; new, or holding an earlier
+ * write, whose values are overwritten) with root attribute state = state_name, and saves it to
+ * path atomically: a "running" state in the background (path is the previous save until the
+ * disk has it), any other state before this returns. */
+int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const char *state_name);
 /* Loads finished items (and posteriors) from an earlier file at path into s. Returns 0 (also when
  * the file does not exist: nothing loaded), or NN_ERR_INPUT if the file is not a results file of
  * this same job. */

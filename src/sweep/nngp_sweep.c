@@ -31,6 +31,7 @@ typedef struct {
     pgp_work_t *pwork;
     int slots;
     const char *out_path;
+    h5file_t *image;            /* rank 0: the results file in memory, saved after every write */
     int written;                /* rank 0 has written the file at least once */
     double last_write_end;      /* timer_now() after the last write */
     double last_write_seconds;  /* how long it took */
@@ -111,7 +112,9 @@ static void state_free(nngp_state_t *s)
 static int checkpoint(sweep_ctx_t *c, const char *state_name)
 {
     double t0 = timer_now();
-    int st = nngp_state_write(c->state, c->out_path, state_name);
+    if (!c->image && !(c->image = h5_create_image(c->out_path)))
+        return NN_ERR_RUNTIME;
+    int st = nngp_state_write(c->image, c->state, c->out_path, state_name);
     c->written = 1;
     c->last_write_end = timer_now();
     c->last_write_seconds = c->last_write_end - t0;
@@ -429,6 +432,7 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         int wst = h5_commit_wait();   /* after a failure, a running checkpoint may be in flight */
         if (st == NN_OK)
             st = wst;
+        h5_close(&c.image);
     }
     st = par_agree(st);
     for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */
