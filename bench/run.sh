@@ -7,7 +7,7 @@
 #   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
 #   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
 #   same phases, no file output). Process wall times including start-up are printed as well.
-#   REPS (default 3) runs of each; the best is kept.
+#   REPS (default 3) rounds, each running the four in turn; the best of each is kept.
 #   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
 #   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
 #   batch 64, synthetic 3x32x32 images, images/s of STEPS timed steps after a warm-up on both
@@ -33,30 +33,39 @@ attr() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').
 best() { sort -g | head -1; }
 now() { date +%s.%N; }
 
-# run_nnsweep LABEL COMMAND...: best compute seconds and best process seconds over REPS runs.
+# run_nnsweep LABEL COMMAND...: one run; appends its compute and process seconds to
+# $tmp/LABEL.compute and $tmp/LABEL.wall and prints the compute seconds.
 run_nnsweep() {
   local label=$1; shift
-  for i in $(seq "$REPS"); do
-    local t0; t0=$(now)
-    "$@" nngp --quiet "$job" --out "$tmp/$label.h5" >/dev/null
-    echo "$(now) - $t0" | bc >>"$tmp/$label.wall"
-    attr "$tmp/$label.h5" wall_seconds >>"$tmp/$label.compute"
-  done
-  echo "$(best <"$tmp/$label.compute") $(best <"$tmp/$label.wall")"
+  local t0; t0=$(now)
+  "$@" nngp --quiet "$job" --out "$tmp/$label.h5" >/dev/null
+  echo "$(now) - $t0" | bc >>"$tmp/$label.wall"
+  attr "$tmp/$label.h5" wall_seconds | tee -a "$tmp/$label.compute"
 }
 
 nngp_bench() {
-echo "== NNGP sweep benchmark: $(nproc) cores, best of $REPS; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)')"
+echo "== NNGP sweep benchmark: $(nproc) cores, best of $REPS rounds; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)')"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each round runs the four in turn, so the machine's drifts and other jobs hit them alike.
 for i in $(seq "$REPS"); do
   t0=$(now)
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/nngp_torch.py >"$tmp/torch.$i"
   echo "$(now) - $t0" | bc >>"$tmp/torch.wall"
+  a=$(grep '^total_seconds' "$tmp/torch.$i" | awk '{print $2}')
+  b=$(run_nnsweep one_process build/nnsweep)
+  c=$(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep)
+  d=$(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep)
+  printf '   round %d: PyTorch %.2fs, 1 process %.2fs, 1 rank %.2fs, 2 ranks %.2fs; PyTorch / 2 ranks %.2fx, 1 rank / 2 ranks %.2fx (load %s)\n' \
+    "$i" "$a" "$b" "$c" "$d" "$(echo "$a / $d" | bc -l)" "$(echo "$c / $d" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
 done
 torch_compute=$(grep -h '^total_seconds' "$tmp"/torch.* | awk '{print $2}' | best)
 torch_wall=$(best <"$tmp/torch.wall")
-read -r one_proc one_proc_wall < <(run_nnsweep one_process build/nnsweep)
-read -r one_thread one_thread_wall < <(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep)
-read -r two_ranks two_ranks_wall < <(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep)
+for label in one_process one_thread two_ranks; do
+  read -r "${label}_c" "${label}_w" < <(echo "$(best <"$tmp/$label.compute") $(best <"$tmp/$label.wall")")
+done
+one_proc=$one_process_c one_proc_wall=$one_process_w
+one_thread=$one_thread_c one_thread_wall=$one_thread_w
+two_ranks=$two_ranks_c two_ranks_wall=$two_ranks_w
 
 printf '  %-40s %8s %12s\n' "" "compute" "process wall"
 printf '  %-40s %7.2fs %11.2fs\n' "PyTorch, 2 threads" "$torch_compute" "$torch_wall"
