@@ -5,6 +5,8 @@
 #ifndef NNGP_H
 #define NNGP_H
 
+#include <stddef.h>
+
 /* Phases timed per item (seconds), in this order in the output file. */
 enum { NNGP_PHASE_GRAM, NNGP_PHASE_RECURSION, NNGP_PHASE_FACTOR, NNGP_PHASE_SOLVE,
        NNGP_PHASE_VARIANCE, NNGP_NPHASES };
@@ -46,6 +48,20 @@ typedef struct nngp_work nngp_work_t;
  * Gram matrices, the current layer, and the factor's own copy) and computes the Gram matrices.
  * Returns NULL on allocation failure (message set). */
 nngp_work_t *nngp_work_create(const nngp_problem_t *p);
+/* nngp_work_create in two steps, for processes that compute the Gram matrices together: the
+ * buffers (NULL on failure), then the Gram matrices. */
+nngp_work_t *nngp_work_alloc(const nngp_problem_t *p);
+/* How processes share the Gram matrices: this one is `part` of `nparts`, computes every
+ * nparts-th row block, and share(buf, bytes, owner, ctx) must make buf, computed by part owner,
+ * the same on every part (a broadcast; called for every block in the same order by all parts). */
+typedef struct {
+    int part, nparts;
+    void (*share)(void *buf, size_t bytes, int owner, void *ctx);
+    void *ctx;
+} nngp_gram_split_t;
+/* Computes the Gram matrices of w, alone (split NULL) or with the other parts; the result is
+ * bit-identical either way. Allocates nothing, so it cannot fail. */
+void nngp_work_gram(nngp_work_t *w, const nngp_gram_split_t *split);
 /* A second work object for another thread: it shares (borrows) the Gram matrices of original,
  * which must outlive it, and has its own buffers. Returns NULL on allocation failure. */
 nngp_work_t *nngp_work_clone(const nngp_work_t *original);

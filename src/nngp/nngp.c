@@ -74,7 +74,7 @@ static int alloc_buffers(nngp_work_t *w)
     return NN_OK;
 }
 
-nngp_work_t *nngp_work_create(const nngp_problem_t *p)
+nngp_work_t *nngp_work_alloc(const nngp_problem_t *p)
 {
     nngp_work_t *w = calloc(1, sizeof *w);
     if (!w) {
@@ -82,24 +82,70 @@ nngp_work_t *nngp_work_create(const nngp_problem_t *p)
         return NULL;
     }
     w->p = *p;
-    if (alloc_buffers(w) != NN_OK) {
+    if (alloc_buffers(w) != NN_OK)
         nngp_work_destroy(&w);
-        return NULL;
+    return w;
+}
+
+/* Row blocks of the stacked [train; test; validation] Gram rows. The blocks are fixed, so each
+ * is computed by the same BLAS call whichever process computes it: the matrices are bit-identical
+ * however many processes share the work. A train block holds only the columns up to its last row
+ * (the lower triangle); the upper one is mirrored at the end. */
+enum { GRAM_BLOCK_ROWS = 128 };
+
+typedef struct {
+    const double *x;   /* the block's first point */
+    double *g;         /* its first Gram row (leading dimension ntrain) */
+    int rows, cols;
+} gram_block_t;
+
+/* Block k of w's Gram rows into *b; 0 when there is no block k. */
+static int gram_block(const nngp_work_t *w, int k, gram_block_t *b)
+{
+    const nngp_problem_t *p = &w->p;
+    const double *x[3] = {p->x_train, p->x_test, p->x_valid};
+    double *g[3] = {w->g_tt, w->g_st, w->g_vt};
+    int n[3] = {p->ntrain, p->ntest, p->nvalid};
+    for (int set = 0; set < 3; set++) {
+        int blocks = (n[set] + GRAM_BLOCK_ROWS - 1) / GRAM_BLOCK_ROWS;
+        if (k >= blocks) {
+            k -= blocks;
+            continue;
+        }
+        int r0 = k * GRAM_BLOCK_ROWS, r1 = r0 + GRAM_BLOCK_ROWS < n[set] ? r0 + GRAM_BLOCK_ROWS : n[set];
+        *b = (gram_block_t){.x = x[set] + (size_t)r0 * p->dim, .g = g[set] + (size_t)r0 * p->ntrain,
+                            .rows = r1 - r0, .cols = set == 0 ? r1 : p->ntrain};
+        return 1;
     }
-    size_t nt = (size_t)p->ntrain;
+    return 0;
+}
+
+void nngp_work_gram(nngp_work_t *w, const nngp_gram_split_t *split)
+{
+    const nngp_problem_t *p = &w->p;
+    int part = split ? split->part : 0, nparts = split ? split->nparts : 1;
     double t0 = timer_now();
-    kernel_gram_sym(p->x_train, p->ntrain, p->dim, w->g_tt, p->ntrain);
+    gram_block_t b;
+    for (int k = part; gram_block(w, k, &b); k += nparts)
+        kernel_gram(b.x, b.rows, p->x_train, b.cols, p->dim, b.g, p->ntrain);
+    for (int k = 0; nparts > 1 && gram_block(w, k, &b); k++)
+        split->share(b.g, (size_t)b.rows * p->ntrain * sizeof(double), k % nparts, split->ctx);
+    kernel_mirror_lower(w->g_tt, p->ntrain, p->ntrain);
     /* the train diagonal is taken from the Gram matrix itself, so K(x,x) and the diagonal
      * recursion start from the same bits */
-    for (size_t i = 0; i < nt; i++)
-        w->gd_t[i] = w->g_tt[i * nt + i];
-    kernel_gram(p->x_test, p->ntest, p->x_train, p->ntrain, p->dim, w->g_st, p->ntrain);
+    for (size_t i = 0; i < (size_t)p->ntrain; i++)
+        w->gd_t[i] = w->g_tt[i * p->ntrain + i];
     kernel_gram_diag(p->x_test, p->ntest, p->dim, w->gd_s);
-    if (p->nvalid > 0) {
-        kernel_gram(p->x_valid, p->nvalid, p->x_train, p->ntrain, p->dim, w->g_vt, p->ntrain);
+    if (p->nvalid > 0)
         kernel_gram_diag(p->x_valid, p->nvalid, p->dim, w->gd_v);
-    }
     w->gram_seconds = timer_now() - t0;
+}
+
+nngp_work_t *nngp_work_create(const nngp_problem_t *p)
+{
+    nngp_work_t *w = nngp_work_alloc(p);
+    if (w)
+        nngp_work_gram(w, NULL);
     return w;
 }
 

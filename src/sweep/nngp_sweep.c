@@ -147,16 +147,33 @@ static int group_work(sweep_ctx_t *c)
     return !c->grid ? NN_ERR_RUNTIME : !c->pwork ? NN_ERR_NOMEM : NN_OK;
 }
 
-/* LAPACK: on group leaders, the Gram matrices and one work object per slot. */
+static void share_by_bcast(void *buf, size_t bytes, int owner, void *ctx)
+{
+    (void)ctx;
+    par_bcast(buf, bytes, owner);
+}
+
+/* LAPACK: on group leaders, one work object per slot sharing one set of Gram matrices. With
+ * groups of one rank, every rank computes a share of the Gram rows and broadcasts it. Collective
+ * over the world: every rank calls it. */
 static int leader_work(sweep_ctx_t *c)
 {
-    double t0 = timer_now();
-    c->work[0] = nngp_work_create(&c->problem);
-    for (int k = 1; k < c->slots && c->work[0]; k++)
-        if (!(c->work[k] = nngp_work_clone(c->work[0])))
-            break;
-    c->state->gram_seconds = timer_now() - t0;
-    return !c->work[0] || (c->slots > 1 && !c->work[c->slots - 1]) ? NN_ERR_NOMEM : NN_OK;
+    int leader = par_rank() % c->state->job->nngp.group_size == 0, st = NN_OK;
+    if (leader) {
+        c->work[0] = nngp_work_alloc(&c->problem);
+        for (int k = 1; k < c->slots && c->work[0]; k++)
+            if (!(c->work[k] = nngp_work_clone(c->work[0])))
+                break;
+        if (!c->work[0] || (c->slots > 1 && !c->work[c->slots - 1]))
+            st = NN_ERR_NOMEM;
+    }
+    if ((st = par_agree(st)) != NN_OK)
+        return st;
+    nngp_gram_split_t split = {.part = par_rank(), .nparts = par_size(), .share = share_by_bcast};
+    if (leader)
+        nngp_work_gram(c->work[0], c->state->job->nngp.group_size == 1 ? &split : NULL);
+    c->state->gram_seconds = nngp_work_gram_seconds(c->work[0]);
+    return NN_OK;
 }
 
 /* The layout every rank agrees on: the smallest memory per rank over the nodes. */
@@ -390,11 +407,8 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     c.problem = make_problem(job, ds, s.depths);
     if (st == NN_OK)
         st = par_agree(choose_layout(&c));
-    if (st == NN_OK && s.layout.solver == SOLVER_LAPACK) {
-        if (rank % job->nngp.group_size == 0)
-            st = leader_work(&c);
-        st = par_agree(st);
-    }
+    if (st == NN_OK && s.layout.solver == SOLVER_LAPACK)
+        st = leader_work(&c);
     int done_items = 0;
     for (int i = 0; i < s.nitems; i++)
         done_items += s.item_done[i];
