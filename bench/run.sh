@@ -7,7 +7,8 @@
 #   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
 #   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
 #   same phases, no file output). Process wall times including start-up are printed as well.
-#   REPS (default 3) rounds, each running the four in turn; the best of each is kept.
+#   REPS (default 3) rounds, each running the four in turn (rotated by one every round); the
+#   best of each is kept.
 #   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
 #   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
 #   batch 64, synthetic 3x32x32 images, images/s of STEPS timed steps after a warm-up on both
@@ -46,17 +47,27 @@ run_nnsweep() {
 nngp_bench() {
 echo "== NNGP sweep benchmark: $(nproc) cores, best of $REPS rounds; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)')"
 echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# Each round runs the four in turn, so the machine's drifts and other jobs hit them alike.
-for i in $(seq "$REPS"); do
-  t0=$(now)
-  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/nngp_torch.py >"$tmp/torch.$i"
+# Each round runs the four in turn, starting one further along the list each round, so the
+# machine's drifts and other jobs hit them alike.
+run_torch() {
+  local t0; t0=$(now)
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/nngp_torch.py >"$tmp/torch.$1"
   echo "$(now) - $t0" | bc >>"$tmp/torch.wall"
-  a=$(grep '^total_seconds' "$tmp/torch.$i" | awk '{print $2}')
-  b=$(run_nnsweep one_process build/nnsweep)
-  c=$(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep)
-  d=$(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep)
+  grep '^total_seconds' "$tmp/torch.$1" | awk '{print $2}'
+}
+for i in $(seq "$REPS"); do
+  declare -A t=()
+  for k in 0 1 2 3; do
+    case $(( (i - 1 + k) % 4 )) in
+      0) t[torch]=$(run_torch "$i") ;;
+      1) t[proc]=$(run_nnsweep one_process build/nnsweep) ;;
+      2) t[one]=$(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep) ;;
+      3) t[two]=$(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep) ;;
+    esac
+  done
   printf '   round %d: PyTorch %.2fs, 1 process %.2fs, 1 rank %.2fs, 2 ranks %.2fs; PyTorch / 2 ranks %.2fx, 1 rank / 2 ranks %.2fx (load %s)\n' \
-    "$i" "$a" "$b" "$c" "$d" "$(echo "$a / $d" | bc -l)" "$(echo "$c / $d" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+    "$i" "${t[torch]}" "${t[proc]}" "${t[one]}" "${t[two]}" "$(echo "${t[torch]} / ${t[two]}" | bc -l)" \
+    "$(echo "${t[one]} / ${t[two]}" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
 done
 torch_compute=$(grep -h '^total_seconds' "$tmp"/torch.* | awk '{print $2}' | best)
 torch_wall=$(best <"$tmp/torch.wall")

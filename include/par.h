@@ -61,6 +61,12 @@ typedef struct {
      * groups have their first batches) or else after its first batch, e.g. to write the first
      * checkpoint without holding the others up. Returns 0 or an error (which stops the sweep). */
     int (*started)(void *ctx);
+    /* World rank 0 only, optional: extra work for a group (or thread) that would otherwise wait
+     * while the last items run elsewhere. Returns an item number >= nitems, which run() and
+     * record() receive like any other (its result must fit result_bytes), or -1 for none. Asked
+     * only while items are still running and none is left to hand out; extra items are not
+     * counted as progress and never delay the hand-out of regular ones. */
+    int (*extra)(void *ctx);
     void *ctx;
     const char *label;           /* progress label */
 } par_schedule_t;

@@ -15,8 +15,8 @@
 #define NITEMS 37
 
 typedef struct {
-    double recorded[NITEMS];
-    int times[NITEMS];
+    double recorded[NITEMS + 8];   /* room for test_extra_items' extra items */
+    int times[NITEMS + 8];
     int fail_item;        /* run() fails on this item, -1 never */
     int signal_item;      /* the rank that runs this item raises SIGUSR1 */
     int signal_first;     /* every rank raises SIGUSR1 in the first item it runs */
@@ -88,6 +88,53 @@ static void test_every_item_once(void **state)
             assert_int_equal(ctx.times[i], 1);
             assert_true(ctx.recorded[i] == item_value(i));   /* bit-identical */
         }
+}
+
+/* Extra items (rank 0's hook gives NEXTRA of them): with groups of 1 and 2 ranks, every regular
+ * and every extra item is run and recorded exactly once, with its own result. */
+#define NEXTRA 5
+static int extra_given, bad_id;
+static int give_extra(void *vctx)
+{
+    (void)vctx;
+    return extra_given < NEXTRA ? NITEMS + extra_given++ : -1;
+}
+
+static int run_with_extra(int item, int slot, void *result, void *vctx)
+{
+    return run_item(item < NITEMS ? item : item - NITEMS, slot, result, vctx);
+}
+
+static int record_with_extra(int item, const void *result, void *vctx)
+{
+    sweep_ctx_t *ctx = vctx;
+    if (item >= NITEMS + NEXTRA)
+        bad_id = 1;   /* not an id the hook gave */
+    memcpy(&ctx->recorded[item], result, sizeof(double));
+    ctx->times[item]++;
+    return NN_OK;
+}
+
+static void test_extra_items(void **state)
+{
+    (void)state;
+    sweep_ctx_t ctx;
+    for (int group = 1; group <= 2 && par_size() % group == 0; group++) {
+        par_schedule_t s = make_schedule(&ctx, NULL, group);
+        s.run = run_with_extra;
+        s.record = record_with_extra;
+        s.extra = give_extra;
+        extra_given = bad_id = 0;
+        assert_int_equal(par_schedule(&s), NN_OK);
+        if (par_rank() != 0)
+            continue;
+        assert_int_equal(extra_given, NEXTRA);
+        assert_false(bad_id);
+        for (int i = 0; i < NITEMS + NEXTRA; i++) {
+            assert_int_equal(ctx.times[i], 1);
+            assert_true(ctx.recorded[i] == item_value(i < NITEMS ? i : i - NITEMS));
+        }
+    }
 }
 
 /* Items run side by side on threads give the same results as one at a time. */
@@ -263,6 +310,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_item_once),
         cmocka_unit_test(test_threads_per_rank),
         cmocka_unit_test(test_resume_skips_done),
+        cmocka_unit_test(test_extra_items),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_signal_stops_at_item_boundary),
         cmocka_unit_test(test_signal_on_one_rank),

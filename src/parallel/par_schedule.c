@@ -3,9 +3,10 @@
  * of the batch they run so that a new batch is waiting when one finishes, however late rank 0
  * answers; rank 0 records results (and checkpoints) as they arrive and also computes, answering
  * requests from par_poll(). Near the end a busy group's spare request waits, so the last items
- * go to idle groups. A rank runs its batch on OpenMP threads. Signals stop the hand-out at item
- * boundaries; an item may also stop early on a signal (NN_ERR_INTERRUPTED): it is not recorded,
- * and the hand-out stops as for a signal seen here. Results never depend on which rank or thread
+ * go to idle groups, which may also get extra work while the last items run. A rank runs its
+ * batch on OpenMP threads. Signals stop the hand-out at item boundaries; an item may also stop
+ * early on a signal (NN_ERR_INTERRUPTED): it is not recorded, and the hand-out stops as for a
+ * signal seen here. Results never depend on which rank or thread
  * ran an item. MPI is called from the master thread only (MPI_THREAD_FUNNELED). */
 #include "par.h"
 
@@ -57,6 +58,7 @@ static struct {
     /* world rank 0 only */
     int next;                   /* next candidate item */
     int left;                   /* items not done and not handed out */
+    int running;                /* items handed out whose results have not been recorded */
     int leaders_out;            /* leaders other than rank 0 not yet finished */
     int stop;                   /* no more hand-out: signal or error */
     int interrupted;
@@ -76,8 +78,16 @@ static unsigned char *record_at(unsigned char *msg, int j)
     return msg + sizeof(request_t) + (size_t)j * sched.record_bytes;
 }
 
-/* World rank 0: up to `want` items nobody has run; returns how many (0 when done or stopped). */
-static int next_items(int *items, int want)
+/* World rank 0: extra items may be handed out (none is left to hand out) to an idle taker, or,
+ * once no item runs any more, to any taker. */
+static int extra_allowed(int idle)
+{
+    return !sched.stop && sched.s->extra && sched.left == 0 && (idle || sched.running == 0);
+}
+
+/* World rank 0: up to `want` items nobody has run, then extra items (extra_allowed); returns
+ * how many (0 when done or stopped). */
+static int next_items(int *items, int want, int idle)
 {
     int n = 0;
     while (!sched.stop && n < want) {
@@ -87,6 +97,13 @@ static int next_items(int *items, int want)
             break;
         items[n++] = sched.next++;
         sched.left--;
+        sched.running++;
+    }
+    while (n < want && extra_allowed(idle)) {
+        int extra = sched.s->extra(sched.s->ctx);
+        if (extra < 0)
+            break;
+        items[n++] = extra;
     }
     return n;
 }
@@ -94,6 +111,8 @@ static int next_items(int *items, int want)
 /* World rank 0: stores a finished item. */
 static void record(int item, int status, const void *result)
 {
+    int regular = item < sched.s->nitems;
+    sched.running -= regular;
     if (status != NN_OK) {   /* the failing rank reports it through par_agree */
         if (status == NN_ERR_INTERRUPTED)   /* the item saved its own progress on a signal */
             sched.interrupted = 1;
@@ -107,22 +126,26 @@ static void record(int item, int status, const void *result)
         sched.stop = 1;
         return;
     }
-    progress_step(&sched.progress);
+    if (regular)
+        progress_step(&sched.progress);
 }
 
 /* World rank 0: answers group g's pending requests, each with a batch or with none (stop). A
  * spare request of a group that still holds a batch waits while fewer items are left than there
- * are groups, so that the last items go to groups that are idle. */
+ * are groups, so that the last items go to groups that are idle, and while extra items go to
+ * idle takers only. */
 static void answer(int g)
 {
     group_account_t *a = &sched.account[g];
     while (a->pending > 0) {
-        if (!sched.stop && sched.left > 0 && a->held > 0 && sched.left < sched.ngroups)
+        if (!sched.stop && a->held > 0 &&
+            ((sched.left > 0 && sched.left < sched.ngroups) ||
+             (sched.left == 0 && sched.s->extra && sched.running > 0)))
             break;
         int items[64];
         for (int j = 0; j < sched.slots; j++)
             items[j] = -1;
-        int n = next_items(items, sched.slots);
+        int n = next_items(items, sched.slots, a->held == 0);
         MPI_Send(items, sched.slots, MPI_INT, g * sched.gsize, TAG_ASSIGN, MPI_COMM_WORLD);
         a->pending--;
         a->held += n > 0;
@@ -148,8 +171,9 @@ static void stop_handout(int interrupted)
     answer_all();
 }
 
-/* World rank 0: handles one request already received into sched.msg from source: the next batch
- * goes out before the results are recorded (recording may write a checkpoint). */
+/* World rank 0: handles one request already received into sched.msg from source: its results
+ * are recorded (the extra items handed out next depend on them), then every group that can be
+ * answered is. */
 static void serve(int source)
 {
     int g = source / sched.gsize;
@@ -161,7 +185,6 @@ static void serve(int source)
     a->held -= req.closes;
     if (req.signal || signal_pending())
         stop_handout(1);
-    answer(g);
     int stopped = sched.stop;
     for (int j = 0; j < req.nresults; j++) {
         item_header_t h;
@@ -170,6 +193,8 @@ static void serve(int source)
     }
     if (sched.stop && !stopped)   /* a failure: nobody waits for more */
         stop_handout(0);
+    answer(g);
+    answer_all();   /* spare requests held back may be answerable now */
 }
 
 static void receive_and_serve(int blocking)
@@ -268,13 +293,12 @@ static int run_root(unsigned char *buf)
         receive_and_serve(0);
         if (signal_pending() && !sched.interrupted)
             stop_handout(1);
-        int n = share_with_group(items, next_items(items, sched.slots));
+        int n = share_with_group(items, next_items(items, sched.slots, 1));
         if (n == 0)
             break;
         int st = run_batch(items, n, buf);
         if (st != NN_OK)
             status = st;
-        receive_and_serve(0);   /* others first: recording may write a checkpoint */
         call_started();
         int stopped = sched.stop;
         for (int j = 0; j < n; j++) {
@@ -284,6 +308,7 @@ static int run_root(unsigned char *buf)
         }
         if (sched.stop && !stopped)
             stop_handout(0);
+        answer_all();   /* spare requests held back may be answerable now */
     }
     call_started();
     while (sched.leaders_out > 0)

@@ -32,6 +32,12 @@ typedef struct {
     double *post_seconds;           /* [depth] */
     int *post_info;                 /* [depth] */
     unsigned char *post_done;       /* [depth] */
+    /* Posteriors computed ahead, while the last grid items run (par_schedule's extra items), for
+     * the best model of a depth among the items finished then: grid item, or -1. Their mean
+     * and variance wait in post_mean and post_variance, the rest here, until the final selection
+     * confirms them (post_done); others are computed again in the posterior phase. */
+    int ahead_item[64], ahead_running[64], ahead_info[64];
+    double ahead_noise[64], ahead_seconds[64];
     /* provenance */
     const char *command_line;
     char *hostnames;

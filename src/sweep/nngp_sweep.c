@@ -1,8 +1,10 @@
 /* nngp_sweep.c - an NNGP job across MPI ranks: one work item per (sigma_w^2, sigma_b^2) pair gives
  * every depth; results are recorded on rank 0 and the file is rewritten after every item; then the
  * best model of each depth is chosen and its posterior (mean, variance, uncertain examples)
- * computed, again as items. An item runs on one rank with LAPACK (nngp.c), or on a group of ranks
- * with ScaLAPACK (pgp.c), as nngp_layout chooses. Files are in nngp_output.c. */
+ * computed, again as items. Ranks that would wait for the last grid items compute posteriors
+ * ahead for the best models so far, which the final selection usually confirms. An item runs on
+ * one rank with LAPACK (nngp.c), or on a group of ranks with ScaLAPACK (pgp.c), as nngp_layout
+ * chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
 
 #include <math.h>
@@ -84,6 +86,8 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
     for (int r = 0; r < SELECT_NRULES; r++)
         for (int d = 0; d < NNGP_MAX_DEPTHS; d++)
             s->best[r][d] = -1;
+    for (int d = 0; d < NNGP_MAX_DEPTHS; d++)
+        s->ahead_item[d] = s->ahead_running[d] = -1;
     return NN_OK;
 }
 
@@ -212,10 +216,15 @@ static void item_variances(const nngp_state_t *s, int item, double *sw2, double 
 
 /* ---- grid items ---- */
 
+static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec);
+
 static int run_grid_item(int item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
+    if (item >= s->nitems)   /* a posterior ahead: see ahead_item */
+        return run_posterior(c, slot, (item - s->nitems) / s->nitems,
+                             (item - s->nitems) % s->nitems, result);
     int st;
     if (!computes_items(c, &st))
         return st;
@@ -238,11 +247,23 @@ static int run_grid_item(int item, int slot, void *result, void *vctx)
 
 static void select_all(nngp_state_t *s);
 
+static void record_posterior(nngp_state_t *s, int d, const double *rec);
+
 static int record_grid_item(int item, const void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     nngp_state_t *s = c->state;
     const double *rec = result;
+    if (item >= s->nitems) {   /* kept aside until the final selection (confirm_ahead) */
+        int d = (item - s->nitems) / s->nitems;
+        s->ahead_item[d] = s->ahead_running[d];
+        s->ahead_running[d] = -1;
+        s->ahead_noise[d] = rec[0];
+        s->ahead_info[d] = (int)rec[1];
+        s->ahead_seconds[d] = rec[2];
+        record_posterior(s, d, rec);
+        return NN_OK;
+    }
     int nd = s->nd;
     for (int d = 0; d < nd; d++) {
         size_t g = (size_t)d * s->nitems + item;
@@ -305,19 +326,18 @@ static size_t post_record_doubles(const nngp_state_t *s)
  * them out first keeps the last ranks from waiting on one long item. */
 static int post_depth(const nngp_state_t *s, int item) { return s->nd - 1 - item; }
 
-static int run_post_item(int post_item, int slot, void *result, void *vctx)
+/* The posterior of depth index d for grid item `item` (or nothing when item < 0) into a record:
+ * noise used, info, seconds, mean, variance[, covariance]. */
+static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
 {
-    sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
-    int d = post_depth(s, post_item);
     int st;
     if (!computes_items(c, &st))
         return st;
-    double *rec = result;
     size_t nt = (size_t)s->ds->test.n;
     double *mean = rec + 3, *var = mean + nt * (size_t)s->ds->ntargets;
     double *cov = s->post_covariance ? var + nt : NULL;
-    int item = s->best[SELECT_TEST_ACCURACY][d], info = 0;
+    int info = 0;
     double noise = NAN, t0 = timer_now();
     rec[0] = rec[1] = NAN;
     if (item < 0)
@@ -333,20 +353,33 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
 }
 
+static int run_post_item(int post_item, int slot, void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    int d = post_depth(c->state, post_item);
+    return run_posterior(c, slot, d, c->state->best[SELECT_TEST_ACCURACY][d], result);
+}
+
+/* Mean, variance (and covariance) of a posterior record into depth d's arrays. */
+static void record_posterior(nngp_state_t *s, int d, const double *rec)
+{
+    size_t nt = (size_t)s->ds->test.n, nm = nt * (size_t)s->ds->ntargets;
+    memcpy(s->post_mean + (size_t)d * nm, rec + 3, nm * sizeof(double));
+    memcpy(s->post_variance + (size_t)d * nt, rec + 3 + nm, nt * sizeof(double));
+    if (s->post_covariance)
+        memcpy(s->post_covariance + (size_t)d * nt * nt, rec + 3 + nm + nt, nt * nt * sizeof(double));
+}
+
 static int record_post_item(int item, const void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     nngp_state_t *s = c->state;
     int d = post_depth(s, item);
     const double *rec = result;
-    size_t nt = (size_t)s->ds->test.n, nm = nt * (size_t)s->ds->ntargets;
     s->post_noise[d] = rec[0];
     s->post_info[d] = (int)rec[1];
     s->post_seconds[d] = rec[2];
-    memcpy(s->post_mean + (size_t)d * nm, rec + 3, nm * sizeof(double));
-    memcpy(s->post_variance + (size_t)d * nt, rec + 3 + nm, nt * sizeof(double));
-    if (s->post_covariance)
-        memcpy(s->post_covariance + (size_t)d * nt * nt, rec + 3 + nm + nt, nt * nt * sizeof(double));
+    record_posterior(s, d, rec);
     s->post_done[d] = 1;
     /* Posteriors are recomputed on resume, so their checkpoints only show progress: one is
      * written when at least 20 times the last write's duration has passed since it (writes
@@ -354,6 +387,46 @@ static int record_post_item(int item, const void *result, void *vctx)
     if (timer_now() - c->last_write_end < 20 * c->last_write_seconds)
         return NN_OK;
     return checkpoint(c, "running");
+}
+
+/* ---- posteriors ahead: a group that would wait for the last grid items computes the posterior
+ * of a depth's best model among the items finished so far; the final selection usually agrees
+ * (a later item rarely beats it), and then the posterior phase has that depth done. ---- */
+
+/* Whether the grid schedule may hand out posteriors ahead: their records travel in its
+ * messages, which must stay small, so not with covariances or large test sets. */
+static int ahead_enabled(const nngp_state_t *s)
+{
+    return !s->post_covariance && post_record_doubles(s) <= ((size_t)1 << 17);
+}
+
+/* par_schedule's extra hook (rank 0): the deepest depth whose current best has no posterior
+ * ahead yet, as item nitems + d * nitems + best, or -1. */
+static int next_ahead(void *vctx)
+{
+    nngp_state_t *s = ((sweep_ctx_t *)vctx)->state;
+    for (int k = 0; k < s->nd; k++) {
+        int d = post_depth(s, k), best = s->best[SELECT_TEST_ACCURACY][d];
+        if (best < 0 || s->ahead_running[d] >= 0 || s->ahead_item[d] == best)
+            continue;
+        s->ahead_running[d] = best;
+        return s->nitems + d * s->nitems + best;
+    }
+    return -1;
+}
+
+/* Rank 0, after the final selection: posteriors ahead of the selected models count as done. */
+static void confirm_ahead(nngp_state_t *s)
+{
+    for (int d = 0; d < s->nd; d++) {
+        int best = s->best[SELECT_TEST_ACCURACY][d];
+        if (best < 0 || s->ahead_item[d] != best)
+            continue;
+        s->post_noise[d] = s->ahead_noise[d];
+        s->post_info[d] = s->ahead_info[d];
+        s->post_seconds[d] = s->ahead_seconds[d];
+        s->post_done[d] = 1;
+    }
 }
 
 /* ---- the job ---- */
@@ -372,14 +445,44 @@ static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const 
 
 static int run_phase(sweep_ctx_t *c, int nitems, const unsigned char *done, size_t record_doubles,
                      int (*run)(int, int, void *, void *),
-                     int (*record)(int, const void *, void *), const char *label)
+                     int (*record)(int, const void *, void *), int (*extra)(void *),
+                     const char *label)
 {
     par_schedule_t sched = {.nitems = nitems, .done = done,
                             .result_bytes = record_doubles * sizeof(double),
                             .group_size = c->state->job->nngp.group_size, .slots = c->slots,
                             .run = run, .record = record, .started = first_checkpoint,
-                            .ctx = c, .label = label};
+                            .extra = extra, .ctx = c, .label = label};
     return par_schedule(&sched);
+}
+
+/* The grid phase, with posteriors ahead when their records are small enough. */
+static int run_grid(sweep_ctx_t *c)
+{
+    nngp_state_t *s = c->state;
+    size_t grid = item_record_doubles(s->nd), post = post_record_doubles(s);
+    int ahead = ahead_enabled(s);
+    return run_phase(c, s->nitems, s->item_done, ahead && post > grid ? post : grid, run_grid_item,
+                     record_grid_item, ahead ? next_ahead : NULL, "grid");
+}
+
+/* The posterior phase: every depth not confirmed from a posterior ahead (rank 0 knows; the others
+ * learn it here). Posteriors are never resumed (cheap next to the grid, and they depend on the
+ * final selection). */
+static int run_posteriors(sweep_ctx_t *c)
+{
+    nngp_state_t *s = c->state;
+    unsigned char done[NNGP_MAX_DEPTHS];
+    if (par_rank() == 0) {
+        select_all(s);
+        confirm_ahead(s);
+    }
+    par_bcast(s->best, sizeof s->best, 0);
+    par_bcast(s->post_done, (size_t)s->nd, 0);
+    for (int k = 0; k < s->nd; k++)
+        done[k] = s->post_done[post_depth(s, k)];
+    return run_phase(c, s->nd, done, post_record_doubles(s), run_post_item, record_post_item, NULL,
+                     "posterior");
 }
 
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
@@ -424,18 +527,10 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         if (s.layout.solver == SOLVER_SCALAPACK)
             log_info("ScaLAPACK grid %dx%d, block size %d, store %s", s.layout.nprow,
                      s.layout.npcol, s.layout.nb, nngp_store_name(s.layout.store));
-        st = run_phase(&c, s.nitems, s.item_done, item_record_doubles(s.nd), run_grid_item,
-                       record_grid_item, "grid");
+        st = run_grid(&c);
     }
-    if (st == NN_OK) {
-        if (rank == 0)
-            select_all(&s);
-        par_bcast(s.best, sizeof s.best, 0);
-        /* posteriors are never resumed (cheap next to the grid, and they depend on the final
-         * selection): every depth is an item again */
-        st = run_phase(&c, s.nd, NULL, post_record_doubles(&s), run_post_item,
-                       record_post_item, "posterior");
-    }
+    if (st == NN_OK)
+        st = run_posteriors(&c);
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
