@@ -7,7 +7,7 @@
 #   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
 #   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
 #   same phases, no file output). Process wall times including start-up are printed as well.
-#   REPS (default 3) rounds, each running the four in turn (rotated by one every round); the
+#   REPS (default 5) rounds, each running the four in turn (rotated by one every round); the
 #   best of each is kept.
 #   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
 #   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
@@ -18,7 +18,7 @@
 # sides alike), so OpenBLAS picks its kernels for the processor itself (see README, Benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 ROUNDS=${ROUNDS:-4}
 CNN_STEPS=${CNN_STEPS:-30}
 what=${1:-all}

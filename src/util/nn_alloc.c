@@ -3,6 +3,7 @@
 #include "nn_alloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 double *nn_alloc_doubles(size_t n)
@@ -18,5 +19,6 @@ double *nn_alloc_doubles(size_t n)
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: failure leaves ordinary pages */
 #endif
+    memset(p, 0, bytes);   /* fault every page in now, in one sweep */
     return p;
 }
