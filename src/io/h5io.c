@@ -33,6 +33,19 @@ void h5io_quiet(void)
     }
 }
 
+hid_t h5io_dxpl(void)
+{
+    static hid_t dxpl = -1;
+    if (dxpl < 0) {
+        dxpl = H5Pcreate(H5P_DATASET_XFER);
+        if (dxpl >= 0 && H5Pset_buffer(dxpl, (size_t)1 << 16, NULL, NULL) < 0) {
+            H5Pclose(dxpl);
+            dxpl = -1;
+        }
+    }
+    return dxpl >= 0 ? dxpl : H5P_DEFAULT;
+}
+
 hid_t h5io_vlen_utf8(void)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -678,7 +691,7 @@ static int write_dataset(h5file_t *f, const char *path, int rank, const size_t *
             goto done;
         }
     }
-    if (count > 0 && H5Dwrite(did, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    if (count > 0 && H5Dwrite(did, memtype, H5S_ALL, H5S_ALL, h5io_dxpl(), data) < 0)
         rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot write %zu elements", count);
 done:
     if (did >= 0)

@@ -24,6 +24,10 @@ int h5io_fail(int code, const h5file_t *f, const char *obj, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 /* 1 if path names an object in f (every intermediate link present and resolving), else 0. */
 int h5io_object_exists(const h5file_t *f, const char *path);
+/* The dataset transfer list for every H5Dread and H5Dwrite: a 64 KiB type-conversion buffer
+ * instead of HDF5's default 1 MiB, which it allocates and clears on every read or write that
+ * converts (variable-length strings): about 6 ms a call here, against 0.05 ms. Made once. */
+hid_t h5io_dxpl(void);
 /* Turns off HDF5's automatic error printing (idempotent). */
 void h5io_quiet(void);
 /* A variable-length UTF-8 string type (caller closes it), or a negative id. */

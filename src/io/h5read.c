@@ -125,7 +125,7 @@ static int read_dataset(h5file_t *f, const char *path, hid_t memtype, int intege
                        count);
     else if (count > 0 && !buf)
         rc = h5io_fail(NN_ERR_RUNTIME, f, path, "no buffer");
-    else if (count > 0 && H5Dread(did, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+    else if (count > 0 && H5Dread(did, memtype, H5S_ALL, H5S_ALL, h5io_dxpl(), buf) < 0)
         rc = h5io_fail(NN_ERR_INPUT, f, path, "cannot read %zu elements", count);
     if (space >= 0)
         H5Sclose(space);
@@ -171,7 +171,7 @@ static int read_strings(hid_t id, int is_attr, hid_t ftype, size_t n, char **out
     if (H5Tis_variable_str(ftype) > 0) {
         char **tmp = calloc(n ? n : 1, sizeof *tmp);
         if (!tmp || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-            (is_attr ? H5Aread(id, mt, tmp) : H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp)) < 0)
+            (is_attr ? H5Aread(id, mt, tmp) : H5Dread(id, mt, H5S_ALL, H5S_ALL, h5io_dxpl(), tmp)) < 0)
             rc = -1;
         for (size_t i = 0; tmp && i < n; i++) {
             if (rc == 0 && !(out[i] = strdup(tmp[i] ? tmp[i] : "")))
@@ -184,7 +184,7 @@ static int read_strings(hid_t id, int is_attr, hid_t ftype, size_t n, char **out
         size_t sz = H5Tget_size(ftype) + 1;   /* room for the terminator HDF5 adds */
         char *tmp = malloc((n ? n : 1) * sz);
         if (!tmp || H5Tset_size(mt, sz) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
-            (is_attr ? H5Aread(id, mt, tmp) : H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp)) < 0)
+            (is_attr ? H5Aread(id, mt, tmp) : H5Dread(id, mt, H5S_ALL, H5S_ALL, h5io_dxpl(), tmp)) < 0)
             rc = -1;
         for (size_t i = 0; rc == 0 && i < n; i++) {
             tmp[i * sz + sz - 1] = '\0';
