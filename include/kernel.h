@@ -30,6 +30,13 @@ void kernel_step(double *k, int ldk, int m1, int m2, const double *d1, const dou
  * bit-identical to kernel_step's; the diagonal is set by the diagonal recursion from d, so it
  * equals kernel_diag_step's value exactly. */
 void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2);
+/* kernel_step_sym without the mirroring, for callers that read only the lower triangle: the
+ * lower triangle (j <= i) gets K^l, the upper one is left as it was. Saves the mirror's pass over
+ * memory (a transposed one) at every layer. */
+void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, double sb2);
+/* kernel_layer0 on the lower triangle (j <= i) of a square m x m block only. */
+void kernel_layer0_lower(const double *g, int ldg, int m, double sw2, double sb2, double *out,
+                         int ldo);
 /* diag <- sb2 + sw2/2 * diag (the diagonal recursion), m values. */
 void kernel_diag_step(double *diag, int m, double sw2, double sb2);
 

@@ -396,6 +396,47 @@ static void test_step_sym_equals_full(void **state)
     free(x);
 }
 
+/* The lower-triangle variants (layer 0 and the step without the mirror) give the lower triangle
+ * of kernel_layer0 / kernel_step_sym bit for bit at every depth, and leave the upper triangle
+ * as it was (a marker value here). */
+static void test_lower_variants(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 11);
+    const int n = 157, dim = 5, ld = 160, lmax = 3;
+    const double sw2 = 1.9, sb2 = 0.05, marker = -12345.0;
+    double *x = random_points(&r, n, dim);
+    double *g = malloc((size_t)n * ld * sizeof *g), *ks = malloc((size_t)n * ld * sizeof *ks);
+    double *kl = malloc((size_t)n * ld * sizeof *kl), *d = malloc((size_t)n * sizeof *d);
+    kernel_gram_sym(x, n, dim, g, ld);
+    kernel_layer0(g, ld, n, n, sw2, sb2, ks, ld);
+    for (size_t e = 0; e < (size_t)n * ld; e++)
+        kl[e] = marker;
+    kernel_layer0_lower(g, ld, n, sw2, sb2, kl, ld);
+    for (int i = 0; i < n; i++)
+        d[i] = ks[i * ld + i];
+    for (int l = 0; l <= lmax; l++) {
+        if (l > 0) {
+            kernel_step_sym(ks, ld, n, d, sw2, sb2);
+            kernel_step_lower(kl, ld, n, d, sw2, sb2);
+            kernel_diag_step(d, n, sw2, sb2);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                double want = j <= i ? ks[i * ld + j] : marker;
+                if (kl[i * ld + j] != want)
+                    fail_msg("depth %d entry (%d,%d): lower variant %.17g, expected %.17g", l, i, j,
+                             kl[i * ld + j], want);
+            }
+    }
+    free(g);
+    free(ks);
+    free(kl);
+    free(d);
+    free(x);
+}
+
 /* Degenerate inputs give finite values: duplicated points (correlation exactly 1, off-diagonal
  * = diagonal within 1e-14), a zero vector (with sb2 = 0 its row is exactly 0 at every depth;
  * with sb2 > 0 it is finite and sb2 at layer 0), and depth 100 at sw2 = 1, 2, 3 (the diagonal
@@ -493,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_symmetric_psd),
         cmocka_unit_test(test_diag_recursion_matches_full),
         cmocka_unit_test(test_step_sym_equals_full),
+        cmocka_unit_test(test_lower_variants),
         cmocka_unit_test(test_degenerate_inputs_finite),
         cmocka_unit_test(test_thread_count_independence),
     };

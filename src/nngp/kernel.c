@@ -114,6 +114,18 @@ void kernel_layer0(const double *g, int ldg, int m1, int m2, double sw2, double 
     }
 }
 
+void kernel_layer0_lower(const double *g, int ldg, int m, double sw2, double sb2, double *out,
+                         int ldo)
+{
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < m; i++) {
+        const double *gi = g + (size_t)i * ldg;
+        double *oi = out + (size_t)i * ldo;
+        for (int j = 0; j <= i; j++)
+            oi[j] = sb2 + sw2 * gi[j];
+    }
+}
+
 /* The diagonal recursion K^l(x,x) = sb2 + sw2/2 K^{l-1}(x,x); one expression shared by
  * kernel_diag_step and the diagonal of kernel_step_sym so both give the same bits. */
 static inline double diag_next(double d, double sw2, double sb2) { return sb2 + 0.5 * sw2 * d; }
@@ -203,7 +215,7 @@ void kernel_step(double *k, int ldk, int m1, int m2, const double *d1, const dou
     }
 }
 
-void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2)
+void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, double sb2)
 {
     const double a = sw2 / (2.0 * M_PI);
     int nt = (m + RB - 1) / RB;
@@ -217,6 +229,11 @@ void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, dou
         for (int i = i0; i < i1; i++)
             k[(size_t)i * ldk + i] = diag_next(d[i], sw2, sb2);
     }
+}
+
+void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2)
+{
+    kernel_step_lower(k, ldk, m, d, sw2, sb2);
     kernel_mirror_lower(k, ldk, m);
 }
 

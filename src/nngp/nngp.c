@@ -22,7 +22,8 @@ struct nngp_work {
     /* Gram matrices x.x'/N0, fixed for the job (row-major; rows of the first set, columns train) */
     double *g_tt, *g_st, *g_vt;       /* ntrain^2, ntest x ntrain, nvalid x ntrain */
     double *gd_t, *gd_s, *gd_v;       /* diagonals |x|^2/N0 */
-    /* the recursion's current layer, same shapes */
+    /* the recursion's current layer, same shapes; of k_tt only the lower triangle is kept (the
+     * factorization reads no more) */
     double *k_tt, *k_st, *k_vt;
     double *kd_t, *kd_s, *kd_v;
     double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
@@ -247,7 +248,7 @@ static void layer0_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain;
-    kernel_layer0(w->g_tt, nt, nt, nt, sw2, sb2, w->k_tt, nt);
+    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
     kernel_layer0(w->g_st, nt, p->ntest, nt, sw2, sb2, w->k_st, nt);
     kernel_layer0(w->gd_t, 1, nt, 1, sw2, sb2, w->kd_t, 1);
     kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
@@ -263,7 +264,7 @@ static void step_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain;
-    kernel_step_sym(w->k_tt, nt, nt, w->kd_t, sw2, sb2);
+    kernel_step_lower(w->k_tt, nt, nt, w->kd_t, sw2, sb2);
     kernel_step(w->k_st, nt, p->ntest, nt, w->kd_s, w->kd_t, sw2, sb2);
     if (with_valid && p->nvalid > 0)
         kernel_step(w->k_vt, nt, p->nvalid, nt, w->kd_v, w->kd_t, sw2, sb2);
