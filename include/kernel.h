@@ -12,8 +12,6 @@
 void kernel_gram(const double *x1, int m1, const double *x2, int m2, int dim, double *g, int ldg);
 /* G = X X^T / dim, symmetric (syrk); both triangles are filled. */
 void kernel_gram_sym(const double *x, int m, int dim, double *g, int ldg);
-/* Copies the lower triangle (j < i) of a row-major m x m block onto the upper one. */
-void kernel_mirror_lower(double *k, int ldk, int m);
 /* diag[i] = |x_i|^2 / dim for the m rows of X. */
 void kernel_gram_diag(const double *x, int m, int dim, double *diag);
 

@@ -65,8 +65,9 @@ void kernel_gram(const double *x1, int m1, const double *x2, int m2, int dim, do
                 0.0, g, ldg);
 }
 
-/* In tiles, so both the reads and the writes stay in cache. */
-void kernel_mirror_lower(double *k, int ldk, int m)
+/* Copies the lower triangle (j < i) of a row-major m x m block onto the upper one, in tiles so
+ * both the reads and the writes stay in cache. */
+static void mirror_lower(double *k, int ldk, int m)
 {
     enum { T = 64 };
     int nt = (m + T - 1) / T;
@@ -86,7 +87,7 @@ void kernel_gram_sym(const double *x, int m, int dim, double *g, int ldg)
     if (m <= 0)
         return;
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, m, dim, 1.0 / dim, x, dim, 0.0, g, ldg);
-    kernel_mirror_lower(g, ldg, m);
+    mirror_lower(g, ldg, m);
 }
 
 void kernel_gram_diag(const double *x, int m, int dim, double *diag)
@@ -234,7 +235,7 @@ void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, d
 void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2)
 {
     kernel_step_lower(k, ldk, m, d, sw2, sb2);
-    kernel_mirror_lower(k, ldk, m);
+    mirror_lower(k, ldk, m);
 }
 
 void kernel_diag_step(double *diag, int m, double sw2, double sb2)

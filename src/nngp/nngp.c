@@ -91,7 +91,7 @@ nngp_work_t *nngp_work_alloc(const nngp_problem_t *p)
 /* Row blocks of the stacked [train; test; validation] Gram rows. The blocks are fixed, so each
  * is computed by the same BLAS call whichever process computes it: the matrices are bit-identical
  * however many processes share the work. A train block holds only the columns up to its last row
- * (the lower triangle); the upper one is mirrored at the end. */
+ * (the lower triangle, all that the recursion reads). */
 enum { GRAM_BLOCK_ROWS = 128 };
 
 typedef struct {
@@ -131,7 +131,6 @@ void nngp_work_gram(nngp_work_t *w, const nngp_gram_split_t *split)
         kernel_gram(b.x, b.rows, p->x_train, b.cols, p->dim, b.g, p->ntrain);
     for (int k = 0; nparts > 1 && gram_block(w, k, &b); k++)
         split->share(b.g, (size_t)b.rows * p->ntrain * sizeof(double), k % nparts, split->ctx);
-    kernel_mirror_lower(w->g_tt, p->ntrain, p->ntrain);
     /* the train diagonal is taken from the Gram matrix itself, so K(x,x) and the diagonal
      * recursion start from the same bits */
     for (size_t i = 0; i < (size_t)p->ntrain; i++)
