@@ -28,7 +28,14 @@ struct nngp_work {
     double *kd_t, *kd_s, *kd_v;
     double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
     double *alpha;                    /* ntrain x ntargets */
-    double *mean_s, *mean_v;          /* ntest x ntargets, nvalid x ntargets */
+    /* nngp_item_run: the diagonals of every layer 0..lmax, and per requested depth the weights
+     * alpha, the means and the log marginal likelihood (ok: the factorization succeeded) */
+    int lmax;
+    double *dg_t, *dg_s, *dg_v;       /* (lmax + 1) x ntrain, x ntest, x nvalid */
+    double *alpha_d;                  /* ndepth x ntrain x ntargets */
+    double *mean_d_s, *mean_d_v;      /* ndepth x ntest x ntargets, ndepth x nvalid x ntargets */
+    double *lml_d;                    /* ndepth */
+    unsigned char *ok_d;              /* ndepth */
     double *post_work, *post_kss;     /* nngp_posterior's ntrain x ntest and ntest^2, made at its
                                          first call */
     double gram_seconds;
@@ -66,8 +73,19 @@ static int alloc_buffers(nngp_work_t *w)
     w->kd_s = alloc_doubles(ns, &fail);
     w->kd_v = alloc_doubles(nv, &fail);
     w->alpha = alloc_doubles(nt * nr, &fail);
-    w->mean_s = alloc_doubles(ns * nr, &fail);
-    w->mean_v = alloc_doubles(nv * nr, &fail);
+    w->lmax = 0;
+    for (int k = 0; k < p->ndepth; k++)
+        w->lmax = p->depths[k] > w->lmax ? p->depths[k] : w->lmax;
+    size_t layers = (size_t)w->lmax + 1, nd = (size_t)(p->ndepth > 0 ? p->ndepth : 1);
+    w->dg_t = alloc_doubles(layers * nt, &fail);
+    w->dg_s = alloc_doubles(layers * ns, &fail);
+    w->dg_v = alloc_doubles(layers * nv, &fail);
+    w->alpha_d = alloc_doubles(nd * nt * nr, &fail);
+    w->mean_d_s = alloc_doubles(nd * ns * nr, &fail);
+    w->mean_d_v = alloc_doubles(nd * nv * nr, &fail);
+    w->lml_d = alloc_doubles(nd, &fail);
+    if (!(w->ok_d = calloc(nd, 1)))
+        fail = 1;
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the kernel buffers (%zu train, %zu "
                        "test, %zu validation points: %.3g GB)", nt, ns, nv,
@@ -190,8 +208,14 @@ void nngp_work_destroy(nngp_work_t **pw)
     free(w->kd_s);
     free(w->kd_v);
     free(w->alpha);
-    free(w->mean_s);
-    free(w->mean_v);
+    free(w->dg_t);
+    free(w->dg_s);
+    free(w->dg_v);
+    free(w->alpha_d);
+    free(w->mean_d_s);
+    free(w->mean_d_v);
+    free(w->lml_d);
+    free(w->ok_d);
     free(w->post_work);
     free(w->post_kss);
     free(w);
@@ -284,6 +308,96 @@ static int factor_current(nngp_work_t *w, int depth, double sw2, double sb2, gp_
     return rc;
 }
 
+/* Rows per tile of the test and validation blocks in nngp_item_run: a tile (256 KiB at 1000
+ * train points) stays in cache through every layer. */
+enum { ROW_TILE = 32 };
+
+/* nngp_item_run's first pass: the train block through every layer (its diagonals kept per
+ * layer, with those of the test and validation points), and at each requested depth the
+ * factorization, the weights alpha and the log marginal likelihood. */
+static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
+{
+    const nngp_problem_t *p = &w->p;
+    int nt = p->ntrain, ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
+    double t0 = timer_now();
+    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+    kernel_layer0(w->gd_t, 1, nt, 1, sw2, sb2, w->dg_t, 1);
+    kernel_layer0(w->gd_s, 1, ns, 1, sw2, sb2, w->dg_s, 1);
+    if (nv > 0)
+        kernel_layer0(w->gd_v, 1, nv, 1, sw2, sb2, w->dg_v, 1);
+    r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+    int di = 0;
+    for (int l = 1; l <= w->lmax && di < p->ndepth; l++) {
+        if (p->poll)
+            p->poll();
+        t0 = timer_now();
+        const double *dt = w->dg_t + (size_t)(l - 1) * nt;
+        kernel_step_lower(w->k_tt, nt, nt, dt, sw2, sb2);
+        struct { double *d; int n; } diag[3] = {{w->dg_t, nt}, {w->dg_s, ns}, {w->dg_v, nv}};
+        for (int k = 0; k < 3; k++) {   /* layer l's diagonals from layer l-1's */
+            double *prev = diag[k].d + (size_t)(l - 1) * diag[k].n;
+            memcpy(prev + diag[k].n, prev, (size_t)diag[k].n * sizeof *prev);
+            kernel_diag_step(prev + diag[k].n, diag[k].n, sw2, sb2);
+        }
+        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
+        if (l != p->depths[di])
+            continue;
+
+        t0 = timer_now();
+        gp_factor_t f;
+        int rc = factor_current(w, l, sw2, sb2, &f);
+        r->seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
+        r->noise_used[di] = f.noise_used;
+        r->info[di] = f.info;
+        w->ok_d[di] = rc == 0;
+        if (rc == NN_ERR_NOT_PD) {
+            nngp_result_failed(r, di++);
+            continue;
+        }
+        if (rc)
+            return rc;
+        t0 = timer_now();
+        double *alpha = w->alpha_d + (size_t)di * nt * nr;
+        gp_solve(&f, p->y_train, nr, alpha);
+        w->lml_d[di] = gp_log_marginal(&f, p->y_train, alpha, nr);
+        r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+        di++;
+    }
+    return 0;
+}
+
+/* nngp_item_run's second pass over a test or validation block (m points: Gram g, diagonals of
+ * every layer dg, the block k to work in): tile by tile, each tile through every layer while it
+ * is in cache, with its rows of the posterior mean at every depth that factored. */
+static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m, double *k,
+                       double *mean_d, double sw2, double sb2, nngp_result_t *r)
+{
+    const nngp_problem_t *p = &w->p;
+    int nt = p->ntrain, nr = p->ntargets;
+    for (int i0 = 0; i0 < m; i0 += ROW_TILE) {
+        if (p->poll)
+            p->poll();
+        int rows = i0 + ROW_TILE < m ? ROW_TILE : m - i0;
+        double *tile = k + (size_t)i0 * nt, t0 = timer_now(), solve = 0.0;
+        kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
+        for (int l = 1, di = 0; l <= w->lmax && di < p->ndepth; l++) {
+            kernel_step(tile, nt, rows, nt, dg + (size_t)(l - 1) * m + i0,
+                        w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
+            if (l != p->depths[di])
+                continue;
+            if (w->ok_d[di]) {
+                double t1 = timer_now();
+                gp_mean(tile, rows, nt, w->alpha_d + (size_t)di * nt * nr, nr,
+                        mean_d + ((size_t)di * m + i0) * nr);
+                solve += timer_now() - t1;
+            }
+            di++;
+        }
+        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - solve;
+        r->seconds[NNGP_PHASE_SOLVE] += solve;
+    }
+}
+
 int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 {
     const nngp_problem_t *p = &w->p;
@@ -295,44 +409,17 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
             return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
                            k, p->depths[k]);
-    int lmax = p->depths[p->ndepth - 1];
-    double t0 = timer_now();
-    layer0_all(w, sw2, sb2, 1);
-    r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
-
-    int di = 0;
-    for (int l = 1; l <= lmax && di < p->ndepth; l++) {
-        if (p->poll)
-            p->poll();
-        t0 = timer_now();
-        step_all(w, sw2, sb2, 1);
-        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
-        if (l != p->depths[di])
-            continue;
-
-        t0 = timer_now();
-        gp_factor_t f;
-        int rc = factor_current(w, l, sw2, sb2, &f);
-        r->seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
-        r->noise_used[di] = f.noise_used;
-        r->info[di] = f.info;
-        if (rc == NN_ERR_NOT_PD) {
-            nngp_result_failed(r, di++);
-            continue;
-        }
-        if (rc)
-            return rc;
-
-        t0 = timer_now();
-        gp_solve(&f, p->y_train, p->ntargets, w->alpha);
-        gp_mean(w->k_st, p->ntest, p->ntrain, w->alpha, p->ntargets, w->mean_s);
-        if (p->nvalid > 0)
-            gp_mean(w->k_vt, p->nvalid, p->ntrain, w->alpha, p->ntargets, w->mean_v);
-        nngp_result_ok(r, di, p, w->mean_s, w->mean_v,
-                       gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets));
-        r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
-        di++;
-    }
+    int rc = train_pass(w, sw2, sb2, r);
+    if (rc)
+        return rc;
+    int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
+    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, w->mean_d_s, sw2, sb2, r);
+    if (nv > 0)
+        block_pass(w, w->g_vt, w->dg_v, nv, w->k_vt, w->mean_d_v, sw2, sb2, r);
+    for (int di = 0; di < p->ndepth; di++)
+        if (w->ok_d[di])
+            nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
+                           w->mean_d_v + (size_t)di * nv * nr, w->lml_d[di]);
     return 0;
 }
 
