@@ -25,7 +25,6 @@ struct nngp_work {
     /* the recursion's current layer, same shapes; of k_tt only the lower triangle is kept (the
      * factorization reads no more) */
     double *k_tt, *k_st, *k_vt;
-    double *kd_t, *kd_s, *kd_v;
     double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
     double *alpha;                    /* ntrain x ntargets */
     /* nngp_item_run: the diagonals of every layer 0..lmax, and per requested depth the weights
@@ -69,9 +68,6 @@ static int alloc_buffers(nngp_work_t *w)
     w->k_st = alloc_doubles(ns * nt, &fail);
     w->k_vt = alloc_doubles(nv * nt, &fail);
     w->lfac = alloc_doubles(nt * nt, &fail);
-    w->kd_t = alloc_doubles(nt, &fail);
-    w->kd_s = alloc_doubles(ns, &fail);
-    w->kd_v = alloc_doubles(nv, &fail);
     w->alpha = alloc_doubles(nt * nr, &fail);
     w->lmax = 0;
     for (int k = 0; k < p->ndepth; k++)
@@ -204,9 +200,6 @@ void nngp_work_destroy(nngp_work_t **pw)
     free(w->k_st);
     free(w->k_vt);
     free(w->lfac);
-    free(w->kd_t);
-    free(w->kd_s);
-    free(w->kd_v);
     free(w->alpha);
     free(w->dg_t);
     free(w->dg_s);
@@ -266,35 +259,30 @@ void nngp_result_ok(nngp_result_t *r, int di, const nngp_problem_t *p, const dou
     r->status[di] = NNGP_OK;
 }
 
-/* K^0 of the blocks that are needed (valid only when with_valid), diagonals included. */
-static void layer0_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
+/* The diagonals at layer 0 (train, test, and validation when with_valid) into dg_*[0]. */
+static void diagonals_layer0(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
-    int nt = p->ntrain;
-    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
-    kernel_layer0(w->g_st, nt, p->ntest, nt, sw2, sb2, w->k_st, nt);
-    kernel_layer0(w->gd_t, 1, nt, 1, sw2, sb2, w->kd_t, 1);
-    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
-    if (with_valid && p->nvalid > 0) {
-        kernel_layer0(w->g_vt, nt, p->nvalid, nt, sw2, sb2, w->k_vt, nt);
-        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->kd_v, 1);
-    }
+    kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->dg_t, 1);
+    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->dg_s, 1);
+    if (with_valid && p->nvalid > 0)
+        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->dg_v, 1);
 }
 
-/* One layer l-1 -> l of every needed block; the diagonals advance last, since the off-diagonal
- * steps read the previous layer's diagonals. */
-static void step_all(nngp_work_t *w, double sw2, double sb2, int with_valid)
+/* One layer l-1 -> l of the train block (lower triangle) and of the diagonals (dg_*[l] from
+ * dg_*[l-1]; validation when with_valid). */
+static void train_step(nngp_work_t *w, int l, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain;
-    kernel_step_lower(w->k_tt, nt, nt, w->kd_t, sw2, sb2);
-    kernel_step(w->k_st, nt, p->ntest, nt, w->kd_s, w->kd_t, sw2, sb2);
-    if (with_valid && p->nvalid > 0)
-        kernel_step(w->k_vt, nt, p->nvalid, nt, w->kd_v, w->kd_t, sw2, sb2);
-    kernel_diag_step(w->kd_t, nt, sw2, sb2);
-    kernel_diag_step(w->kd_s, p->ntest, sw2, sb2);
-    if (with_valid && p->nvalid > 0)
-        kernel_diag_step(w->kd_v, p->nvalid, sw2, sb2);
+    kernel_step_lower(w->k_tt, nt, nt, w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
+    struct { double *d; int n; } diag[3] = {{w->dg_t, nt}, {w->dg_s, p->ntest},
+                                            {w->dg_v, with_valid ? p->nvalid : 0}};
+    for (int k = 0; k < 3; k++) {
+        double *prev = diag[k].d + (size_t)(l - 1) * diag[k].n;
+        memcpy(prev + diag[k].n, prev, (size_t)diag[k].n * sizeof *prev);
+        kernel_diag_step(prev + diag[k].n, diag[k].n, sw2, sb2);
+    }
 }
 
 /* Factors the current K_train + s2 I into w->lfac; on failure adds the grid point to the
@@ -318,27 +306,17 @@ enum { ROW_TILE = 32 };
 static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 {
     const nngp_problem_t *p = &w->p;
-    int nt = p->ntrain, ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
+    int nt = p->ntrain, nr = p->ntargets;
     double t0 = timer_now();
     kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
-    kernel_layer0(w->gd_t, 1, nt, 1, sw2, sb2, w->dg_t, 1);
-    kernel_layer0(w->gd_s, 1, ns, 1, sw2, sb2, w->dg_s, 1);
-    if (nv > 0)
-        kernel_layer0(w->gd_v, 1, nv, 1, sw2, sb2, w->dg_v, 1);
+    diagonals_layer0(w, sw2, sb2, 1);
     r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
     int di = 0;
     for (int l = 1; l <= w->lmax && di < p->ndepth; l++) {
         if (p->poll)
             p->poll();
         t0 = timer_now();
-        const double *dt = w->dg_t + (size_t)(l - 1) * nt;
-        kernel_step_lower(w->k_tt, nt, nt, dt, sw2, sb2);
-        struct { double *d; int n; } diag[3] = {{w->dg_t, nt}, {w->dg_s, ns}, {w->dg_v, nv}};
-        for (int k = 0; k < 3; k++) {   /* layer l's diagonals from layer l-1's */
-            double *prev = diag[k].d + (size_t)(l - 1) * diag[k].n;
-            memcpy(prev + diag[k].n, prev, (size_t)diag[k].n * sizeof *prev);
-            kernel_diag_step(prev + diag[k].n, diag[k].n, sw2, sb2);
-        }
+        train_step(w, l, sw2, sb2, 1);
         r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
         if (l != p->depths[di])
             continue;
@@ -366,11 +344,12 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     return 0;
 }
 
-/* nngp_item_run's second pass over a test or validation block (m points: Gram g, diagonals of
- * every layer dg, the block k to work in): tile by tile, each tile through every layer while it
- * is in cache, with its rows of the posterior mean at every depth that factored. */
+/* The second pass over a test or validation block (m points: Gram g, diagonals of every layer
+ * dg, the block k to work in), up to layer `last`: tile by tile, each tile through every layer
+ * while it is in cache; with mean_d, its rows of the posterior mean at every requested depth
+ * that factored (times into seconds, which may be NULL). */
 static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m, double *k,
-                       double *mean_d, double sw2, double sb2, nngp_result_t *r)
+                       int last, double *mean_d, double sw2, double sb2, double *seconds)
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain, nr = p->ntargets;
@@ -380,10 +359,10 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
         int rows = i0 + ROW_TILE < m ? ROW_TILE : m - i0;
         double *tile = k + (size_t)i0 * nt, t0 = timer_now(), solve = 0.0;
         kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
-        for (int l = 1, di = 0; l <= w->lmax && di < p->ndepth; l++) {
+        for (int l = 1, di = 0; l <= last; l++) {
             kernel_step(tile, nt, rows, nt, dg + (size_t)(l - 1) * m + i0,
                         w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
-            if (l != p->depths[di])
+            if (!mean_d || di >= p->ndepth || l != p->depths[di])
                 continue;
             if (w->ok_d[di]) {
                 double t1 = timer_now();
@@ -393,8 +372,10 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
             }
             di++;
         }
-        r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - solve;
-        r->seconds[NNGP_PHASE_SOLVE] += solve;
+        if (seconds) {
+            seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - solve;
+            seconds[NNGP_PHASE_SOLVE] += solve;
+        }
     }
 }
 
@@ -413,9 +394,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
-    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, w->mean_d_s, sw2, sb2, r);
+    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
     if (nv > 0)
-        block_pass(w, w->g_vt, w->dg_v, nv, w->k_vt, w->mean_d_v, sw2, sb2, r);
+        block_pass(w, w->g_vt, w->dg_v, nv, w->k_vt, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
     for (int di = 0; di < p->ndepth; di++)
         if (w->ok_d[di])
             nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
@@ -428,8 +409,9 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain, ns = p->ntest;
-    if (depth < 0)
-        return nn_fail(NN_ERR_INPUT, "nngp_posterior: depth %d < 0", depth);
+    if (depth < 0 || depth > w->lmax)
+        return nn_fail(NN_ERR_INPUT, "nngp_posterior: depth %d outside 0..%d (the problem's "
+                       "deepest)", depth, w->lmax);
     int fail = 0;
     if (!w->post_work)
         w->post_work = alloc_doubles((size_t)nt * ns, &fail);
@@ -444,14 +426,16 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
         kernel_layer0(k_ss, ns, ns, ns, sw2, sb2, k_ss, ns);
     }
-    layer0_all(w, sw2, sb2, 0);
+    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+    diagonals_layer0(w, sw2, sb2, 0);
     for (int l = 1; l <= depth; l++) {
         if (p->poll)
             p->poll();
         if (cov)
-            kernel_step_sym(k_ss, ns, ns, w->kd_s, sw2, sb2);   /* before kd_s advances */
-        step_all(w, sw2, sb2, 0);
+            kernel_step_sym(k_ss, ns, ns, w->dg_s + (size_t)(l - 1) * ns, sw2, sb2);
+        train_step(w, l, sw2, sb2, 0);
     }
+    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, depth, NULL, sw2, sb2, NULL);
     gp_factor_t f;
     int rc = factor_current(w, depth, sw2, sb2, &f);
     if (noise_used)
@@ -461,7 +445,7 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
     if (rc == 0) {
         gp_solve(&f, p->y_train, p->ntargets, w->alpha);
         gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
-        gp_variance(&f, w->k_st, ns, w->kd_s, var, work);   /* kd_s = K^L(x*, x*) */
+        gp_variance(&f, w->k_st, ns, w->dg_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
         if (cov)
             gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
     }
