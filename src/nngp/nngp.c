@@ -17,14 +17,19 @@
 const char *const nngp_phase_names[NNGP_NPHASES] = {"gram", "recursion", "factorization", "solve",
                                                     "variance"};
 
+/* Rows per tile of the test and validation blocks: a tile (256 KiB at 1000 train points) stays
+ * in cache through every layer. */
+enum { ROW_TILE = 32 };
+
 struct nngp_work {
     nngp_problem_t p;
     /* Gram matrices x.x'/N0, fixed for the job (row-major; rows of the first set, columns train) */
     double *g_tt, *g_st, *g_vt;       /* ntrain^2, ntest x ntrain, nvalid x ntrain */
     double *gd_t, *gd_s, *gd_v;       /* diagonals |x|^2/N0 */
-    /* the recursion's current layer, same shapes; of k_tt only the lower triangle is kept (the
-     * factorization reads no more) */
-    double *k_tt, *k_st, *k_vt;
+    /* the recursion's current layer of the train block (only its lower triangle: the
+     * factorization reads no more) and, for nngp_posterior, of the test block; items step the
+     * test and validation rows in `tile` */
+    double *k_tt, *k_st;
     double *lfac;                     /* ntrain^2: the factor of K^L + s2 I (own copy) */
     double *alpha;                    /* ntrain x ntargets */
     /* nngp_item_run: the diagonals of every layer 0..lmax, and per requested depth the weights
@@ -34,6 +39,7 @@ struct nngp_work {
     double *alpha_d;                  /* ndepth x ntrain x ntargets */
     double *mean_d_s, *mean_d_v;      /* ndepth x ntest x ntargets, ndepth x nvalid x ntargets */
     double *lml_d;                    /* ndepth */
+    double *tile;                     /* ROW_TILE x ntrain: the test or validation rows in work */
     unsigned char *ok_d;              /* ndepth */
     double *post_work, *post_kss;     /* nngp_posterior's ntrain x ntest and ntest^2, made at its
                                          first call */
@@ -66,7 +72,6 @@ static int alloc_buffers(nngp_work_t *w)
     }
     w->k_tt = alloc_doubles(nt * nt, &fail);
     w->k_st = alloc_doubles(ns * nt, &fail);
-    w->k_vt = alloc_doubles(nv * nt, &fail);
     w->lfac = alloc_doubles(nt * nt, &fail);
     w->alpha = alloc_doubles(nt * nr, &fail);
     w->lmax = 0;
@@ -80,6 +85,7 @@ static int alloc_buffers(nngp_work_t *w)
     w->mean_d_s = alloc_doubles(nd * ns * nr, &fail);
     w->mean_d_v = alloc_doubles(nd * nv * nr, &fail);
     w->lml_d = alloc_doubles(nd, &fail);
+    w->tile = alloc_doubles(ROW_TILE * nt, &fail);
     if (!(w->ok_d = calloc(nd, 1)))
         fail = 1;
     if (fail)
@@ -198,7 +204,6 @@ void nngp_work_destroy(nngp_work_t **pw)
     }
     free(w->k_tt);
     free(w->k_st);
-    free(w->k_vt);
     free(w->lfac);
     free(w->alpha);
     free(w->dg_t);
@@ -208,6 +213,7 @@ void nngp_work_destroy(nngp_work_t **pw)
     free(w->mean_d_s);
     free(w->mean_d_v);
     free(w->lml_d);
+    free(w->tile);
     free(w->ok_d);
     free(w->post_work);
     free(w->post_kss);
@@ -296,10 +302,6 @@ static int factor_current(nngp_work_t *w, int depth, double sw2, double sb2, gp_
     return rc;
 }
 
-/* Rows per tile of the test and validation blocks in nngp_item_run: a tile (256 KiB at 1000
- * train points) stays in cache through every layer. */
-enum { ROW_TILE = 32 };
-
 /* nngp_item_run's first pass: the train block through every layer (its diagonals kept per
  * layer, with those of the test and validation points), and at each requested depth the
  * factorization, the weights alpha and the log marginal likelihood. */
@@ -345,9 +347,10 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 }
 
 /* The second pass over a test or validation block (m points: Gram g, diagonals of every layer
- * dg, the block k to work in), up to layer `last`: tile by tile, each tile through every layer
- * while it is in cache; with mean_d, its rows of the posterior mean at every requested depth
- * that factored (times into seconds, which may be NULL). */
+ * dg), up to layer `last`: tile by tile, each tile through every layer while it is in cache;
+ * with mean_d, its rows of the posterior mean at every requested depth that factored (times
+ * into seconds, which may be NULL). The block ends in k at layer `last`, or, with k NULL, is
+ * only ever in w->tile. */
 static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m, double *k,
                        int last, double *mean_d, double sw2, double sb2, double *seconds)
 {
@@ -357,7 +360,7 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
         if (p->poll)
             p->poll();
         int rows = i0 + ROW_TILE < m ? ROW_TILE : m - i0;
-        double *tile = k + (size_t)i0 * nt, t0 = timer_now(), solve = 0.0;
+        double *tile = k ? k + (size_t)i0 * nt : w->tile, t0 = timer_now(), solve = 0.0;
         kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
         for (int l = 1, di = 0; l <= last; l++) {
             kernel_step(tile, nt, rows, nt, dg + (size_t)(l - 1) * m + i0,
@@ -394,9 +397,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
-    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
+    block_pass(w, w->g_st, w->dg_s, ns, NULL, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
     if (nv > 0)
-        block_pass(w, w->g_vt, w->dg_v, nv, w->k_vt, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
+        block_pass(w, w->g_vt, w->dg_v, nv, NULL, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
     for (int di = 0; di < p->ndepth; di++)
         if (w->ok_d[di])
             nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
