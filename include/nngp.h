@@ -44,7 +44,7 @@ typedef struct {
 
 typedef struct nngp_work nngp_work_t;
 
-/* Allocates every buffer an item needs (about 3 ntrain^2 + 2 ntrain (ntest + nvalid) doubles:
+/* Allocates every buffer an item needs (about 3 ntrain^2 + ntrain (2 ntest + nvalid) doubles:
  * Gram matrices, the current layer, and the factor's own copy) and computes the Gram matrices.
  * Returns NULL on allocation failure (message set). */
 nngp_work_t *nngp_work_create(const nngp_problem_t *p);
@@ -78,9 +78,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 
 /* Posterior of one model (depth, sw2, sb2) on the test set: mean (ntest x ntargets), predictive
  * variance (ntest), optionally the full covariance (ntest x ntest, NULL to skip), s2 used and info
- * (either may be NULL). Reuses the work buffers (an item's results are not kept); the first call
- * adds ntrain x ntest doubles to w (+ ntest^2 with cov), kept for later calls. Returns 0,
- * NN_ERR_NOT_PD or NN_ERR_NOMEM. */
+ * (either may be NULL). depth is 0 up to the problem's deepest depth. Reuses the work buffers (an
+ * item's results are not kept); the first call adds ntrain x ntest doubles to w (+ ntest^2 with
+ * cov), kept for later calls. Returns 0, NN_ERR_INPUT (depth), NN_ERR_NOT_PD or NN_ERR_NOMEM. */
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 

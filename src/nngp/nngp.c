@@ -1,7 +1,9 @@
 /* nngp.c - one NNGP work item: the kernel recursion run once for a (sw2, sb2) pair, with a GP fit
- * (factor, solve, mean, accuracy, log marginal likelihood) at every requested depth on the way.
- * Gram matrices and every buffer are made once in nngp_work_create; items allocate nothing.
- * The predictive variance is left to nngp_posterior (reported models only). */
+ * (factor, solve, mean, accuracy, log marginal likelihood) at every requested depth on the way:
+ * first the train block through every layer, then the test (and validation) rows tile by tile
+ * through every layer while in cache. Gram matrices and every buffer are made once in
+ * nngp_work_create; items allocate nothing. The predictive variance is left to nngp_posterior
+ * (reported models only). */
 #include "nngp.h"
 
 #include <math.h>
@@ -91,7 +93,8 @@ static int alloc_buffers(nngp_work_t *w)
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the kernel buffers (%zu train, %zu "
                        "test, %zu validation points: %.3g GB)", nt, ns, nv,
-                       ((w->borrows_gram ? 2.0 : 3.0) * nt * nt + 2.0 * nt * (ns + nv)) * 8e-9);
+                       ((w->borrows_gram ? 2.0 : 3.0) * nt * nt + (double)nt * ns +
+                        (w->borrows_gram ? 0.0 : (double)nt * (ns + nv))) * 8e-9);
     return NN_OK;
 }
 
