@@ -84,6 +84,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 
+/* 0 when p's depths are ascending and >= 1, else NN_ERR_INPUT naming the first one that is not
+ * (message set). Both solvers check their items with it. */
+int nngp_check_depths(const nngp_problem_t *p);
 /* Records depth di of r as failed (factorization not positive definite): accuracies and log
  * marginal likelihood NaN, status NNGP_FAILED. noise_used and info are the caller's. */
 void nngp_result_failed(nngp_result_t *r, int di);

@@ -247,6 +247,15 @@ double nngp_accuracy(const double *pred, int n, int ntargets, const int *label)
     return (double)correct / n;
 }
 
+int nngp_check_depths(const nngp_problem_t *p)
+{
+    for (int k = 0; k < p->ndepth; k++)
+        if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
+            return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
+                           k, p->depths[k]);
+    return 0;
+}
+
 void nngp_result_failed(nngp_result_t *r, int di)
 {
     r->status[di] = NNGP_FAILED;
@@ -392,11 +401,10 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         r->seconds[ph] = 0.0;
     if (p->ndepth <= 0)
         return 0;
-    for (int k = 0; k < p->ndepth; k++)
-        if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
-            return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
-                           k, p->depths[k]);
-    int rc = train_pass(w, sw2, sb2, r);
+    int rc = nngp_check_depths(p);
+    if (rc)
+        return rc;
+    rc = train_pass(w, sw2, sb2, r);
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;

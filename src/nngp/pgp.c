@@ -671,15 +671,6 @@ static double log_marginal(pgp_work_t *w)
     return -0.5 * sum[0] - p->ntargets * (sum[1] + 0.5 * p->ntrain * log(2.0 * M_PI));
 }
 
-static int check_depths(const nngp_problem_t *p)
-{
-    for (int k = 0; k < p->ndepth; k++)
-        if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
-            return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
-                           k, p->depths[k]);
-    return 0;
-}
-
 int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 {
     const nngp_problem_t *p = &w->p;
@@ -687,7 +678,7 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         r->seconds[ph] = 0.0;
     if (p->ndepth <= 0)
         return 0;
-    int rc = check_depths(p);
+    int rc = nngp_check_depths(p);
     if (rc)
         return rc;
     int lmax = p->depths[p->ndepth - 1];
