@@ -218,13 +218,17 @@ static void item_variances(const nngp_state_t *s, int item, double *sw2, double 
 
 static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec);
 
+/* A posterior ahead travels as item number nitems + d * nitems + grid item (depth index d). */
+static int ahead_number(const nngp_state_t *s, int d, int item) { return s->nitems * (1 + d) + item; }
+static int ahead_depth(const nngp_state_t *s, int number) { return number / s->nitems - 1; }
+static int ahead_grid_item(const nngp_state_t *s, int number) { return number % s->nitems; }
+
 static int run_grid_item(int item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
     if (item >= s->nitems)   /* a posterior ahead: see ahead_item */
-        return run_posterior(c, slot, (item - s->nitems) / s->nitems,
-                             (item - s->nitems) % s->nitems, result);
+        return run_posterior(c, slot, ahead_depth(s, item), ahead_grid_item(s, item), result);
     int st;
     if (!computes_items(c, &st))
         return st;
@@ -255,8 +259,8 @@ static int record_grid_item(int item, const void *result, void *vctx)
     nngp_state_t *s = c->state;
     const double *rec = result;
     if (item >= s->nitems) {   /* kept aside until the final selection (confirm_ahead) */
-        int d = (item - s->nitems) / s->nitems;
-        s->ahead_item[d] = s->ahead_running[d];
+        int d = ahead_depth(s, item);
+        s->ahead_item[d] = ahead_grid_item(s, item);
         s->ahead_running[d] = -1;
         s->ahead_noise[d] = rec[0];
         s->ahead_info[d] = (int)rec[1];
@@ -410,7 +414,7 @@ static int next_ahead(void *vctx)
         if (best < 0 || s->ahead_running[d] >= 0 || s->ahead_item[d] == best)
             continue;
         s->ahead_running[d] = best;
-        return s->nitems + d * s->nitems + best;
+        return ahead_number(s, d, best);
     }
     return -1;
 }
