@@ -21,7 +21,8 @@ double nngp_lapack_bytes(const nngp_sizes_t *z, int threads, int covariance)
 {
     double n = z->ntrain, mv = (double)z->ntest + z->nvalid, m = z->ntest;
     double gram = n * n + mv * n;                    /* shared by the threads */
-    double per_thread = 2 * n * n + mv * n;          /* kernel being stepped, factor, test blocks */
+    double per_thread = 2 * n * n + m * n;           /* kernel being stepped, factor, test block
+                                                        (validation rows only ever in a tile) */
     /* each thread's work object keeps the buffers of the posteriors it computes */
     double post = n * m + (covariance ? 2 * m * m : 0);   /* a reported model's posterior */
     return 8.0 * (gram + threads * (per_thread + post)) + data_bytes(z);
