@@ -84,9 +84,10 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 
-/* 0 when p's depths are ascending and >= 1, else NN_ERR_INPUT naming the first one that is not
- * (message set). Both solvers check their items with it. */
-int nngp_check_depths(const nngp_problem_t *p);
+/* The start of an item in either solver: clears r's seconds and checks p's depths. Returns 1
+ * (depths to run), 0 (no depths: nothing to do) or NN_ERR_INPUT naming the first depth that is
+ * not ascending and >= 1 (message set). */
+int nngp_item_begin(const nngp_problem_t *p, nngp_result_t *r);
 /* Records depth di of r as failed (factorization not positive definite): accuracies and log
  * marginal likelihood NaN, status NNGP_FAILED. noise_used and info are the caller's. */
 void nngp_result_failed(nngp_result_t *r, int di);

@@ -247,13 +247,17 @@ double nngp_accuracy(const double *pred, int n, int ntargets, const int *label)
     return (double)correct / n;
 }
 
-int nngp_check_depths(const nngp_problem_t *p)
+int nngp_item_begin(const nngp_problem_t *p, nngp_result_t *r)
 {
+    for (int ph = 0; ph < NNGP_NPHASES; ph++)
+        r->seconds[ph] = 0.0;
+    if (p->ndepth <= 0)
+        return 0;
     for (int k = 0; k < p->ndepth; k++)
         if (p->depths[k] < 1 || (k > 0 && p->depths[k] <= p->depths[k - 1]))
             return nn_fail(NN_ERR_INPUT, "nngp: depths must be ascending and >= 1 (depth[%d] = %d)",
                            k, p->depths[k]);
-    return 0;
+    return 1;
 }
 
 void nngp_result_failed(nngp_result_t *r, int di)
@@ -397,12 +401,8 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
 int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 {
     const nngp_problem_t *p = &w->p;
-    for (int ph = 0; ph < NNGP_NPHASES; ph++)
-        r->seconds[ph] = 0.0;
-    if (p->ndepth <= 0)
-        return 0;
-    int rc = nngp_check_depths(p);
-    if (rc)
+    int rc = nngp_item_begin(p, r);
+    if (rc <= 0)
         return rc;
     rc = train_pass(w, sw2, sb2, r);
     if (rc)

@@ -674,12 +674,8 @@ static double log_marginal(pgp_work_t *w)
 int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 {
     const nngp_problem_t *p = &w->p;
-    for (int ph = 0; ph < NNGP_NPHASES; ph++)
-        r->seconds[ph] = 0.0;
-    if (p->ndepth <= 0)
-        return 0;
-    int rc = nngp_check_depths(p);
-    if (rc)
+    int rc = nngp_item_begin(p, r);
+    if (rc <= 0)
         return rc;
     int lmax = p->depths[p->ndepth - 1];
     double t0 = timer_now();
