@@ -5,6 +5,7 @@
 #include "chol.h"
 
 #include <cblas.h>
+#include <stdint.h>
 
 #include "lapack.h"
 
@@ -13,6 +14,78 @@
  * machine: 8.4 ms at 32, 8.7 at 64 and 9.4 at 16, against 11.3 ms for dpotrf). */
 enum { CHOL_LEAF = 32, LEAF_ROWS = 16 };
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* Rows 0..7 of r[] (8 doubles each) transposed in place: r[j][q] <- r[q][j]. */
+static inline void transpose8(__m512d r[8])
+{
+    static const int64_t lo2[8] __attribute__((aligned(64))) = {0, 1, 8, 9, 4, 5, 12, 13};
+    static const int64_t hi2[8] __attribute__((aligned(64))) = {2, 3, 10, 11, 6, 7, 14, 15};
+    static const int64_t lo4[8] __attribute__((aligned(64))) = {0, 1, 2, 3, 8, 9, 10, 11};
+    static const int64_t hi4[8] __attribute__((aligned(64))) = {4, 5, 6, 7, 12, 13, 14, 15};
+    const __m512i il2 = _mm512_load_si512(lo2), ih2 = _mm512_load_si512(hi2);
+    const __m512i il4 = _mm512_load_si512(lo4), ih4 = _mm512_load_si512(hi4);
+    __m512d t[8], u[8];
+    for (int p = 0; p < 4; p++) {        /* t[2p]: even columns of rows 2p, 2p+1; t[2p+1]: odd */
+        t[2 * p] = _mm512_unpacklo_pd(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm512_unpackhi_pd(r[2 * p], r[2 * p + 1]);
+    }
+    for (int h = 0; h < 2; h++)          /* u[4h + c]: columns c and c + 4 of rows 4h..4h+3 */
+        for (int o = 0; o < 2; o++) {
+            u[4 * h + o] = _mm512_permutex2var_pd(t[4 * h + o], il2, t[4 * h + 2 + o]);
+            u[4 * h + 2 + o] = _mm512_permutex2var_pd(t[4 * h + o], ih2, t[4 * h + 2 + o]);
+        }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_permutex2var_pd(u[c], il4, u[4 + c]);
+        r[c + 4] = _mm512_permutex2var_pd(u[c], ih4, u[4 + c]);
+    }
+}
+#endif
+#if defined(__AVX512F__)
+/* B <- B L^-T for a leaf (n <= CHOL_LEAF = 32): L padded to 32 x 32 with the identity, its
+ * diagonal inverted once; then 8 rows of b at a time are loaded as 8 x 8 blocks, transposed so
+ * that t[j] holds column j of the 8 rows, solved by forward substitution
+ * x_j = (b_j - sum_{k<j} L_jk x_k) / L_jj entirely in the 32 vector registers, and transposed
+ * back. Padding columns (j >= n) are zero and stay zero. */
+static void leaf_solve(const double *restrict l, int n, int ldl, double *restrict b, int m,
+                       int ldb)
+{
+    double lp[CHOL_LEAF][CHOL_LEAF] __attribute__((aligned(64)));
+    for (int j = 0; j < CHOL_LEAF; j++)
+        for (int k = 0; k < CHOL_LEAF; k++)
+            lp[j][k] = j < n && k < n ? (k == j ? 1.0 / l[(size_t)j * ldl + j]
+                                               : l[(size_t)j * ldl + k])
+                                      : (k == j);
+#pragma omp parallel for schedule(static) if (m >= 256)
+    for (int i0 = 0; i0 < m; i0 += 8) {
+        int rows = m - i0 < 8 ? m - i0 : 8;
+        __m512d t[CHOL_LEAF];
+        for (int c = 0; c < CHOL_LEAF; c += 8) {
+            int width = n - c < 0 ? 0 : n - c < 8 ? n - c : 8;
+            __mmask8 mask = (__mmask8)((1u << width) - 1);
+            for (int q = 0; q < 8; q++)
+                t[c + q] = q < rows ? _mm512_maskz_loadu_pd(mask, b + (size_t)(i0 + q) * ldb + c)
+                                    : _mm512_setzero_pd();
+            transpose8(t + c);
+        }
+#pragma GCC unroll 32
+        for (int j = 0; j < CHOL_LEAF; j++) {
+            t[j] = _mm512_mul_pd(t[j], _mm512_set1_pd(lp[j][j]));
+#pragma GCC unroll 32
+            for (int k = j + 1; k < CHOL_LEAF; k++)
+                t[k] = _mm512_fnmadd_pd(_mm512_set1_pd(lp[k][j]), t[j], t[k]);
+        }
+        for (int c = 0; c < CHOL_LEAF; c += 8) {
+            int width = n - c < 0 ? 0 : n - c < 8 ? n - c : 8;
+            __mmask8 mask = (__mmask8)((1u << width) - 1);
+            transpose8(t + c);
+            for (int q = 0; q < rows; q++)
+                _mm512_mask_storeu_pd(b + (size_t)(i0 + q) * ldb + c, mask, t[c + q]);
+        }
+    }
+}
+#else
 /* B <- B L^-T for a leaf (n <= CHOL_LEAF): LEAF_ROWS rows of b at a time, transposed into t so
  * that the forward substitution x_j = (b_j - sum_{k<j} L_jk x_k) / L_jj runs down LEAF_ROWS
  * rows in one vector operation. */
@@ -47,6 +120,7 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
         }
     }
 }
+#endif
 
 /* With L = [L11 0; L21 L22] and B = [B1 B2] split at n1 columns: X1 = B1 L11^-T, then
  * X2 = (B2 - X1 L21^T) L22^-T. */
