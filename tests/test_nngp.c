@@ -251,6 +251,26 @@ static void compare_with_reference(const blobs_t *b, const grid_t *g)
                                     &noise2, NULL), 0);
     assert_memory_equal(mean, mean2, sizeof(double) * ns * ntargets);
     assert_memory_equal(var, var2, sizeof(double) * ns);
+    /* going on from an earlier posterior of the same model (depth 1, then post_depth) and after
+     * an item and another model have used the buffers: the same bits as from layer 0 */
+    assert_int_equal(nngp_posterior(w, 1, g->post_sw2, g->post_sb2, mean2, var2, NULL, NULL,
+                                    NULL), 0);
+    assert_int_equal(nngp_posterior(w, g->post_depth, g->post_sw2, g->post_sb2, mean2, var2, NULL,
+                                    NULL, NULL), 0);
+    assert_memory_equal(mean, mean2, sizeof(double) * ns * ntargets);
+    assert_memory_equal(var, var2, sizeof(double) * ns);
+    assert_int_equal(nngp_posterior(w, 1, g->post_sw2 + 0.5, g->post_sb2, mean2, var2, NULL, NULL,
+                                    NULL), 0);
+    assert_int_equal(nngp_posterior(w, g->post_depth, g->post_sw2, g->post_sb2, mean2, var2, NULL,
+                                    NULL, NULL), 0);
+    assert_memory_equal(var, var2, sizeof(double) * ns);
+    assert_int_equal(nngp_posterior(w, 1, g->post_sw2, g->post_sb2, mean2, var2, NULL, NULL,
+                                    NULL), 0);
+    assert_int_equal(nngp_item_run(w, g->sw2[0], g->sb2[0], &r), 0);
+    assert_int_equal(nngp_posterior(w, g->post_depth, g->post_sw2, g->post_sb2, mean2, var2, NULL,
+                                    NULL, NULL), 0);
+    assert_memory_equal(mean, mean2, sizeof(double) * ns * ntargets);
+    assert_memory_equal(var, var2, sizeof(double) * ns);
     read_raw(dir, "posterior_mean.bin", rmean, sizeof(double) * ns * ntargets);
     read_raw(dir, "posterior_var.bin", rvar, sizeof(double) * ns);
     read_raw(dir, "posterior_cov.bin", rcov, sizeof(double) * ns * ns);

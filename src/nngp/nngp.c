@@ -45,6 +45,11 @@ struct nngp_work {
     unsigned char *ok_d;              /* ndepth */
     double *post_work, *post_kss;     /* nngp_posterior's ntrain x ntest and ntest^2, made at its
                                          first call */
+    /* Where nngp_posterior left k_tt, k_st and the train and test diagonals: at layer
+     * post_layer of (post_sw2, post_sb2) when post_valid (an item's pass clears it), so the
+     * next posterior of that pair at that depth or deeper goes on from there. */
+    int post_valid, post_layer;
+    double post_sw2, post_sb2;
     double gram_seconds;
     int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
 };
@@ -326,6 +331,7 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain, nr = p->ntargets;
     double t0 = timer_now();
+    w->post_valid = 0;   /* k_tt and the diagonals are this item's from here */
     kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
     diagonals_layer0(w, sw2, sb2, 1);
     r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
@@ -363,12 +369,14 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 }
 
 /* The second pass over a test or validation block (m points: Gram g, diagonals of every layer
- * dg), up to layer `last`: tile by tile, each tile through every layer while it is in cache;
- * with mean_d, its rows of the posterior mean at every requested depth that factored (times
- * into seconds, which may be NULL). The block ends in k at layer `last`, or, with k NULL, is
+ * dg), from layer `first` to layer `last`: tile by tile, each tile through every layer while it
+ * is in cache; with mean_d (and first 0), its rows of the posterior mean at every requested depth
+ * that factored (times into seconds, which may be NULL). The block is in k, which holds layer
+ * `first` unless first is 0 (then it starts from g) and ends at layer `last`; with k NULL it is
  * only ever in w->tile. */
 static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m, double *k,
-                       int last, double *mean_d, double sw2, double sb2, double *seconds)
+                       int first, int last, double *mean_d, double sw2, double sb2,
+                       double *seconds)
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain, nr = p->ntargets;
@@ -377,8 +385,9 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
             p->poll();
         int rows = i0 + ROW_TILE < m ? ROW_TILE : m - i0;
         double *tile = k ? k + (size_t)i0 * nt : w->tile, t0 = timer_now(), solve = 0.0;
-        kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
-        for (int l = 1, di = 0; l <= last; l++) {
+        if (first == 0)
+            kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
+        for (int l = first + 1, di = 0; l <= last; l++) {
             kernel_step(tile, nt, rows, nt, dg + (size_t)(l - 1) * m + i0,
                         w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
             if (!mean_d || di >= p->ndepth || l != p->depths[di])
@@ -408,9 +417,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
-    block_pass(w, w->g_st, w->dg_s, ns, NULL, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
+    block_pass(w, w->g_st, w->dg_s, ns, NULL, 0, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
     if (nv > 0)
-        block_pass(w, w->g_vt, w->dg_v, nv, NULL, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
+        block_pass(w, w->g_vt, w->dg_v, nv, NULL, 0, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
     for (int di = 0; di < p->ndepth; di++)
         if (w->ok_d[di])
             nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
@@ -440,16 +449,25 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
         kernel_layer0(k_ss, ns, ns, ns, sw2, sb2, k_ss, ns);
     }
-    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
-    diagonals_layer0(w, sw2, sb2, 0);
-    for (int l = 1; l <= depth; l++) {
+    /* go on from an earlier posterior of this pair (not with cov: k_ss starts at layer 0) */
+    int from = !cov && w->post_valid && w->post_sw2 == sw2 && w->post_sb2 == sb2 &&
+               w->post_layer <= depth ? w->post_layer : 0;
+    if (from == 0) {
+        kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+        diagonals_layer0(w, sw2, sb2, 0);
+    }
+    for (int l = from + 1; l <= depth; l++) {
         if (p->poll)
             p->poll();
         if (cov)
             kernel_step_sym(k_ss, ns, ns, w->dg_s + (size_t)(l - 1) * ns, sw2, sb2);
         train_step(w, l, sw2, sb2, 0);
     }
-    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, depth, NULL, sw2, sb2, NULL);
+    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, from, depth, NULL, sw2, sb2, NULL);
+    w->post_valid = 1;
+    w->post_sw2 = sw2;
+    w->post_sb2 = sb2;
+    w->post_layer = depth;
     gp_factor_t f;
     int rc = factor_current(w, depth, sw2, sb2, &f);
     if (noise_used)

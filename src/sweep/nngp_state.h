@@ -32,6 +32,7 @@ typedef struct {
     double *post_seconds;           /* [depth] */
     int *post_info;                 /* [depth] */
     unsigned char *post_done;       /* [depth] */
+    int post_order[64];             /* posterior phase: the depth of posterior item k */
     /* Posteriors computed ahead, while the last grid items run (par_schedule's extra items), for
      * the best model of a depth among the items finished then: grid item, or -1. Their mean
      * and variance wait in post_mean and post_variance, the rest here, until the final selection

@@ -326,9 +326,38 @@ static size_t post_record_doubles(const nngp_state_t *s)
     return 3 + nt * (size_t)s->ds->ntargets + nt + (s->post_covariance ? nt * nt : 0);
 }
 
-/* Posterior items go deepest first: the recursion makes them the most expensive, and handing
- * them out first keeps the last ranks from waiting on one long item. */
-static int post_depth(const nngp_state_t *s, int item) { return s->nd - 1 - item; }
+/* The depths in the order their posteriors are handed out (order[k] = depth index), from the
+ * current best models: the depths that share a model come together, shallowest first, so that a
+ * rank given several goes on with the recursion of its previous one (nngp_posterior); groups
+ * with more depths first, then deeper ones, so that the longest work starts early. */
+static void order_posteriors(const nngp_state_t *s, int *order)
+{
+    const int *best = s->best[SELECT_TEST_ACCURACY];
+    int size[NNGP_MAX_DEPTHS], deepest[NNGP_MAX_DEPTHS];
+    for (int d = 0; d < s->nd; d++) {
+        size[d] = deepest[d] = 0;
+        for (int e = 0; e < s->nd; e++)
+            if (best[e] == best[d]) {
+                size[d]++;
+                deepest[d] = e;
+            }
+    }
+    for (int k = 0; k < s->nd; k++) {   /* insertion sort: a few dozen depths at most */
+        int d = k, j = k;
+        for (; j > 0; j--) {
+            int e = order[j - 1];
+            int before = size[d] != size[e] ? size[d] > size[e]
+                       : deepest[d] != deepest[e] ? deepest[d] > deepest[e]   /* other model */
+                       : d < e;                                                /* same model */
+            if (!before)
+                break;
+            order[j] = e;
+        }
+        order[j] = d;
+    }
+}
+
+static int post_depth(const nngp_state_t *s, int item) { return s->post_order[item]; }
 
 /* The posterior of depth index d for grid item `item` (or nothing when item < 0) into a record:
  * noise used, info, seconds, mean, variance[, covariance]. */
@@ -404,13 +433,15 @@ static int ahead_enabled(const nngp_state_t *s)
     return !s->post_covariance && post_record_doubles(s) <= ((size_t)1 << 17);
 }
 
-/* par_schedule's extra hook (rank 0): the deepest depth whose current best has no posterior
- * ahead yet, as item nitems + d * nitems + best, or -1. */
+/* par_schedule's extra hook (rank 0): the first depth, in order_posteriors's order, whose
+ * current best has no posterior ahead yet, as item nitems + d * nitems + best, or -1. */
 static int next_ahead(void *vctx)
 {
     nngp_state_t *s = ((sweep_ctx_t *)vctx)->state;
+    int order[NNGP_MAX_DEPTHS];
+    order_posteriors(s, order);
     for (int k = 0; k < s->nd; k++) {
-        int d = post_depth(s, k), best = s->best[SELECT_TEST_ACCURACY][d];
+        int d = order[k], best = s->best[SELECT_TEST_ACCURACY][d];
         if (best < 0 || s->ahead_running[d] >= 0 || s->ahead_item[d] == best)
             continue;
         s->ahead_running[d] = best;
@@ -483,6 +514,7 @@ static int run_posteriors(sweep_ctx_t *c)
     }
     par_bcast(s->best, sizeof s->best, 0);
     par_bcast(s->post_done, (size_t)s->nd, 0);
+    order_posteriors(s, s->post_order);
     for (int k = 0; k < s->nd; k++)
         done[k] = s->post_done[post_depth(s, k)];
     return run_phase(c, s->nd, done, post_record_doubles(s), run_post_item, record_post_item, NULL,
