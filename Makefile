@@ -21,11 +21,10 @@ PKG_HDF5      ?= hdf5-openmpi
 PKG_BLAS      ?= openblas
 PKG_ZLIB      ?= zlib
 PKG_INIH      ?= inih
-PKG_SLEEF     ?= sleef
 PKG_CAIRO     ?= cairo
 PKG_TEST      ?= cmocka
 HDF5_HL_LIB   ?= -lhdf5_hl
-PKGS = $(PKG_MPI) $(PKG_SCALAPACK) $(PKG_HDF5) $(PKG_BLAS) $(PKG_ZLIB) $(PKG_INIH) $(PKG_SLEEF) $(PKG_CAIRO)
+PKGS = $(PKG_MPI) $(PKG_SCALAPACK) $(PKG_HDF5) $(PKG_BLAS) $(PKG_ZLIB) $(PKG_INIH) $(PKG_CAIRO)
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(SANITIZE),1)

@@ -24,7 +24,7 @@ export OMP_NUM_THREADS=1
 # Build the benchmark against the library with the Makefile's flags.
 make -s --no-print-directory BUILD="$BUILD" "$BUILD/libnnsweep.a"
 mkdir -p "$BUILD/bench"
-pkgs="ompi scalapack-openmpi hdf5-openmpi openblas zlib inih sleef cairo"
+pkgs="ompi scalapack-openmpi hdf5-openmpi openblas zlib inih cairo"
 # shellcheck disable=SC2046
 mpicc -std=c11 -D_DEFAULT_SOURCE -O3 -g -march=native -fopenmp -Wall -Wextra -Iinclude -Isrc/nngp \
   $(pkg-config --cflags $pkgs) -o "$BUILD/bench/pdpotrf_bench" bench/pdpotrf_bench.c \

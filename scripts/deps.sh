@@ -5,7 +5,7 @@ set -euo pipefail
 [ "${NNSWEEP_NO_DEPS:-0}" = 1 ] && exit 0
 
 build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-dev
-  libhdf5-openmpi-dev hdf5-tools libopenblas-dev zlib1g-dev libinih-dev libsleef-dev libcairo2-dev
+  libhdf5-openmpi-dev hdf5-tools libopenblas-dev zlib1g-dev libinih-dev libcairo2-dev
   libcmocka-dev dataset-fashion-mnist fonts-dejavu-core"
 # Tests compare against numpy and read files with h5py; SLURM tests start slurmctld/slurmd;
 # benchmarks run PyTorch.

@@ -106,8 +106,8 @@ static double relu_moment_quadrature(double a, double b, double c)
 }
 
 /* Tolerance 1e-12 relative to max(|K|, 1e-2 x the pair's scale sb2 + sw2 sqrt(ab)/2): the
- * quadrature is accurate to ~1e-14, the library (SLEEF acos of -c, 3.5 ulp; sqrt((1-c)(1+c))) to
- * ~1e-15 of the scale. Nearly opposite points have K^1 - sb2 ~ (1-|c|)^(3/2) x scale (1e-11 of
+ * quadrature is accurate to ~1e-14, the library (its own acos of -c, see
+ * test_step_against_libm; sqrt((1-c)(1+c))) to ~1e-15 of the scale. Nearly opposite points have K^1 - sb2 ~ (1-|c|)^(3/2) x scale (1e-11 of
  * the scale here), which no float64 route gets to 1e-12 relative: hence the floor. The inputs
  * include nearly parallel, nearly opposite and orthogonal pairs and one duplicated point. */
 static void test_k1_against_quadrature(void **state)
@@ -140,6 +140,48 @@ static void test_k1_against_quadrature(void **state)
     }
     print_message("largest relative difference to the quadrature: %.3g\n", worst);
     free(x);
+}
+
+/* The step's arc-cosine function J(c) = sqrt(1 - c^2) + (pi - acos c) c, read off one row
+ * (d1 = d2 = 1, sw2 = 2 pi, sb2 = 0, so K^1 = J(k)), against libm's acosl and sqrtl in long
+ * double at 2 x 10^5 points of [-1, 1]: random ones, both sides of the |c| = 1/2 switch of the
+ * library's acos, and the ends. Tolerance 4 ulp of pi (1.8e-15 absolute): J is O(1) except near
+ * c = -1, where it is the difference of two O(sqrt(1 + c)) terms and an absolute bound is the
+ * meaningful one. */
+static void test_step_against_libm(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    double *k = malloc(N * sizeof *k), *c = malloc(N * sizeof *c), *ones = malloc(N * sizeof *ones);
+    const double special[] = {-1.0, -1.0 + 1e-15, -1.0 + 1e-9, -0.75, -0.5 - 1e-16, -0.5,
+                              -0.5 + 1e-16, -1e-300, 0.0, 1e-300, 1e-8, 0.5 - 1e-16, 0.5,
+                              0.5 + 1e-16, 0.75, 1.0 - 1e-9, 1.0 - 1e-15, 1.0};
+    int ns = (int)(sizeof special / sizeof *special);
+    rng_t r;
+    rng_seed(&r, 5);
+    for (int j = 0; j < N; j++) {
+        c[j] = j < ns ? special[j] : 2.0 * rng_uniform(&r) - 1.0;
+        k[j] = c[j];
+        ones[j] = 1.0;
+    }
+    kernel_step(k, N, 1, N, ones, ones, 2.0 * M_PI, 0.0);
+    double worst = 0.0, worst_c = 0.0;
+    for (int j = 0; j < N; j++) {
+        long double cl = c[j];
+        long double ref = sqrtl((1.0L - cl) * (1.0L + cl)) + (acosl(-1.0L) - acosl(cl)) * cl;
+        double err = fabs((double)((long double)k[j] - ref));
+        if (err > worst) {
+            worst = err;
+            worst_c = c[j];
+        }
+    }
+    print_message("largest |J - J_libm| %.3g (%.2f ulp of pi) at c = %.17g\n", worst,
+                  worst / (M_PI * 0x1p-52), worst_c);
+    if (!(worst <= 4.0 * M_PI * 0x1p-52))
+        fail_msg("J(c) off by %.3g at c = %.17g", worst, worst_c);
+    free(k);
+    free(c);
+    free(ones);
 }
 
 /* ---- K^1..K^3 against Monte-Carlo over finite networks --------------------------------- */
@@ -530,6 +572,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_k1_against_quadrature),
+        cmocka_unit_test(test_step_against_libm),
         cmocka_unit_test(test_kernel_against_monte_carlo),
         cmocka_unit_test(test_symmetric_psd),
         cmocka_unit_test(test_diag_recursion_matches_full),

@@ -1,5 +1,6 @@
 /* kernel.c - the arc-cosine (ReLU NNGP) kernel recursion on row-major blocks: Gram matrices by
- * BLAS, then one fused, vectorized (SLEEF acos), OpenMP-parallel pass per layer step.
+ * BLAS, then one fused, vectorized, OpenMP-parallel pass per layer step (acos by our own
+ * polynomial, inlined).
  * Every entry is computed by the same vector code whatever its position, tile or thread count,
  * so results are bit-identical across OMP_NUM_THREADS (and across block shapes for the same
  * inputs). No allocation, no MPI, no files. */
@@ -10,17 +11,16 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
-#include <sleef.h>
 #endif
 
 /* One SIMD vector of doubles and the few operations the step needs, chosen at compile time from
- * the target (-march): AVX-512 or AVX2 with SLEEF's acos, else one double with libm's acos.
- * GCC's __m256d/__m512d take + - * directly. SLEEF's 3.5-ulp acos (u35) is used: on this
- * project's AMD EPYC it is 1.75x faster than the 1-ulp one and its error, ~1e-15 absolute on
- * pi - t, is below the rounding of the other terms. Measured per kernel_step entry, one core:
- * AVX-512 u35 1.2 ns, u10 2.2 ns, AVX2 u10 4.1 ns, libm scalar 8.7 ns. */
+ * the target (-march): AVX-512, AVX2 with FMA, else one double. GCC's __m256d/__m512d take
+ * + - * directly (never contracted into FMAs under -std=c11: vd_fma says where one is wanted).
+ * The acos is acos_neg below, inlined: per kernel_step entry on one core of an AVX-512 AMD EPYC,
+ * 1.6 ns, against 2.2 ns with SLEEF 3.5's 3.5-ulp vector acos (a library call) used before; its
+ * error is at most 1.2 ulp of pi (test_kernel), SLEEF's 1.1. */
 #if defined(__AVX512F__)
 #define VLEN 8
 typedef __m512d vd_t;
@@ -30,8 +30,10 @@ typedef __m512d vd_t;
 #define vd_min(a, b) _mm512_min_pd((a), (b))
 #define vd_max(a, b) _mm512_max_pd((a), (b))
 #define vd_sqrt(a) _mm512_sqrt_pd(a)
-#define vd_acos(a) Sleef_acosd8_u35avx512f(a)
-#elif defined(__AVX2__)
+#define vd_abs(a) _mm512_abs_pd(a)
+#define vd_fma(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define vd_lt_select(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ), (y), (x))
+#elif defined(__AVX2__) && defined(__FMA__)
 #define VLEN 4
 typedef __m256d vd_t;
 #define vd_load(p) _mm256_loadu_pd(p)
@@ -40,7 +42,9 @@ typedef __m256d vd_t;
 #define vd_min(a, b) _mm256_min_pd((a), (b))
 #define vd_max(a, b) _mm256_max_pd((a), (b))
 #define vd_sqrt(a) _mm256_sqrt_pd(a)
-#define vd_acos(a) Sleef_acosd4_u35avx2(a)
+#define vd_abs(a) _mm256_andnot_pd(_mm256_set1_pd(-0.0), (a))
+#define vd_fma(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define vd_lt_select(a, b, x, y) _mm256_blendv_pd((y), (x), _mm256_cmp_pd((a), (b), _CMP_LT_OQ))
 #else
 #define VLEN 1
 typedef double vd_t;
@@ -50,7 +54,9 @@ typedef double vd_t;
 #define vd_min(a, b) ((b) < (a) ? (b) : (a))
 #define vd_max(a, b) ((b) > (a) ? (b) : (a))
 #define vd_sqrt(a) sqrt(a)
-#define vd_acos(a) acos(a)
+#define vd_abs(a) fabs(a)
+#define vd_fma(a, b, c) fma((a), (b), (c))
+#define vd_lt_select(a, b, x, y) ((a) < (b) ? (x) : (y))
 #endif
 
 /* Tiles: RB rows share the column data of a CB-wide chunk (square roots of the column diagonal),
@@ -144,6 +150,32 @@ static inline void diag_roots(double d, double *s, double *inv)
     }
 }
 
+/* asin(x) = x + x z P(z), z = x^2, on 0 <= x <= 1/2: P is the degree-11 least-squares fit of
+ * (asin(sqrt z) - sqrt z) / z^1.5 on 400 Chebyshev nodes of [0, 1/4] in 50-digit arithmetic
+ * (scripts/fit_asin.py); the relative error of x + x z P(z) is 5.5e-17 before rounding. */
+static const double asin_poly[12] = {
+    0.16666666666666646,   0.07500000000021978,  0.04464285710146497,  0.030381947490254527,
+    0.022372043664706378,  0.017355334434132383, 0.013928781847841392, 0.011882032645784928,
+    0.0077714397645414456, 0.016129764409156828, -0.010908304349000406, 0.028285381520428275};
+
+/* pi - acos(c) = acos(-c) for c in [-1, 1]. With u = |c|: below 1/2, pi/2 + sign(c) asin(u);
+ * above, acos(u) = 2 asin(r), r = sqrt((1 - u)/2), so pi - 2 asin(r) for c > 0 and 2 asin(r)
+ * for c < 0 (full relative accuracy as c -> -1, where the result goes to 0). */
+static inline vd_t acos_neg(vd_t c)
+{
+    const vd_t half = vd_set1(0.5), zero = vd_set1(0.0);
+    vd_t u = vd_abs(c);
+    vd_t z = vd_lt_select(u, half, u * u, (vd_set1(1.0) - u) * half);
+    vd_t x = vd_lt_select(u, half, u, vd_sqrt(z));
+    vd_t p = vd_set1(asin_poly[11]);
+    for (int k = 10; k >= 0; k--)
+        p = vd_fma(p, z, vd_set1(asin_poly[k]));
+    vd_t a = vd_fma(x * z, p, x);   /* asin(x) */
+    vd_t small = vd_set1(M_PI_2) + vd_lt_select(c, zero, zero - a, a);
+    vd_t large = vd_lt_select(c, zero, a + a, vd_set1(M_PI) - (a + a));
+    return vd_lt_select(u, half, small, large);
+}
+
 /* The fused step for VLEN entries of one row:
  *   c = clamp(k / sqrt(d1 d2), -1, 1),  t = acos c,
  *   K^l = sb2 + sw2/(2 pi) sqrt(d1 d2) (sin t + (pi - t) cos t)        (the recursion of kernel.h)
@@ -155,7 +187,7 @@ static inline vd_t step_vec(vd_t k, vd_t s1, vd_t inv1, vd_t s2, vd_t inv2, vd_t
     const vd_t one = vd_set1(1.0), mone = vd_set1(-1.0);
     vd_t c = k * (inv1 * inv2);         /* inv1 inv2 commutes: a symmetric K stays symmetric */
     c = vd_min(vd_max(c, mone), one);
-    vd_t pi_minus_t = vd_acos(-c);
+    vd_t pi_minus_t = acos_neg(c);
     vd_t sint = vd_sqrt((one - c) * (one + c));
     return b + a * (s1 * s2) * (sint + pi_minus_t * c);
 }
