@@ -36,7 +36,7 @@ static const char plan_usage[] =
 
 typedef struct {
     double step_seconds_per_entry;   /* one layer step of the recursion, per kernel entry */
-    double factor_flops_per_second;  /* dpotrf at n = 1000 */
+    double factor_flops_per_second;  /* gp_factor (chol_lower) at n = 1000 */
 } calibration_t;
 
 /* Times a kernel step on a 500 x 500 block and a factorization at n = 1000, on one thread with
@@ -141,7 +141,7 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
            ds->train, ds->train, nn_bytes_text(8.0 * n * n, b2, sizeof b2));
     if (!fits)
         return NN_ERR_INPUT;
-    printf("  calibration on this machine: kernel step %.2f ns/entry, dpotrf %.1f GFLOP/s\n",
+    printf("  calibration on this machine: kernel step %.2f ns/entry, Cholesky %.1f GFLOP/s\n",
            1e9 * cal->step_seconds_per_entry, rate / 1e9);
     printf("  estimated time per item: %s (recursion %.0f%%, factorization %.0f%%, solves %.0f%%); "
            "per reported model's posterior: %s\n",
