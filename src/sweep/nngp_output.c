@@ -18,7 +18,7 @@
 
 /* Status codes of /nngp/status, written as an attribute so the file explains itself. */
 static const char status_legend[] = "0 = not computed, 1 = ok, 2 = factorization failed "
-                                    "(see info: LAPACK dpotrf info of the last attempt)";
+                                    "(see info: Cholesky info of the last attempt, as LAPACK dpotrf's)";
 
 static int write_provenance(h5file_t *f, const nngp_state_t *s, const char *state_name)
 {
@@ -85,7 +85,7 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
         {"/nngp/log_marginal_likelihood", s->log_marginal_likelihood, NULL, "log p(Y_train | X_train), summed over target columns, nats"},
         {"/nngp/noise_used", s->noise_used, NULL, "s2 added to the kernel diagonal that let the Cholesky factorization succeed"},
         {"/nngp/status", NULL, s->status, status_legend},
-        {"/nngp/info", NULL, s->info, "LAPACK dpotrf info of the last factorization attempt (0 = success)"},
+        {"/nngp/info", NULL, s->info, "Cholesky info of the last factorization attempt, as LAPACK dpotrf's (0 = success, k > 0: leading minor k not positive definite)"},
     };
     for (size_t a = 0; a < sizeof arrays / sizeof arrays[0] && !st; a++) {
         st = arrays[a].f64 ? h5_write_f64(f, arrays[a].name, 3, dims, arrays[a].f64)
