@@ -8,7 +8,7 @@
 const char *nn_bytes_text(double bytes, char *buf, size_t len);
 /* "123", "64K", "512M", "4G", "2T" (powers of 1024) in bytes; -1 when malformed or not positive. */
 double nn_parse_bytes(const char *text);
-/* "42.0 s", "3.5 min", "2.1 h" into buf; returns buf. */
+/* "40 ms", "42.0 s", "3.5 min", "2.1 h" into buf; returns buf. */
 const char *nn_seconds_text(double seconds, char *buf, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "nn_error.h"
 #include "nn_rng.h"
+#include "nn_units.h"
 
 static void test_error_message_and_exit_status(void **state)
 {
@@ -24,6 +25,18 @@ static void test_error_message_and_exit_status(void **state)
 
 /* Moments of 10^6 draws: the standard error of a mean is 1/sqrt(12e6) = 2.9e-4 for U(0,1) and
  * 1e-3 for N(0,1); tolerances are 5 standard errors. */
+/* Durations read the way the plan and the progress lines print them, at each unit's edges. */
+static void test_seconds_text(void **state)
+{
+    (void)state;
+    const struct { double s; const char *text; } cases[] = {
+        {0.0, "0 ms"}, {0.0404, "40 ms"}, {0.998, "998 ms"}, {1.0, "1.0 s"}, {42.0, "42.0 s"},
+        {119.9, "119.9 s"}, {210.0, "3.5 min"}, {7560.0, "2.1 h"}};
+    char buf[32];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        assert_string_equal(nn_seconds_text(cases[k].s, buf, sizeof buf), cases[k].text);
+}
+
 static void test_rng_moments(void **state)
 {
     (void)state;
@@ -80,6 +93,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_message_and_exit_status),
+        cmocka_unit_test(test_seconds_text),
         cmocka_unit_test(test_rng_moments),
         cmocka_unit_test(test_rng_streams_reproducible_and_distinct),
         cmocka_unit_test(test_rng_below_and_shuffle),

@@ -18,7 +18,9 @@ const char *nn_bytes_text(double b, char *buf, size_t len)
 
 const char *nn_seconds_text(double s, char *buf, size_t len)
 {
-    if (s < 120)
+    if (s < 1.0)
+        snprintf(buf, len, "%.0f ms", s * 1e3);
+    else if (s < 120)
         snprintf(buf, len, "%.1f s", s);
     else if (s < 7200)
         snprintf(buf, len, "%.1f min", s / 60);
