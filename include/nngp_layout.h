@@ -29,10 +29,12 @@ double nngp_lapack_bytes(const nngp_sizes_t *z, int threads, int covariance);
 double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb, int store,
                             int covariance);
 
-/* Memory a rank may use: 85% of the node's memory (SLURM_MEM_PER_NODE or SLURM_MEM_PER_CPU x
- * SLURM_CPUS_ON_NODE when set under SLURM, else the physical memory) divided by the ranks on the
- * node; NNSWEEP_MEM_PER_RANK (bytes, or with a K/M/G/T suffix) overrides. Not collective. */
-double nngp_memory_per_rank(int ranks_on_node);
+/* Memory a rank may use, into *bytes: 85% of the node's memory (SLURM_MEM_PER_NODE or
+ * SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE when set under SLURM, else the physical memory) divided
+ * by the ranks on the node; NNSWEEP_MEM_PER_RANK (bytes, or with a K/M/G/T suffix) overrides.
+ * Returns 0, or NN_ERR_INPUT when NNSWEEP_MEM_PER_RANK is set but not a size (message names it;
+ * *bytes untouched). Not collective. */
+int nngp_memory_per_rank(int ranks_on_node, double *bytes);
 
 /* Chooses the layout of job spec for sizes z, `threads` items at a time per LAPACK rank, within
  * budget bytes per rank: solver = lapack or scalapack as asked; auto takes LAPACK when

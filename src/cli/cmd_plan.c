@@ -205,10 +205,11 @@ int cmd_plan(int argc, char **argv)
         threads = ranks >= cores ? 1 : (int)(cores / ranks);
     const char *per_node = getenv("SLURM_NTASKS_PER_NODE");
     int on_node = per_node && atoi(per_node) > 0 ? atoi(per_node) : ranks < cores ? ranks : (int)cores;
-    if (mem <= 0)
-        mem = nngp_memory_per_rank(on_node);
+    int st = mem > 0 ? NN_OK : nngp_memory_per_rank(on_node, &mem);
     job_t job;
-    int st = job_load(path, &job);
+    memset(&job, 0, sizeof job);
+    if (st == NN_OK)
+        st = job_load(path, &job);
     if (st == NN_OK && job.nngp.enabled && ranks % job.nngp.group_size != 0)
         st = nn_fail(NN_ERR_INPUT, "%s: %d ranks cannot form groups of group_size = %d", path,
                      ranks, job.nngp.group_size);

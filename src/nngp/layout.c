@@ -37,11 +37,16 @@ double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb,
            data_bytes(z);
 }
 
-double nngp_memory_per_rank(int ranks_on_node)
+int nngp_memory_per_rank(int ranks_on_node, double *bytes)
 {
     const char *over = getenv("NNSWEEP_MEM_PER_RANK");
-    if (over && *over && nn_parse_bytes(over) > 0)
-        return nn_parse_bytes(over);
+    if (over && *over) {
+        if (nn_parse_bytes(over) <= 0)
+            return nn_fail(NN_ERR_INPUT, "NNSWEEP_MEM_PER_RANK = '%s' is not a size (bytes, or "
+                           "with a K/M/G/T suffix, e.g. 3500M or 180G)", over);
+        *bytes = nn_parse_bytes(over);
+        return NN_OK;
+    }
     double node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     const char *per_node = getenv("SLURM_MEM_PER_NODE"), *per_cpu = getenv("SLURM_MEM_PER_CPU");
     const char *cpus = getenv("SLURM_CPUS_ON_NODE");
@@ -49,7 +54,8 @@ double nngp_memory_per_rank(int ranks_on_node)
         node = atof(per_node) * 1024 * 1024;
     else if (per_cpu && atof(per_cpu) > 0 && cpus && atoi(cpus) > 0)
         node = atof(per_cpu) * 1024 * 1024 * atoi(cpus);
-    return 0.85 * node / (ranks_on_node > 0 ? ranks_on_node : 1);
+    *bytes = 0.85 * node / (ranks_on_node > 0 ? ranks_on_node : 1);
+    return NN_OK;
 }
 
 const char *nngp_solver_name(solver_t s)

@@ -187,8 +187,12 @@ static int choose_layout(sweep_ctx_t *c)
     const dataset_t *ds = s->ds;
     nngp_sizes_t z = {.ntrain = ds->train.n, .ntest = ds->test.n, .nvalid = ds->validation.n,
                       .dim = ds->dim, .ntargets = ds->ntargets};
-    double budget = par_min_double(nngp_memory_per_rank(par_node_size()));
-    int st = nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, &c->state->layout);
+    double mine = HUGE_VAL;
+    int st = nngp_memory_per_rank(par_node_size(), &mine);
+    double budget = par_min_double(mine);   /* every rank takes part, whatever its st */
+    if (st != NN_OK)
+        return st;
+    st = nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, &c->state->layout);
     if (st != NN_OK)
         return nn_fail_context(st, "%s: ", s->job->path);
     if (c->state->layout.solver == SOLVER_SCALAPACK)
