@@ -44,8 +44,7 @@ static inline void transpose8(__m512d r[8])
         r[c + 4] = _mm512_permutex2var_pd(u[c], ih4, u[4 + c]);
     }
 }
-#endif
-#if defined(__AVX512F__) && !defined(CHOL_PORTABLE)
+
 /* B <- B L^-T for a leaf (n <= CHOL_LEAF = 32): L padded to 32 x 32 with the identity, its
  * diagonal inverted once; then 8 rows of b at a time are loaded as 8 x 8 blocks, transposed so
  * that t[j] holds column j of the 8 rows, solved by forward substitution
