@@ -107,12 +107,12 @@ static void test_solve_matches_dtrsm(void **state)
         assert_int_equal(chol_lower(l, n, ldl), 0);
         for (size_t tm = 0; tm < sizeof ms / sizeof *ms; tm++) {
             int m = ms[tm], ldb = n + 5;
-            double *b = malloc((size_t)m * ldb * sizeof *b), *x = malloc((size_t)m * ldb * sizeof *x);
-            double *ref = malloc((size_t)m * ldb * sizeof *ref);
+            size_t bytes = (size_t)m * ldb * sizeof(double);
+            double *b = malloc(bytes), *x = malloc(bytes), *ref = malloc(bytes);
             for (int i = 0; i < m * ldb; i++)
                 b[i] = rng_normal(&r);
-            memcpy(x, b, (size_t)m * ldb * sizeof *b);
-            memcpy(ref, b, (size_t)m * ldb * sizeof *b);
+            memcpy(x, b, bytes);
+            memcpy(ref, b, bytes);
             chol_solve_right_trans(l, n, ldl, x, m, ldb);
             cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, m, n, 1.0,
                         l, ldl, ref, ldb);

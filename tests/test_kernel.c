@@ -106,10 +106,11 @@ static double relu_moment_quadrature(double a, double b, double c)
 }
 
 /* Tolerance 1e-12 relative to max(|K|, 1e-2 x the pair's scale sb2 + sw2 sqrt(ab)/2): the
- * quadrature is accurate to ~1e-14, the library (its own acos of -c, see
- * test_step_against_libm; sqrt((1-c)(1+c))) to ~1e-15 of the scale. Nearly opposite points have K^1 - sb2 ~ (1-|c|)^(3/2) x scale (1e-11 of
- * the scale here), which no float64 route gets to 1e-12 relative: hence the floor. The inputs
- * include nearly parallel, nearly opposite and orthogonal pairs and one duplicated point. */
+ * quadrature is accurate to ~1e-14, the library (its own acos of -c, see test_step_against_libm;
+ * sqrt((1-c)(1+c))) to ~1e-15 of the scale. Nearly opposite points have
+ * K^1 - sb2 ~ (1-|c|)^(3/2) x scale (1e-11 of the scale here), which no float64 route gets to
+ * 1e-12 relative: hence the floor. The inputs include nearly parallel, nearly opposite and
+ * orthogonal pairs and one duplicated point. */
 static void test_k1_against_quadrature(void **state)
 {
     (void)state;

@@ -32,7 +32,8 @@ typedef __m512d vd_t;
 #define vd_sqrt(a) _mm512_sqrt_pd(a)
 #define vd_abs(a) _mm512_abs_pd(a)
 #define vd_fma(a, b, c) _mm512_fmadd_pd((a), (b), (c))
-#define vd_lt_select(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ), (y), (x))
+#define vd_lt_select(a, b, x, y)                                                                  \
+    _mm512_mask_blend_pd(_mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ), (y), (x))
 #elif defined(__AVX2__) && defined(__FMA__)
 #define VLEN 4
 typedef __m256d vd_t;
