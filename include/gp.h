@@ -1,4 +1,4 @@
-/* gp.h - Gaussian-process regression on one process with LAPACK (float64): Cholesky of K + s2 I
+/* gp.h - Gaussian-process regression on one process (float64; chol.h, BLAS): Cholesky of K + s2 I
  * with a jitter retry, posterior mean, predictive variance, full covariance, log marginal
  * likelihood. Matrices are row-major (the symmetric ones are the same either way). */
 #ifndef GP_H
@@ -10,7 +10,7 @@ typedef struct {
     double *l;             /* n x n row-major, ld n: lower triangle (j <= i) holds L with
                               K + s2 I = L L^T; the upper triangle is unspecified */
     double noise_used;     /* s2 that succeeded (or the last tried, on failure) */
-    int info;              /* LAPACK info of the last attempt (0 on success) */
+    int info;              /* info of the last attempt, as LAPACK dpotrf's (0 on success) */
     int attempts;
 } gp_factor_t;
 

@@ -36,8 +36,8 @@ int gp_factor(const double *k, int ldk, int n, double noise, double noise_max, g
         if (info == 0)
             return 0;
         if (info < 0)
-            return nn_fail(NN_ERR_RUNTIME, "Cholesky: LAPACK illegal argument %d (n = %d)", -info,
-                       n);
+            return nn_fail(NN_ERR_RUNTIME, "Cholesky: LAPACK illegal argument %d (n = %d)",
+                           -info, n);
         double next = s2 > 0.0 ? 10.0 * s2 : 1e-12 * (mean_diag > 0.0 ? mean_diag : 1.0);
         if (!(next <= noise_max * (1.0 + 1e-9)))   /* 1e-6 x 10 x 10 x 10 may round above 1e-3 */
             break;
