@@ -38,6 +38,7 @@ typedef struct {
     int item;
     int status;
 } item_header_t;
+_Static_assert(sizeof(item_header_t) % 8 == 0, "an item's result must start 8-byte aligned");
 
 /* World rank 0's account of a group (indexed by group number; group 0 is rank 0's own). */
 typedef struct {
@@ -73,9 +74,13 @@ int par_group_rank(void) { return sched.grank; }
 int par_group_size(void) { return sched.gsize; }
 void *par_group_comm(void) { return (void *)sched.group; }
 
+/* The request header padded to 8 bytes, so that the records (8-byte multiples, doubles after an
+ * 8-byte item_header_t) stay aligned for the doubles the items write into them. */
+#define REQUEST_BYTES ((sizeof(request_t) + 7) / 8 * 8)
+
 static unsigned char *record_at(unsigned char *msg, int j)
 {
-    return msg + sizeof(request_t) + (size_t)j * sched.record_bytes;
+    return msg + REQUEST_BYTES + (size_t)j * sched.record_bytes;
 }
 
 /* World rank 0: extra items may be handed out (none is left to hand out) to an idle taker, or,
@@ -392,7 +397,7 @@ int par_schedule(const par_schedule_t *s)
     sched.slots = g > 1 || s->slots < 1 ? 1 : s->slots > 64 ? 64 : s->slots;
     sched.slots = par_max_int(sched.slots);   /* every rank sizes its messages alike */
     sched.record_bytes = (sizeof(item_header_t) + s->result_bytes + 7) / 8 * 8;
-    sched.message_bytes = sizeof(request_t) + (size_t)sched.slots * sched.record_bytes;
+    sched.message_bytes = REQUEST_BYTES + (size_t)sched.slots * sched.record_bytes;
     MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &sched.group);
     MPI_Comm_rank(sched.group, &sched.grank);
     MPI_Comm_size(sched.group, &sched.gsize);
