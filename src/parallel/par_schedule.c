@@ -332,7 +332,7 @@ static void send_request(unsigned char *buf, int nresults, int closes, MPI_Reque
         MPI_Wait(req, MPI_STATUS_IGNORE);
     request_t r = {.nresults = nresults, .closes = closes, .signal = signal_pending()};
     memcpy(buf, &r, sizeof r);
-    size_t bytes = sizeof r + (size_t)nresults * sched.record_bytes;
+    size_t bytes = REQUEST_BYTES + (size_t)nresults * sched.record_bytes;
     MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD, req);
 }
 
