@@ -226,8 +226,10 @@ check "interrupted + requeued and uninterrupted CNN runs give identical weights"
 sed 's/^\[nngp\]/[nngp]\nsolver = scalapack\ngroup_size = 2/' tests/jobs/nngp-small.ini > "$TMP/pgp.ini"
 check "mpirun -np 2 runs the ScaLAPACK job (reference)" -- \
   mpirun -np 2 "$NNSWEEP" nngp --quiet "$TMP/pgp.ini" --out "$TMP/pgp-ref.h5"
-id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 --time=00:10:00 --output="$TMP/pgp.log" \
-  slurm/nngp-scalapack.sbatch "$TMP/pgp.ini" "$TMP/pgp-slurm.h5")
+# (--signal: the script's one-hour lead is longer than this 10-minute limit, so slurmctld would
+# signal the job at its first check; a slow build, e.g. SANITIZE=1, was still running then)
+id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 --time=00:10:00 --signal=B:USR1@60 \
+  --output="$TMP/pgp.log" slurm/nngp-scalapack.sbatch "$TMP/pgp.ini" "$TMP/pgp-slurm.h5")
 finished "$id" "$TMP/pgp.log" "nngp-scalapack.sbatch completes with exit code 0" "COMPLETED 0:0 0"
 expect 0 "ScaLAPACK grid 1x2" "the job ran on a 1x2 process grid" -- cat "$TMP/pgp.log"
 check "sbatch + srun and mpirun give identical ScaLAPACK arrays" -- h5 compare "$TMP/pgp-slurm.h5" "$TMP/pgp-ref.h5"
