@@ -59,15 +59,17 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
             lp[j][k] = j < n && k < n ? (k == j ? 1.0 / l[(size_t)j * ldl + j]
                                                : l[(size_t)j * ldl + k])
                                       : (k == j);
+    __mmask8 mask[CHOL_LEAF / 8];   /* the columns of b in each 8-column block */
+    for (int c = 0; c < CHOL_LEAF; c += 8)
+        mask[c / 8] = (__mmask8)((1u << (n - c < 0 ? 0 : n - c < 8 ? n - c : 8)) - 1);
 #pragma omp parallel for schedule(static) if (m >= 256)
     for (int i0 = 0; i0 < m; i0 += 8) {
         int rows = m - i0 < 8 ? m - i0 : 8;
         __m512d t[CHOL_LEAF];
         for (int c = 0; c < CHOL_LEAF; c += 8) {
-            int width = n - c < 0 ? 0 : n - c < 8 ? n - c : 8;
-            __mmask8 mask = (__mmask8)((1u << width) - 1);
             for (int q = 0; q < 8; q++)
-                t[c + q] = q < rows ? _mm512_maskz_loadu_pd(mask, b + (size_t)(i0 + q) * ldb + c)
+                t[c + q] = q < rows ? _mm512_maskz_loadu_pd(mask[c / 8],
+                                                            b + (size_t)(i0 + q) * ldb + c)
                                     : _mm512_setzero_pd();
             transpose8(t + c);
         }
@@ -79,11 +81,9 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
                 t[k] = _mm512_fnmadd_pd(_mm512_set1_pd(lp[k][j]), t[j], t[k]);
         }
         for (int c = 0; c < CHOL_LEAF; c += 8) {
-            int width = n - c < 0 ? 0 : n - c < 8 ? n - c : 8;
-            __mmask8 mask = (__mmask8)((1u << width) - 1);
             transpose8(t + c);
             for (int q = 0; q < rows; q++)
-                _mm512_mask_storeu_pd(b + (size_t)(i0 + q) * ldb + c, mask, t[c + q]);
+                _mm512_mask_storeu_pd(b + (size_t)(i0 + q) * ldb + c, mask[c / 8], t[c + q]);
         }
     }
 }

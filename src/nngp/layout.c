@@ -41,10 +41,11 @@ int nngp_memory_per_rank(int ranks_on_node, double *bytes)
 {
     const char *over = getenv("NNSWEEP_MEM_PER_RANK");
     if (over && *over) {
-        if (nn_parse_bytes(over) <= 0)
+        double size = nn_parse_bytes(over);
+        if (size <= 0)
             return nn_fail(NN_ERR_INPUT, "NNSWEEP_MEM_PER_RANK = '%s' is not a size (bytes, or "
                            "with a K/M/G/T suffix, e.g. 3500M or 180G)", over);
-        *bytes = nn_parse_bytes(over);
+        *bytes = size;
         return NN_OK;
     }
     double node = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
