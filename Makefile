@@ -1,9 +1,11 @@
 # nnsweep: NNGP and data-parallel CNN sweeps for HPC clusters.
 #   make            build build/nnsweep
-#   make test       install missing Debian packages, build, run every test (ends "N passed, N failed")
-#   make bench      side-by-side benchmarks against PyTorch (prints ratios)
-#   make demo       the default NNGP sweep on Fashion-MNIST, on all cores
-#   make deps       install missing Debian packages (as root; elsewhere prints what to install)
+#   make test       install what the tests need, build, run every test (ends "N passed, N failed")
+#   make bench      install PyTorch if missing, side-by-side benchmarks against it (prints ratios)
+#   make demo       install what the build needs, build, the default NNGP sweep on all cores
+#   make deps       install every missing Debian package (as root; elsewhere prints what to run)
+# demo, test and bench install first and then build in a new make, so the pkg-config flags are
+# read after the packages exist (a fresh machine's first command works).
 #   make SANITIZE=1 test   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 # A cluster overrides anything below in config.mk (or on the command line).
 -include config.mk
@@ -32,6 +34,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_FOUND  := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 VERSION    := 0.1.0
 
@@ -51,7 +54,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
 
-.PHONY: all test bench demo deps clean FORCE
+.PHONY: all test bench demo deps clean FORCE pkgcheck
 .SECONDARY:
 all: $(BUILD)/nnsweep
 
@@ -72,6 +75,13 @@ $(BUILD)/build-stamp: FORCE
 	@echo '$(BUILD_DEFS)' | cmp -s - $@ || echo '$(BUILD_DEFS)' > $@
 FORCE:
 
+# Without the libraries every compile would fail on a missing header: say what to do instead.
+$(LIB_OBJ) $(MAIN_OBJ): | pkgcheck
+pkgcheck:
+	@[ "$(PKG_FOUND)" = yes ] || { echo "nnsweep: pkg-config does not find all of: $(PKGS)." \
+	  "Run 'make deps' (Debian), or name your modules' packages in config.mk (PKG_MPI, ...)." >&2; \
+	  $(PKG_CONFIG) --print-errors --exists $(PKGS); exit 1; }
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -84,16 +94,21 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh all
 
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@SANITIZE=$(SANITIZE) NNSWEEP_BIN=$(CURDIR)/$(BUILD)/nnsweep tests/run.sh $(TEST_BIN)
 
-bench: deps all
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
-demo: deps all
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 clean:
