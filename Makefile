@@ -4,6 +4,9 @@
 #   make bench      install PyTorch if missing, side-by-side benchmarks against it (prints ratios)
 #   make demo       install what the build needs, build, the default NNGP sweep on all cores
 #   make deps       install every missing Debian package (as root; elsewhere prints what to run)
+#   make install    build if needed, then install the program, its man page, the jobs/ files and
+#                   the slurm/ scripts under PREFIX (default /usr/local; DESTDIR for packagers);
+#                   make uninstall removes them
 # demo, test and bench install first and then build in a new make, so the pkg-config flags are
 # read after the packages exist (a fresh machine's first command works).
 #   make SANITIZE=1 test   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -54,7 +57,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
 
-.PHONY: all test bench demo deps clean FORCE pkgcheck
+.PHONY: all test bench demo deps clean FORCE pkgcheck install uninstall
 .SECONDARY:
 all: $(BUILD)/nnsweep
 
@@ -113,5 +116,50 @@ demo:
 
 clean:
 	rm -rf build build-san
+
+# Installation, GNU style: DESTDIR stages for a package and is never written into the files.
+# The installed slurm/ scripts get the install paths in place of the repository's
+# $SLURM_SUBMIT_DIR-relative ones (common.sh, build/nnsweep, jobs/), so they run from any
+# directory; the check after sed fails the install if a repository path was left in them.
+# INSTALL_BIN=FILE installs an already built program instead of building $(BUILD)/nnsweep with
+# `all` (tests/test_install.sh installs the binary it tests that way).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+PKGDATADIR ?= $(DATADIR)/nnsweep
+INSTALL    ?= install
+INSTALL_BIN ?=
+SHARE_FILES = $(wildcard jobs/*.ini) $(wildcard slurm/*.sh slurm/*.sbatch)
+D_BIN = $(DESTDIR)$(BINDIR)
+D_MAN = $(DESTDIR)$(MANDIR)/man1
+D_PKG = $(DESTDIR)$(PKGDATADIR)
+
+install: $(if $(INSTALL_BIN),,all)
+	$(INSTALL) -d "$(D_BIN)" "$(D_MAN)" "$(D_PKG)/jobs" "$(D_PKG)/slurm"
+	$(INSTALL) -m 755 "$(or $(INSTALL_BIN),$(BUILD)/nnsweep)" "$(D_BIN)/nnsweep"
+	sed -e '/^\.TH /s|"nnsweep [^"]*"|"nnsweep $(VERSION)"|' \
+	    -e 's|/usr/local/share/nnsweep|$(PKGDATADIR)|g' -e 's|/usr/local/bin|$(BINDIR)|g' \
+	    docs/nnsweep.1 > "$(D_MAN)/nnsweep.1"
+	chmod 644 "$(D_MAN)/nnsweep.1"
+	$(INSTALL) -m 644 jobs/*.ini "$(D_PKG)/jobs"
+	@set -e; for f in slurm/*.sh slurm/*.sbatch; do \
+	  to="$(D_PKG)/$$f"; \
+	  sed -e 's|$${SLURM_SUBMIT_DIR:-\.}/slurm/|$(PKGDATADIR)/slurm/|' \
+	      -e 's|$${SLURM_SUBMIT_DIR:-\.}/build/nnsweep|$(BINDIR)/nnsweep|' \
+	      -e 's|"$${1:-jobs/|"$${1:-$(PKGDATADIR)/jobs/|' \
+	      -e 's|: submit from the repository.s top directory|: reinstall nnsweep|' \
+	      -e '1a\# Installed by make install: paths point to $(PREFIX); submit from any directory.' \
+	      "$$f" > "$$to"; \
+	  case $$f in *.sbatch) chmod 755 "$$to" ;; *) chmod 644 "$$to" ;; esac; \
+	  if grep -nE 'SLURM_SUBMIT_DIR:-\.\}/|:-jobs/' "$$to"; then \
+	    echo "make install: $$f: a repository path is left in $$to (update the sed in the" \
+	         "Makefile's install rule)" >&2; exit 1; fi; \
+	  echo "installed $$to"; \
+	done
+
+uninstall:
+	rm -f "$(D_BIN)/nnsweep" "$(D_MAN)/nnsweep.1" $(foreach f,$(SHARE_FILES),"$(D_PKG)/$(f)")
+	rmdir "$(D_PKG)/jobs" "$(D_PKG)/slurm" "$(D_PKG)" 2>/dev/null || true
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d)
