@@ -2,7 +2,9 @@
  * triangles, by recursion onto dgemm and dsyrk (float64). The small triangular solves at the
  * leaves of the recursion are a vectorized loop of our own: OpenBLAS 0.3.21's dtrsm kernel for
  * AVX-512 cores runs them at a third of dgemm's rate, which made dpotrf 30% slower than its
- * dgemm allows (n = 1000). Serial but for BLAS's own threads and OpenMP over leaf rows. */
+ * dgemm allows (n = 1000). The triangular solves share their rows, in fixed strips, among
+ * threads_item() threads (nn_threads.h: more than one only for an item alone on its rank), with
+ * the same bits whatever that number; BLAS is called single-threaded, dsyrk serially. */
 #ifndef CHOL_H
 #define CHOL_H
 

@@ -17,10 +17,10 @@ int cmd_report(int argc, char **argv);
 int cli_load_job(const char *path, job_t *job);
 /* Collective: rank 0 reads the data, every rank receives a copy. Returns 0 or the agreed error. */
 int cli_load_data(const job_t *job, dataset_t *ds);
-/* Sets OpenMP threads to the cores per rank on this node (unless OMP_NUM_THREADS is set) and
- * OpenBLAS to one thread (unless OPENBLAS_NUM_THREADS is set): threads run whole work items.
- * Collective. Returns the OpenMP thread count. */
-int cli_set_threads(void);
+/* Chooses the rank's threads from the cores it may use (affinity mask shared by the node's ranks,
+ * SLURM_CPUS_PER_TASK; OMP_NUM_THREADS wins) and sets OpenMP to them and BLAS to one thread, or to
+ * them all when threads_to_blas; logs the layout (nn_threads.h). Collective. Returns the count. */
+int cli_set_threads(int threads_to_blas);
 /* argv joined by spaces, malloc'd. */
 char *cli_command_line(int argc, char **argv);
 /* Prints the agreed error on rank 0 and returns its exit status. */

@@ -59,7 +59,8 @@ typedef struct {
     void (*share)(void *buf, size_t bytes, int owner, void *ctx);
     void *ctx;
 } nngp_gram_split_t;
-/* Computes the Gram matrices of w, alone (split NULL) or with the other parts; the result is
+/* Computes the Gram matrices of w, alone (split NULL) or with the other parts, its blocks shared
+ * among the OpenMP threads of the caller; the result is
  * bit-identical either way. Allocates nothing, so it cannot fail. */
 void nngp_work_gram(nngp_work_t *w, const nngp_gram_split_t *split);
 /* A second work object for another thread: it shares (borrows) the Gram matrices of original,

@@ -24,6 +24,9 @@ int par_max_int(int x);
 double par_min_double(double x);
 /* Ranks of MPI_COMM_WORLD on this rank's node (shared memory). */
 int par_node_size(void);
+/* Ranks on this node (this one included) whose `bytes`-long key equals this rank's, e.g. ranks
+ * that share one affinity mask. 1 if the keys cannot be gathered. */
+int par_node_count_same(const void *key, size_t bytes);
 
 /* Broadcasts from root: raw bytes, a malloc'd string (others receive a malloc'd copy), and a whole
  * dataset (others allocate theirs). Returns 0 or an error. */

@@ -29,7 +29,8 @@ char *provenance_now(char *buf, size_t len);
 
 /* Writes every field as a root attribute (names: program, version, git_commit, compiler,
  * cflags, hdf5_version, command_line, job_file, job_text, mpi_size, group_size, process_grid,
- * hostnames, slurm_job_id (from $SLURM_JOB_ID, "" if unset), start_time, end_time, state).
+ * hostnames, slurm_job_id (from $SLURM_JOB_ID, "" if unset), start_time, end_time, state), and
+ * rank 0's thread layout (threads_per_rank, cores_per_rank, thread_layout, blas; nn_threads.h).
  * NULL strings are written as "". Returns 0 or error. */
 int provenance_write(h5file_t *f, const provenance_t *p);
 

@@ -1,13 +1,15 @@
 /* test_chol.c - the recursive Cholesky and right triangular solve against LAPACK's dpotrf and
  * BLAS's dtrsm (separate implementations), and against their defining residuals, at orders that
  * hit a leaf alone, a leaf boundary (32, 33) and several levels of recursion, with leading
- * dimensions larger than the order; the not-positive-definite minor matches dpotrf's info. */
+ * dimensions larger than the order; the not-positive-definite minor matches dpotrf's info; the
+ * same bits on 1, 2 and 3 threads. */
 #include "testlib.h"
 
 #include <cblas.h>
 
 #include "../src/nngp/lapack.h"
 #include "chol.h"
+#include "nn_threads.h"
 #include "nn_rng.h"
 
 /* A = G G^T / n + I (n x n row-major, leading dimension lda; condition number below ~5):
@@ -141,12 +143,55 @@ static void test_solve_matches_dtrsm(void **state)
     }
 }
 
+/* The row strips of a solve shared among 1, 2 and 3 threads (an item alone on its rank), and the
+ * factorization whose solves they are: the same bits as on one thread (tolerance 0: results must
+ * not depend on the layout), at row counts around the strip size. */
+static void test_threads_give_the_same_bits(void **state)
+{
+    (void)state;
+    const int ms[] = {127, 128, 129, 700}, n = 300, ldl = n + 3;
+    double *l = random_spd(n, ldl, 11);
+    double *a2 = malloc((size_t)n * ldl * sizeof *a2);
+    memcpy(a2, l, (size_t)n * ldl * sizeof *a2);
+    assert_int_equal(chol_lower(l, n, ldl), 0);
+    threads_set_item(2);
+    assert_int_equal(chol_lower(a2, n, ldl), 0);
+    threads_set_item(1);
+    assert_memory_equal(l, a2, (size_t)n * ldl * sizeof *a2);
+    rng_t r;
+    rng_seed(&r, 5);
+    for (size_t tm = 0; tm < sizeof ms / sizeof *ms; tm++) {
+        int m = ms[tm];
+        size_t bytes = (size_t)m * n * sizeof(double);
+        double *b = malloc(bytes), *x = malloc(bytes);
+        for (int i = 0; i < m * n; i++)
+            b[i] = rng_normal(&r);
+        memcpy(x, b, bytes);
+        chol_solve_right_trans(l, n, ldl, b, m, n);
+        for (int t = 2; t <= 3; t++) {
+            double *y = malloc(bytes);
+            memcpy(y, x, bytes);
+            threads_set_item(t);
+            chol_solve_right_trans(l, n, ldl, y, m, n);
+            threads_set_item(1);
+            if (memcmp(y, b, bytes))
+                fail_msg("m = %d: the solve on %d threads differs from one thread", m, t);
+            free(y);
+        }
+        free(b);
+        free(x);
+    }
+    free(a2);
+    free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_factor_matches_lapack),
         cmocka_unit_test(test_not_pd_info_matches_lapack),
         cmocka_unit_test(test_solve_matches_dtrsm),
+        cmocka_unit_test(test_threads_give_the_same_bits),
     };
     return cmocka_run_group_tests_name("chol", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* test_util.c - util module: error messages and exit statuses, the random number generator
- * against closed-form moments, and the stream seeding that CNN dropout relies on. */
+/* test_util.c - util module: error messages and exit statuses, the thread layout rules, the
+ * random number generator against closed-form moments, and the stream seeding that CNN dropout
+ * relies on. */
 #include "testlib.h"
 
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "nn_error.h"
 #include "nn_rng.h"
+#include "nn_threads.h"
 #include "nn_units.h"
 
 static void test_error_message_and_exit_status(void **state)
@@ -89,6 +91,42 @@ static void test_rng_below_and_shuffle(void **state)
         assert_int_equal(seen[i], 1);
 }
 
+/* The layout rules of nn_threads.h: a mask shared by the node's ranks is split among them, a
+ * rank's own mask is its own, SLURM_CPUS_PER_TASK caps, OMP_NUM_THREADS wins, and nonsense in
+ * either variable is ignored. */
+static void test_thread_layout(void **state)
+{
+    (void)state;
+    struct {
+        int mask, sharing;
+        const char *slurm, *omp;
+        int cores, threads;
+        const char *cores_from, *threads_from;
+    } cases[] = {
+        {2, 1, NULL, NULL, 2, 2, "affinity mask", "cores"},      /* one process, whole node */
+        {2, 2, NULL, NULL, 1, 1, "affinity mask shared by the node's ranks", "cores"},
+        {1, 1, NULL, NULL, 1, 1, "affinity mask", "cores"},      /* --bind-to core */
+        {2, 4, NULL, NULL, 1, 1, "affinity mask shared by the node's ranks", "cores"},
+        {64, 1, "8", NULL, 8, 8, "SLURM_CPUS_PER_TASK", "cores"},
+        {8, 1, "16", NULL, 8, 8, "affinity mask", "cores"},      /* the mask is smaller */
+        {2, 1, NULL, "3", 2, 3, "affinity mask", "OMP_NUM_THREADS"},
+        {2, 1, NULL, "4,2", 2, 4, "affinity mask", "OMP_NUM_THREADS"},
+        {2, 1, "x", "0", 2, 2, "affinity mask", "cores"},
+        {2, 1, "", "two", 2, 2, "affinity mask", "cores"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        threads_layout_t l = threads_choose(cases[i].mask, cases[i].sharing, cases[i].slurm,
+                                            cases[i].omp);
+        if (l.cores != cases[i].cores || l.threads != cases[i].threads ||
+            strcmp(l.cores_from, cases[i].cores_from) || strcmp(l.threads_from, cases[i].threads_from))
+            fail_msg("case %zu: %d cores (%s), %d threads (%s)", i, l.cores, l.cores_from,
+                     l.threads, l.threads_from);
+    }
+    assert_true(threads_mask_cores() >= 1);
+    int before = threads_set_blas(2);
+    assert_int_equal(threads_set_blas(before), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_rng_moments),
         cmocka_unit_test(test_rng_streams_reproducible_and_distinct),
         cmocka_unit_test(test_rng_below_and_shuffle),
+        cmocka_unit_test(test_thread_layout),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

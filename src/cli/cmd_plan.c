@@ -1,7 +1,6 @@
 /* cmd_plan.c - `nnsweep plan JOB.ini [--ranks N]`: what a job will do before it runs: work items,
  * how the ranks share them, memory per rank and an estimated time from a short calibration of
  * the kernel step and the Cholesky factorization on this machine. No MPI, no data read. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "nn_error.h"
 #include "nn_log.h"
 #include "nn_rng.h"
+#include "nn_threads.h"
 #include "nn_timer.h"
 #include "nn_units.h"
 #include "nngp_layout.h"
@@ -44,7 +44,7 @@ typedef struct {
 static int calibrate(calibration_t *c)
 {
     omp_set_num_threads(1);
-    openblas_set_num_threads(1);
+    threads_set_blas(1);
     const int m = 500, n = 1000;
     double *k = malloc((size_t)n * n * sizeof *k), *d = malloc((size_t)n * sizeof *d);
     gp_factor_t f = {.l = malloc((size_t)n * n * sizeof(double))};

@@ -2,7 +2,6 @@
  * broadcasting them, choosing threads per rank, and reporting an agreed error once. */
 #include "cli.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "nn_error.h"
 #include "nn_log.h"
 #include "nn_signal.h"
+#include "nn_threads.h"
 #include "par.h"
 #include "report.h"
 
@@ -42,24 +42,27 @@ int cli_load_data(const job_t *job, dataset_t *ds)
     return st;
 }
 
-int cli_set_threads(void)
+int cli_set_threads(int threads_to_blas)
 {
-    int local = par_node_size();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = (int)(cores / local);
-    if (threads < 1)
-        threads = 1;
-    const char *omp = getenv("OMP_NUM_THREADS"), *blas = getenv("OPENBLAS_NUM_THREADS");
-    if (omp && *omp)
-        threads = atoi(omp) > 0 ? atoi(omp) : 1;
-    else
-        omp_set_num_threads(threads);
-    /* BLAS stays single-threaded: threads run whole items instead, so every item is computed by
-     * the same sequence of operations whatever the number of ranks and threads, and results are
-     * bit-identical at any scale. */
-    if (!(blas && *blas))
-        openblas_set_num_threads(1);
-    return threads;
+    unsigned char mask[THREADS_MASK_BYTES];
+    threads_mask_key(mask);
+    int sharing = par_node_count_same(mask, sizeof mask);
+    threads_layout_t l = threads_choose(threads_mask_cores(), sharing,
+                                        getenv("SLURM_CPUS_PER_TASK"), getenv("OMP_NUM_THREADS"));
+    l.threads_to_blas = threads_to_blas;
+    l.ranks = par_size();
+    l.ranks_on_node = par_node_size();
+    threads_set_layout(&l);
+    omp_set_num_threads(l.threads);
+    /* Items side by side each get one BLAS thread, so every item is computed by the same
+     * sequence of operations whatever the number of ranks and threads; the scheduler gives a
+     * lone item the rank's threads (par_schedule). */
+    threads_set_blas(threads_to_blas ? l.threads : 1);
+    char text[512];
+    threads_describe(&l, text, sizeof text);
+    if (par_rank() == 0)
+        log_info("layout: %s", text);
+    return l.threads;
 }
 
 char *cli_command_line(int argc, char **argv)
@@ -165,11 +168,7 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
         st = nn_fail(NN_ERR_INPUT, "%s: no [%s] section: nothing to run", job_path, e->name);
     int threads = 1;
     if (st == NN_OK) {
-        threads = cli_set_threads();
-        const char *blas = getenv("OPENBLAS_NUM_THREADS");
-        if (e->threads_to_blas && !(blas && *blas))
-            openblas_set_num_threads(threads);
-        log_info("%d MPI rank(s) x %d thread(s)", par_size(), threads);
+        threads = cli_set_threads(e->threads_to_blas);
         st = cli_load_data(&job, &ds);
     }
     const char *out = out_path ? out_path : job.output.file;

@@ -10,6 +10,7 @@
 
 #include "h5io_internal.h"
 #include "nn_error.h"
+#include "nn_threads.h"
 
 #ifndef NNSWEEP_VERSION
 #define NNSWEEP_VERSION "unknown"
@@ -106,5 +107,17 @@ int provenance_write(h5file_t *f, const provenance_t *p)
     int rc = h5_write_attr_int(f, "/", "mpi_size", p->mpi_size);
     if (rc == 0)
         rc = h5_write_attr_int(f, "/", "group_size", p->group_size);
+    /* the thread layout of rank 0 (nn_threads.h): how the cores were used */
+    const threads_layout_t *l = threads_layout();
+    char layout[512];
+    threads_describe(l, layout, sizeof layout);
+    if (rc == 0)
+        rc = h5_write_attr_int(f, "/", "threads_per_rank", l->threads);
+    if (rc == 0)
+        rc = h5_write_attr_int(f, "/", "cores_per_rank", l->cores);
+    if (rc == 0)
+        rc = h5_write_attr_str(f, "/", "thread_layout", layout);
+    if (rc == 0)
+        rc = h5_write_attr_str(f, "/", "blas", threads_blas_name());
     return rc;
 }

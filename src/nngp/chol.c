@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lapack.h"
+#include "nn_threads.h"
 
 /* Order at which the recursion stops. 32: a leaf's solve is O(m 32^2) of the O(m n^2) total,
  * and the dgemm calls of the levels above it still have k >= 32 (n = 1000 on one core of an AVX-512
@@ -16,6 +17,10 @@
  * AVX-512 leaf, 29 GFLOP/s against the portable one's 7, brings 32 to 8.5 ms with the factor's
  * own copy, 80% of it in dgemm's kernel). LEAF_ROWS: rows per vector in the portable leaf. */
 enum { CHOL_LEAF = 32, LEAF_ROWS = 16 };
+/* Rows of B per strip of a solve (a multiple of the leaves' 8 and LEAF_ROWS rows). Large enough
+ * for dgemm to run at speed on a strip, small enough to share the 250-1000 rows of the solves of
+ * an n = 500-2000 factorization among a few threads. */
+enum { STRIP_ROWS = 128 };
 
 #if defined(__AVX512F__) && !defined(CHOL_PORTABLE)
 #include <immintrin.h>
@@ -62,7 +67,6 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
     __mmask8 mask[CHOL_LEAF / 8];   /* the columns of b in each 8-column block */
     for (int c = 0; c < CHOL_LEAF; c += 8)
         mask[c / 8] = (__mmask8)((1u << (n - c < 0 ? 0 : n - c < 8 ? n - c : 8)) - 1);
-#pragma omp parallel for schedule(static) if (m >= 256)
     for (int i0 = 0; i0 < m; i0 += 8) {
         int rows = m - i0 < 8 ? m - i0 : 8;
         __m512d t[CHOL_LEAF];
@@ -94,7 +98,6 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
 static void leaf_solve(const double *restrict l, int n, int ldl, double *restrict b, int m,
                        int ldb)
 {
-#pragma omp parallel for schedule(static) if (m >= 16 * LEAF_ROWS)
     for (int i0 = 0; i0 < m; i0 += LEAF_ROWS) {
         double t[CHOL_LEAF][LEAF_ROWS] __attribute__((aligned(64)));
         int rows = m - i0 < LEAF_ROWS ? m - i0 : LEAF_ROWS;
@@ -126,20 +129,33 @@ static void leaf_solve(const double *restrict l, int n, int ldl, double *restric
 
 /* With L = [L11 0; L21 L22] and B = [B1 B2] split at n1 columns: X1 = B1 L11^-T, then
  * X2 = (B2 - X1 L21^T) L22^-T. */
-void chol_solve_right_trans(const double *l, int n, int ldl, double *b, int m, int ldb)
+static void solve_rows(const double *l, int n, int ldl, double *b, int m, int ldb)
 {
-    if (n <= 0 || m <= 0)
-        return;
     if (n <= CHOL_LEAF) {
         leaf_solve(l, n, ldl, b, m, ldb);
         return;
     }
     int n1 = n / 2, n2 = n - n1;
     const double *l21 = l + (size_t)n1 * ldl, *l22 = l21 + n1;
-    chol_solve_right_trans(l, n1, ldl, b, m, ldb);
+    solve_rows(l, n1, ldl, b, m, ldb);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n2, n1, -1.0, b, ldb, l21, ldl, 1.0,
                 b + n1, ldb);
-    chol_solve_right_trans(l22, n2, ldl, b + n1, m, ldb);
+    solve_rows(l22, n2, ldl, b + n1, m, ldb);
+}
+
+/* The rows of B are independent: they are solved in strips of STRIP_ROWS, always the same strips
+ * with the same calls whatever the thread count, so the bits never depend on it (the strips are
+ * shared among threads_item() threads; dgemm stays single-threaded inside each). */
+void chol_solve_right_trans(const double *l, int n, int ldl, double *b, int m, int ldb)
+{
+    if (n <= 0 || m <= 0)
+        return;
+    int strips = (m + STRIP_ROWS - 1) / STRIP_ROWS, threads = threads_item();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && strips > 1)
+    for (int s = 0; s < strips; s++) {
+        int r0 = s * STRIP_ROWS, rows = m - r0 < STRIP_ROWS ? m - r0 : STRIP_ROWS;
+        solve_rows(l, n, ldl, b + (size_t)r0 * ldb, rows, ldb);
+    }
 }
 
 /* With A = [A11 .; A21 A22] split at n1: L11 = chol(A11), L21 = A21 L11^-T,

@@ -155,8 +155,17 @@ void nngp_work_gram(nngp_work_t *w, const nngp_gram_split_t *split)
     int part = split ? split->part : 0, nparts = split ? split->nparts : 1;
     double t0 = timer_now();
     gram_block_t b;
-    for (int k = part; gram_block(w, k, &b); k += nparts)
-        kernel_gram(b.x, b.rows, p->x_train, b.cols, p->dim, b.g, p->ntrain);
+    int blocks = 0;
+    while (gram_block(w, blocks, &b))
+        blocks++;
+    /* this part's blocks on the calling process's OpenMP threads, one dgemm each (the same
+     * calls whatever the threads and parts, so the same bits) */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = part; k < blocks; k += nparts) {
+        gram_block_t mine = {0};
+        gram_block(w, k, &mine);
+        kernel_gram(mine.x, mine.rows, p->x_train, mine.cols, p->dim, mine.g, p->ntrain);
+    }
     for (int k = 0; nparts > 1 && gram_block(w, k, &b); k++)
         split->share(b.g, (size_t)b.rows * p->ntrain * sizeof(double), k % nparts, split->ctx);
     /* the train diagonal is taken from the Gram matrix itself, so K(x,x) and the diagonal

@@ -12,6 +12,7 @@
 
 #include "kernel.h"
 #include "nn_error.h"
+#include "nn_threads.h"
 #include "nn_timer.h"
 #include "scalapack.h"
 
@@ -265,6 +266,7 @@ static double *tiles_diag(const tiles_t *t, view_t v, int k)
 static void tiles_gram(const tiles_t *t, view_t v, const double *xr, const double *xc, int dim,
                        const double *gd)
 {
+    int blas = threads_set_blas(1);   /* the block columns' threads run one GEMM each */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int jb = 0; jb < t->nbc; jb++) {
         int ld, ncol = tiles_ncol(t, jb), j0 = jb * t->nb;
@@ -279,6 +281,7 @@ static void tiles_gram(const tiles_t *t, view_t v, const double *xr, const doubl
             i += len;
         }
     }
+    threads_set_blas(blas);
     if (gd)
         for (int k = 0; k < t->ndiag; k++)
             *tiles_diag(t, v, k) = gd[t->grow[t->dil[k]]];

@@ -83,6 +83,24 @@ int par_node_size(void)
     return n;
 }
 
+int par_node_count_same(const void *key, size_t bytes)
+{
+    MPI_Comm node;
+    int n, same = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &n);
+    unsigned char *all = malloc((size_t)n * bytes);
+    if (all && MPI_Allgather(key, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, node) ==
+                   MPI_SUCCESS) {
+        same = 0;
+        for (int r = 0; r < n; r++)
+            same += memcmp(all + (size_t)r * bytes, key, bytes) == 0;
+    }
+    free(all);
+    MPI_Comm_free(&node);
+    return same;
+}
+
 int par_bcast(void *buf, size_t bytes, int root)
 {
     char *p = buf;

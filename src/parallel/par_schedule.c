@@ -17,6 +17,7 @@
 
 #include "nn_error.h"
 #include "nn_signal.h"
+#include "nn_threads.h"
 #include "progress.h"
 
 enum { TAG_REQUEST = 101, TAG_ASSIGN = 102 };
@@ -243,22 +244,59 @@ void par_poll(void)
     }
 }
 
-/* Runs n items of a batch side by side, results into the records of out. Returns the worst
- * status of the group. The region has `slots` threads even when n is smaller (the others idle),
- * so that an item's own OpenMP loops never become a nested team: a lone item of the benchmark
- * job ran its recursion 2-5x and its factorization 1.2x slower with two nested threads on its
- * 32-row tiles than on one. */
+/* Runs item j of a batch in slot `slot`, its record into out. Returns its status. */
+static int run_one(const int *items, int j, int slot, unsigned char *out)
+{
+    item_header_t h = {.item = items[j]};
+    h.status = sched.s->run(items[j], slot, record_at(out, j) + sizeof h, sched.s->ctx);
+    memcpy(record_at(out, j), &h, sizeof h);
+    return h.status;
+}
+
+/* An item alone on a rank of several threads (the last of a sweep, a posterior, a group's
+ * ScaLAPACK item) has the rank's cores to itself. On one rank it runs on the master thread with
+ * one OpenMP thread for its small tiled loops (on two threads the recursion's 32-row tiles ran
+ * 2-5x slower) and all threads for the row strips of its triangular solves (threads_item), whose
+ * bits do not depend on it; BLAS stays single-threaded there, since OpenBLAS's threaded dgemm
+ * gives other bits than its serial one (measured) and results must not depend on the layout.
+ * A ScaLAPACK item's bits depend on its process grid anyway: its BLAS gets the threads. */
+static int run_alone(const int *items, unsigned char *out)
+{
+    const threads_layout_t *l = threads_layout();
+    int omp = omp_get_max_threads(), status;
+    threads_set_item(l->threads);
+    if (sched.gsize == 1) {
+        omp_set_num_threads(1);
+        status = run_one(items, 0, 0, out);
+        omp_set_num_threads(omp);
+    } else {
+        int blas = threads_set_blas(l->threads);
+        status = run_one(items, 0, 0, out);
+        threads_set_blas(blas);
+    }
+    threads_set_item(1);
+    return status;
+}
+
+/* Runs n items of a batch side by side, results into the records of out, each with one BLAS
+ * thread (the CNN's: the rank's threads, set at start-up). Returns the worst status of the
+ * group. The region has `slots` threads even when n is smaller (the others idle), so that an
+ * item's own OpenMP loops never become a nested team: a lone item of the benchmark job ran its
+ * recursion 2-5x and its factorization 1.2x slower with two nested threads on its 32-row tiles
+ * than on one. A lone item on a rank of several threads goes to run_alone instead. */
 static int run_batch(const int *items, int n, unsigned char *out)
 {
+    const threads_layout_t *l = threads_layout();
     int worst = NN_OK;
+    if (n == 1 && l->threads > 1 && !l->threads_to_blas) {
+        worst = run_alone(items, out);
+    } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(sched.slots) reduction(min : worst)
-    for (int j = 0; j < n; j++) {
-        item_header_t h = {.item = items[j]};
-        h.status = sched.s->run(items[j], omp_get_thread_num(), record_at(out, j) + sizeof h,
-                                sched.s->ctx);
-        memcpy(record_at(out, j), &h, sizeof h);
-        if (h.status < worst)
-            worst = h.status;
+        for (int j = 0; j < n; j++) {
+            int status = run_one(items, j, omp_get_thread_num(), out);
+            if (status < worst)
+                worst = status;
+        }
     }
     if (sched.gsize > 1) {
         int group_worst;

@@ -5,12 +5,12 @@
  * no checkpoints. */
 #include "cnn_train.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nn_error.h"
 #include "nn_log.h"
+#include "nn_threads.h"
 #include "nn_timer.h"
 #include "par.h"
 
@@ -52,10 +52,10 @@ int cnn_bench_run(const sweep_ctx_t *job_ctx, const cnn_spec_t *sp, long long st
     if (st == NN_OK) {
         MPI_Barrier(r.comm);
         double seconds = timer_now() - t0, images = (double)steps * r.gB;
-        log_info("bench: run %s, %zu parameters, global batch %d on %d rank(s), OpenBLAS %s "
-                 "kernels, %d warm-up + %lld timed steps in %.3f s, mean training loss of rank "
-                 "0's slice %.4f", sp->name, r.np, r.gB, r.gsize, openblas_get_corename(),
-                 BENCH_WARMUP, steps, seconds, r.sums[0] / ((double)(BENCH_WARMUP + steps) * r.lb));
+        log_info("bench: run %s, %zu parameters, global batch %d on %d rank(s), %s, %d warm-up "
+                 "+ %lld timed steps in %.3f s, mean training loss of rank 0's slice %.4f",
+                 sp->name, r.np, r.gB, r.gsize, threads_blas_name(), BENCH_WARMUP, steps, seconds,
+                 r.sums[0] / ((double)(BENCH_WARMUP + steps) * r.lb));
         if (par_rank() == 0) {
             printf("images/s: %.1f\n", images / seconds);
             fflush(stdout);
