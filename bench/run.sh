@@ -7,7 +7,9 @@
 #   (from the start of the sweep to the last file write: Gram, recursion, factorizations, solves,
 #   posterior of the reported models, checkpoints) against the PyTorch script's total_seconds (the
 #   same phases, no file output). Process wall times including start-up are printed as well.
-#   REPS (default 5) rounds, each running the four in turn (rotated by one every round); the
+#   One process is also run with OPENBLAS_NUM_THREADS=2 and =4 exported, as cluster modules
+#   and shell profiles do: nnsweep sets its BLAS threads itself, so they must not be slower.
+#   REPS (default 5) rounds, each running the six in turn (rotated by one every round); the
 #   best of each is kept.
 #   CNN training: `nnsweep cnn jobs/bench-cnn.ini --bench STEPS` at 1 rank and 2 ranks (one rank
 #   per core, one thread each) vs bench/cnn_torch.py with 2 threads: the reference network,
@@ -57,21 +59,25 @@ run_torch() {
 }
 for i in $(seq "$REPS"); do
   declare -A t=()
-  for k in 0 1 2 3; do
-    case $(( (i - 1 + k) % 4 )) in
+  for k in 0 1 2 3 4 5; do
+    case $(( (i - 1 + k) % 6 )) in
       0) t[torch]=$(run_torch "$i") ;;
       1) t[proc]=$(run_nnsweep one_process build/nnsweep) ;;
       2) t[one]=$(OMP_NUM_THREADS=1 run_nnsweep one_thread build/nnsweep) ;;
       3) t[two]=$(run_nnsweep two_ranks mpirun -np 2 --bind-to core build/nnsweep) ;;
+      # a BLAS thread variable exported by the user (cluster modules, shell profiles)
+      4) t[blas2]=$(OPENBLAS_NUM_THREADS=2 run_nnsweep blas2 build/nnsweep) ;;
+      5) t[blas4]=$(OPENBLAS_NUM_THREADS=4 run_nnsweep blas4 build/nnsweep) ;;
     esac
   done
-  printf '   round %d: PyTorch %.2fs, 1 process %.2fs, 1 rank %.2fs, 2 ranks %.2fs; PyTorch / 2 ranks %.2fx, 1 rank / 2 ranks %.2fx (load %s)\n' \
-    "$i" "${t[torch]}" "${t[proc]}" "${t[one]}" "${t[two]}" "$(echo "${t[torch]} / ${t[two]}" | bc -l)" \
-    "$(echo "${t[one]} / ${t[two]}" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '   round %d: PyTorch %.2fs, 1 process %.2fs (OPENBLAS_NUM_THREADS=2: %.2fs, =4: %.2fs), 1 rank %.2fs, 2 ranks %.2fs; PyTorch / 2 ranks %.2fx, 1 rank / 2 ranks %.2fx (load %s)\n' \
+    "$i" "${t[torch]}" "${t[proc]}" "${t[blas2]}" "${t[blas4]}" "${t[one]}" "${t[two]}" \
+    "$(echo "${t[torch]} / ${t[two]}" | bc -l)" "$(echo "${t[one]} / ${t[two]}" | bc -l)" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
 done
 torch_compute=$(grep -h '^total_seconds' "$tmp"/torch.* | awk '{print $2}' | best)
 torch_wall=$(best <"$tmp/torch.wall")
-for label in one_process one_thread two_ranks; do
+for label in one_process one_thread two_ranks blas2 blas4; do
   read -r "${label}_c" "${label}_w" < <(echo "$(best <"$tmp/$label.compute") $(best <"$tmp/$label.wall")")
 done
 one_proc=$one_process_c one_proc_wall=$one_process_w
@@ -83,12 +89,19 @@ printf '  %-40s %7.2fs %11.2fs\n' "PyTorch, 2 threads" "$torch_compute" "$torch_
 printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 process x 2 threads" "$one_proc" "$one_proc_wall"
 printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 rank x 1 thread" "$one_thread" "$one_thread_wall"
 printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 2 ranks x 1 thread" "$two_ranks" "$two_ranks_wall"
+printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 process, OPENBLAS_NUM_THREADS=2" "$blas2_c" "$blas2_w"
+printf '  %-40s %7.2fs %11.2fs\n' "nnsweep, 1 process, OPENBLAS_NUM_THREADS=4" "$blas4_c" "$blas4_w"
 ratio() { echo "scale=2; $1 / $2" | bc; }
 verdict() { [ "$(echo "$1 >= $2" | bc)" = 1 ] && echo "met" || echo "NOT MET"; }
 r1=$(ratio "$torch_compute" "$one_proc"); r2=$(ratio "$torch_compute" "$two_ranks"); r3=$(ratio "$one_thread" "$two_ranks")
 echo "  PyTorch / nnsweep 1 process:   ${r1}x  (target >= 2.5x: $(verdict "$r1" 2.5))"
 echo "  PyTorch / nnsweep 2 ranks:     ${r2}x  (target >= 6x: $(verdict "$r2" 6))"
 echo "  nnsweep 1 rank / 2 ranks:      ${r3}x  (target >= 1.8x: $(verdict "$r3" 1.8))"
+within() { [ "$(echo "$1 <= $2" | bc)" = 1 ] && echo "met" || echo "NOT MET"; }
+for v in 2 4; do
+  c=$(eval echo "\$blas${v}_c"); r=$(ratio "$c" "$one_proc")
+  echo "  OPENBLAS_NUM_THREADS=$v / unset, 1 process: ${r}x  (target <= 1.10x: $(within "$r" 1.10))"
+done
 
 # The same answers: per-depth best test accuracy.
 /usr/bin/python3 - "$tmp/one_process.h5" "$tmp/two_ranks.h5" "$tmp/torch.1" <<'PY'

@@ -3,12 +3,12 @@
 # runs a copy of the script from its spool folder, so they find this file through
 # $SLURM_SUBMIT_DIR: submit from the repository's top directory). Defines one function:
 #
-#   nnsweep_batch EXPERIMENT BLAS_THREADS JOB [OUT]
+#   nnsweep_batch EXPERIMENT JOB [OUT]
 #       runs `nnsweep EXPERIMENT JOB [--out OUT] [--resume]` with the launcher, forwards USR1 and
 #       TERM to the ranks, and requeues the job when the program stopped with a checkpoint
-#       (exit 75) on the warning signal. BLAS_THREADS: "1" pins BLAS to one thread (the NNGP's
-#       threads run whole items), "" leaves BLAS threads to the program (the CNN gives a rank's
-#       cores to BLAS). Exits with the program's exit status (0 after a successful requeue).
+#       (exit 75) on the warning signal. The program chooses its threads and BLAS threads itself
+#       from the cores each task may use (--cpus-per-task). Exits with the program's exit status
+#       (0 after a successful requeue).
 #
 # Environment (export before sbatch; sbatch passes it on):
 #   NNSWEEP_BIN            the program          (default $SLURM_SUBMIT_DIR/build/nnsweep)
@@ -31,7 +31,7 @@
 # user's) decision stands. Test it by hand: scancel --signal=USR1 --batch JOBID.
 
 nnsweep_batch() {
-  local experiment=$1 blas_threads=$2 job=$3 out=${4:-}
+  local experiment=$1 job=$2 out=${3:-}
   local name="$experiment.sbatch"
   local bin=${NNSWEEP_BIN:-${SLURM_SUBMIT_DIR:-.}/build/nnsweep}
   local launcher=${NNSWEEP_LAUNCHER:-srun}
@@ -55,8 +55,7 @@ nnsweep_batch() {
   fi
 
   local threads=${SLURM_CPUS_PER_TASK:-1} cmd
-  export OMP_NUM_THREADS=$threads
-  if [ -n "$blas_threads" ]; then export OPENBLAS_NUM_THREADS=$blas_threads; else unset OPENBLAS_NUM_THREADS; fi
+  # The program chooses its threads (affinity mask, SLURM_CPUS_PER_TASK) and BLAS threads itself.
   case "$launcher" in
     srun)
       # srun no longer inherits --cpus-per-task from the allocation (SLURM >= 22.05): pass it on.
