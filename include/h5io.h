@@ -56,10 +56,24 @@ int h5_write_u8(h5file_t *f, const char *path, int rank, const size_t *dims, con
 /* A 1-D array of strings (variable length, UTF-8). */
 int h5_write_strings(h5file_t *f, const char *path, size_t n, const char *const *strings);
 
-/* Writes a 1-D dimension scale (H5DS) named by path, with a label, and attaches it to dimension dim
- * of each dataset later passed to h5_attach_scale. */
+/* Dimension scales (H5DS), written the way netCDF-4 readers (xarray with h5netcdf) expect: a
+ * dimension is named by the basename of its scale's path, so a dataset whose every dimension has
+ * a scale in its own group (or an ancestor group) opens with named dimensions, and the scales of
+ * its own group become its coordinates.
+ * h5_write_scale: a 1-D float64 scale of n values; its H5DS name is label (the basename of path
+ * when label is NULL or ""). h5_make_scale: an existing 1-D dataset (numbers or strings) becomes a
+ * scale with that H5DS name (idempotent). h5_write_range_scale: an int32 scale first,
+ * first + 1, ..., first + n - 1 (positions, epochs). h5_write_dimension: a dimension of length n
+ * without values (netCDF-4's "not a netCDF variable" scale: float32, no storage, reads as 0).
+ * h5_attach_scale attaches scale to dimension dim of dataset and labels that dimension with the
+ * scale's basename (lengths must agree; attaching twice is harmless); h5_attach_scales attaches
+ * scales[d] to dimension d for d < n, skipping NULL entries. All return 0 or NN_ERR_RUNTIME. */
 int h5_write_scale(h5file_t *f, const char *path, size_t n, const double *values, const char *label);
+int h5_make_scale(h5file_t *f, const char *path, const char *name);
+int h5_write_range_scale(h5file_t *f, const char *path, size_t n, int first);
+int h5_write_dimension(h5file_t *f, const char *path, size_t n);
 int h5_attach_scale(h5file_t *f, const char *dataset, int dim, const char *scale);
+int h5_attach_scales(h5file_t *f, const char *dataset, int n, const char *const *scales);
 
 /* Reading. h5_exists: 1 if the object (or attribute when attr != NULL) exists, else 0. */
 int h5_exists(h5file_t *f, const char *path, const char *attr);

@@ -1,6 +1,7 @@
 /* test_h5io.c - io module: dataset and attribute round trips, chunking and compression (checked
  * through the HDF5 API directly), strings, dimension scales (checked with H5DS and with h5py),
- * the atomic create/commit/abandon cycle, error messages for bad files, listing and provenance. */
+ * netCDF-4 dimensions (with h5netcdf), the atomic create/commit/abandon cycle, error messages for
+ * bad files, listing and provenance. */
 #include "testlib.h"
 
 #include <dirent.h>
@@ -583,6 +584,87 @@ static void test_dimension_scales(void **state)
     assert_int_equal(run_python(py, file), 0);
 }
 
+/* netCDF-4 style dimensions in an in-memory file saved twice (objects made once, values
+ * rewritten): an integer coordinate, a string coordinate made from an existing dataset, and a
+ * dimension without values; checked through HDF5 and, where installed, with h5netcdf (the reader
+ * xarray uses), which must name every dimension without phony_dims. */
+static void test_netcdf_dimensions(void **state)
+{
+    (void)state;
+    char file[600];
+    in_tmp(file, sizeof file, "dims.h5");
+    h5file_t *f = h5_create_image(file);
+    assert_non_null(f);
+    const char *names[2] = {"gram", "solve"};
+    const char *dims[3] = {"/g/depth", "/g/phase", "/g/target"};
+    size_t shape[3] = {3, 2, 4}, n = 3;
+    double v[24];
+    for (int gen = 0; gen < 2; gen++) {
+        for (int i = 0; i < 24; i++)
+            v[i] = gen * 100 + i;
+        assert_int_equal(h5_write_f64(f, "/g/values", 3, shape, v), 0);
+        assert_int_equal(h5_write_f64(f, "/g/per_depth", 1, &n, v), 0);
+        if (gen == 0) {
+            assert_int_equal(h5_write_range_scale(f, "/g/depth", 3, 1), 0);
+            assert_int_equal(h5_write_strings(f, "/g/phase", 2, names), 0);
+            assert_int_equal(h5_make_scale(f, "/g/phase", NULL), 0);
+            assert_int_equal(h5_make_scale(f, "/g/phase", "ignored"), 0);   /* already one */
+            assert_int_equal(h5_write_dimension(f, "/g/target", 4), 0);
+            assert_int_equal(h5_attach_scales(f, "/g/values", 3, dims), 0);
+            const char *skip[2] = {"/g/depth", NULL};
+            assert_int_equal(h5_attach_scales(f, "/g/per_depth", 2, skip), 0);   /* NULL: none */
+        }
+        assert_int_equal(h5_save(f, 0), 0);
+    }
+    assert_int_equal(h5_make_scale(f, "/g/missing", NULL), NN_ERR_RUNTIME);
+    assert_msg_has("/g/missing");
+    /* a scale of 4 on a dimension of 3 */
+    assert_int_equal(h5_attach_scales(f, "/g/per_depth", 1, dims + 2), NN_ERR_RUNTIME);
+    assert_msg_has("/g/target");
+    h5_close(&f);
+
+    hid_t fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    hid_t did = H5Dopen2(fid, "/g/depth", H5P_DEFAULT);
+    int depth[3];
+    assert_true(H5Dread(did, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, depth) >= 0);
+    assert_true(depth[0] == 1 && depth[1] == 2 && depth[2] == 3);
+    H5Dclose(did);
+    const char *want[3] = {"depth", "phase",
+                           "This is a netCDF dimension but not a netCDF variable.         4"};
+    for (int k = 0; k < 3; k++) {   /* the H5DS names */
+        char name[128] = "";
+        did = H5Dopen2(fid, dims[k], H5P_DEFAULT);
+        assert_true(H5DSget_scale_name(did, name, sizeof name) > 0);
+        assert_string_equal(name, want[k]);
+        if (k == 2)
+            assert_true(H5Dget_storage_size(did) == 0);   /* no values stored */
+        H5Dclose(did);
+    }
+    did = H5Dopen2(fid, "/g/per_depth", H5P_DEFAULT);
+    assert_int_equal(H5DSget_num_scales(did, 0), 1);
+    H5Dclose(did);
+    H5Fclose(fid);
+
+    if (system("/usr/bin/python3 -c 'import h5netcdf' >/dev/null 2>&1") != 0) {
+        print_message("h5netcdf not importable by /usr/bin/python3: skipping the h5netcdf check\n");
+        return;
+    }
+    const char *py =
+        "import sys, h5netcdf\n"
+        "f = h5netcdf.File(sys.argv[1], \"r\", decode_vlen_strings=True)\n"
+        "g = f[\"g\"]\n"
+        "want = [\"depth\", \"per_depth\", \"phase\", \"values\"]\n"
+        "assert sorted(g.variables) == want, list(g.variables)\n"
+        "assert g.variables[\"values\"].dimensions == (\"depth\", \"phase\", \"target\")\n"
+        "assert g.variables[\"per_depth\"].dimensions == (\"depth\",)\n"
+        "assert g.variables[\"depth\"][:].tolist() == [1, 2, 3]\n"
+        "assert g.variables[\"values\"][2, 1, 3] == 123.0\n"
+        "assert g.variables[\"phase\"][:].tolist() == [\"gram\", \"solve\"]\n"
+        "assert len(g.dimensions[\"target\"]) == 4\n";
+    assert_int_equal(run_python(py, file), 0);
+}
+
 /* ---- atomic create / commit / abandon ---- */
 
 static void test_atomic_commit(void **state)
@@ -1002,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_attributes),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_dimension_scales),
+        cmocka_unit_test(test_netcdf_dimensions),
         cmocka_unit_test(test_atomic_commit),
         cmocka_unit_test(test_create_and_commit_failures),
         cmocka_unit_test(test_image_save),

@@ -291,7 +291,7 @@ png_ok "interrupted CNN file: loss curves are drawn" "$TMP/png/cnn-intr/cnn-loss
 
 # ---- the README's h5py example ----
 expect 0 "dimension sigma_w2: scale /nngp/sigma_w2 = \[1.0, 2.0, 3.0\]" "h5py example prints the sigma_w2 scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
-expect 0 "dimension depth: scale /nngp/depth = \[1.0, 2.0, 3.0, 4.0, 5.0, 6.0\]" "h5py example prints the depth scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
+expect 0 "dimension depth: scale /nngp/depth = \[1, 2, 3, 4, 5, 6\]" "h5py example prints the depth scale" -- $PY docs/h5py-example.py "$TMP/small.h5"
 expect 0 "most uncertain test example at depth 1: class [06], .*image \(28, 28, 1\)" "h5py example reads an image and maps its label" -- $PY docs/h5py-example.py "$TMP/small.h5"
 expect 0 "run bn_dropout: 3 epochs, layers conv\(4,3,pad=1\) bn relu maxpool\(2\) flatten dense\(16\) relu dropout\(0.3\) dense\(10\), final train loss" "h5py example reads a CNN run's curves" -- $PY docs/h5py-example.py "$TMP/cnn.h5"
 check "h5py example's CNN numbers are the file's" -- sh -c "$PY docs/h5py-example.py '$TMP/cnn.h5' | grep -F \"test accuracy \$($PY -c \"import h5py; print('%.4f' % h5py.File('$TMP/cnn.h5')['/cnn/bn/test_accuracy'][-1])\")\""

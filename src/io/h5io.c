@@ -635,6 +635,10 @@ static int prepare_existing(h5file_t *f, const char *path, int rank, const hsize
     return rc;
 }
 
+/* Passed as data to write_dataset: create the dataset (or keep one of the same shape and type)
+ * without writing values; HDF5 allocates no storage for it and reads give the fill value 0. */
+static const char no_values[1];
+
 /* Writes (creating or replacing) a dataset; filetype is the type stored, memtype describes data. */
 static int write_dataset(h5file_t *f, const char *path, int rank, const size_t *dims,
                          hid_t memtype, hid_t filetype, const void *data)
@@ -691,7 +695,8 @@ static int write_dataset(h5file_t *f, const char *path, int rank, const size_t *
             goto done;
         }
     }
-    if (count > 0 && H5Dwrite(did, memtype, H5S_ALL, H5S_ALL, h5io_dxpl(), data) < 0)
+    if (count > 0 && data != no_values &&
+        H5Dwrite(did, memtype, H5S_ALL, H5S_ALL, h5io_dxpl(), data) < 0)
         rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot write %zu elements", count);
 done:
     if (did >= 0)
@@ -805,19 +810,53 @@ int h5_write_attr_double(h5file_t *f, const char *obj, const char *name, double 
 
 /* ---- dimension scales ---- */
 
-/* The scale's H5DS name is label (the basename of path when label is NULL or ""). */
-int h5_write_scale(h5file_t *f, const char *path, size_t n, const double *values, const char *label)
+/* netCDF-4's H5DS name of a dimension that has no values (netCDF-C's DIM_WITHOUT_VARIABLE, then
+ * the length as "%10d"): netCDF readers (h5netcdf, netCDF-C) name the dimension after the dataset
+ * and do not show it as a variable. */
+#define NETCDF_DIM_ONLY "This is a netCDF dimension but not a netCDF variable."
+
+/* An existing 1-D dataset becomes a dimension scale with this H5DS name (basename of path when
+ * name is NULL or ""); one that already is a scale is left as it is. */
+int h5_make_scale(h5file_t *f, const char *path, const char *name)
 {
-    int rc = h5_write_f64(f, path, 1, &n, values);
+    int rc = check_writable(f, path);
     if (rc)
         return rc;
     hid_t did = H5Dopen2(f->fid, path, H5P_DEFAULT);
     if (did < 0)
-        return h5io_fail(NN_ERR_RUNTIME, f, path, "cannot open scale");
-    if (H5DSset_scale(did, label && *label ? label : basename_of(path)) < 0)
+        return h5io_fail(NN_ERR_RUNTIME, f, path, "cannot open the dataset to make it a scale");
+    htri_t is = H5DSis_scale(did);
+    if (is < 0 || (is == 0 && H5DSset_scale(did, name && *name ? name : basename_of(path)) < 0))
         rc = h5io_fail(NN_ERR_RUNTIME, f, path, "cannot make it a dimension scale");
     H5Dclose(did);
     return rc;
+}
+
+/* The scale's H5DS name is label (the basename of path when label is NULL or ""). */
+int h5_write_scale(h5file_t *f, const char *path, size_t n, const double *values, const char *label)
+{
+    int rc = h5_write_f64(f, path, 1, &n, values);
+    return rc ? rc : h5_make_scale(f, path, label);
+}
+
+int h5_write_range_scale(h5file_t *f, const char *path, size_t n, int first)
+{
+    int *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", path ? path : "");
+    for (size_t i = 0; i < n; i++)
+        v[i] = first + (int)i;
+    int rc = h5_write_i32(f, path, 1, &n, v);
+    free(v);
+    return rc ? rc : h5_make_scale(f, path, NULL);
+}
+
+int h5_write_dimension(h5file_t *f, const char *path, size_t n)
+{
+    char name[sizeof NETCDF_DIM_ONLY + 24];
+    snprintf(name, sizeof name, "%s%10zu", NETCDF_DIM_ONLY, n);
+    int rc = write_dataset(f, path, 1, &n, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, no_values);
+    return rc ? rc : h5_make_scale(f, path, name);
 }
 
 /* Attaches scale to dimension dim of dataset and labels that dimension with the scale's basename.
@@ -875,5 +914,14 @@ done:
     if (sid >= 0)
         H5Dclose(sid);
     H5Dclose(did);
+    return rc;
+}
+
+int h5_attach_scales(h5file_t *f, const char *dataset, int n, const char *const *scales)
+{
+    int rc = 0;
+    for (int d = 0; d < n && rc == 0; d++)
+        if (scales[d])
+            rc = h5_attach_scale(f, dataset, d, scales[d]);
     return rc;
 }

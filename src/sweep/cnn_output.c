@@ -1,6 +1,7 @@
 /* cnn_output.c - a CNN job's results file: provenance, the data used, and one group per finished
  * run under /cnn/<run name>/ (per-epoch curves, confusion matrix, accuracy under input noise, the
- * trained weights). Rewritten whole and atomically after every run; read back for --resume
+ * trained weights), each dimension with a scale in the run's group (epoch, classes, ...: xarray
+ * coordinates). Rewritten whole and atomically after every run; read back for --resume
  * (finished runs only: a run in progress lives in its checkpoint file, cnn_checkpoint.c). */
 #include "cnn_state.h"
 
@@ -47,10 +48,52 @@ static int write_data(h5file_t *f, const dataset_t *ds)
     int st = h5_write_attr_str(f, "/data", "dataset", ds->name);
     if (!st) st = h5_write_attr_int(f, "/data", "shuffle_seed", ds->spec.shuffle_seed);
     if (!st) st = h5_write_i32(f, "/data/classes", 1, &nc, ds->spec.classes);
+    if (!st) st = h5_make_scale(f, "/data/classes", NULL);
     if (!st) st = h5_write_i32(f, "/data/train_index", 1, &ntr, ds->train.source_index);
     if (!st) st = h5_write_i32(f, "/data/test_index", 1, &nte, ds->test.source_index);
     if (!st) st = h5_write_i32(f, "/data/test_label", 1, &nte, ds->test.label);
+    /* dimensions train and test: positions in the split */
+    if (!st) st = h5_write_range_scale(f, "/data/train", ntr, 0);
+    if (!st) st = h5_write_range_scale(f, "/data/test", nte, 0);
+    if (!st) st = h5_attach_scale(f, "/data/train_index", 0, "/data/train");
+    if (!st) st = h5_attach_scale(f, "/data/test_index", 0, "/data/test");
+    if (!st) st = h5_attach_scale(f, "/data/test_label", 0, "/data/test");
     return st;
+}
+
+/* The dimensions of run group g (the group opened alone with xarray has them as coordinates):
+ * epoch 1..E; true_class and predicted_class, the class numbers of /data/classes; noise_level,
+ * the a of noise_accuracy; parameter and buffer (no values), the axes of weights and bn_buffers. */
+static int write_run_dims(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r, const char *g)
+{
+    char p[192];
+    size_t nc = (size_t)s->ds->spec.nclasses, n3 = CNN_NOISE_LEVELS;
+    snprintf(p, sizeof p, "%s/epoch", g);
+    int st = h5_write_range_scale(f, p, (size_t)r->epochs, 1);
+    for (int k = 0; k < 2 && !st; k++) {
+        snprintf(p, sizeof p, "%s/%s", g, k ? "predicted_class" : "true_class");
+        st = h5_write_i32(f, p, 1, &nc, s->ds->spec.classes);
+        if (!st) st = h5_make_scale(f, p, NULL);
+    }
+    snprintf(p, sizeof p, "%s/noise_level", g);
+    if (!st) st = h5_write_scale(f, p, n3, cnn_noise_levels, NULL);
+    snprintf(p, sizeof p, "%s/parameter", g);
+    if (!st) st = h5_write_dimension(f, p, r->nparams);
+    snprintf(p, sizeof p, "%s/buffer", g);
+    if (!st && r->nbuffers > 0) st = h5_write_dimension(f, p, r->nbuffers);
+    return st;
+}
+
+/* Attaches the scales <g>/<dim0>, <g>/<dim1> (dim1 NULL: a 1-D array) to <g>/<name>. */
+static int attach_run_dims(h5file_t *f, const char *g, const char *name, const char *dim0,
+                           const char *dim1)
+{
+    char p[192], d0[192], d1[192];
+    snprintf(p, sizeof p, "%s/%s", g, name);
+    snprintf(d0, sizeof d0, "%s/%s", g, dim0);
+    snprintf(d1, sizeof d1, "%s/%s", g, dim1 ? dim1 : "");
+    const char *dims[2] = {d0, d1};
+    return h5_attach_scales(f, p, dim1 ? 2 : 1, dims);
 }
 
 static int write_run(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r)
@@ -59,34 +102,39 @@ static int write_run(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r)
     char g[128], p[192];
     snprintf(g, sizeof g, "/cnn/%s", sp->name);
     size_t E = (size_t)r->epochs, nc = (size_t)s->ds->spec.nclasses;
-    int st = NN_OK;
+    int st = write_run_dims(f, s, r, g);
     for (int k = 0; k < CNN_NCURVES && !st; k++) {
         snprintf(p, sizeof p, "%s/%s", g, cnn_curve_names[k]);
         st = h5_write_f64(f, p, 1, &E, r->curve[k]);
         if (!st) st = h5_write_attr_str(f, p, "description", curve_units[k]);
+        if (!st) st = attach_run_dims(f, g, cnn_curve_names[k], "epoch", NULL);
     }
     size_t cdims[2] = {nc, nc}, n3 = CNN_NOISE_LEVELS, npar = r->nparams, nbuf = r->nbuffers;
     snprintf(p, sizeof p, "%s/confusion_matrix", g);
     if (!st) st = h5_write_i32(f, p, 2, cdims, r->confusion);
     if (!st) st = h5_write_attr_str(f, p, "description", "test split after the last epoch: rows = "
                                     "true class position, columns = predicted (see /data/classes)");
+    if (!st) st = attach_run_dims(f, g, "confusion_matrix", "true_class", "predicted_class");
     snprintf(p, sizeof p, "%s/noise_accuracy", g);
     if (!st) st = h5_write_f64(f, p, 1, &n3, r->noise_accuracy);
     if (!st) st = h5_write_attr_str(f, p, "noise_levels", "0.05, 0.01, 0.005");
     if (!st) st = h5_write_attr_str(f, p, "description", "test accuracy of the final model on "
                                     "image + a N(0,1) per pixel (after preprocessing), a = "
                                     "noise_levels");
+    if (!st) st = attach_run_dims(f, g, "noise_accuracy", "noise_level", NULL);
     snprintf(p, sizeof p, "%s/weights", g);
     if (!st) st = h5_write_f32(f, p, 1, &npar, r->weights);
     if (!st) st = h5_write_attr_int(f, p, "nparams", (long long)r->nparams);
     if (!st) st = h5_write_attr_str(f, p, "layers", sp->layers);
     if (!st) st = h5_write_attr_str(f, p, "description", "flat float32 parameter block in layer "
                                     "order (weight then bias; bn gamma then beta)");
+    if (!st) st = attach_run_dims(f, g, "weights", "parameter", NULL);
     if (!st && nbuf > 0) {
         snprintf(p, sizeof p, "%s/bn_buffers", g);
         st = h5_write_f32(f, p, 1, &nbuf, r->buffers);
         if (!st) st = h5_write_attr_str(f, p, "description", "bn running mean then running "
                                         "variance per bn layer, in layer order");
+        if (!st) st = attach_run_dims(f, g, "bn_buffers", "buffer", NULL);
     }
     if (!st) st = h5_write_attr_str(f, g, "layers", sp->layers);
     if (!st) st = h5_write_attr_int(f, g, "nparams", (long long)r->nparams);
@@ -122,6 +170,8 @@ int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_na
     size_t n = (size_t)s->nruns;
     if (!st) st = h5_write_strings(f, "/cnn/runs", n, names);
     if (!st) st = h5_write_u8(f, "/cnn/run_done", 1, &n, done);
+    if (!st) st = h5_make_scale(f, "/cnn/runs", NULL);   /* run_done's dimension, by name */
+    if (!st) st = h5_attach_scale(f, "/cnn/run_done", 0, "/cnn/runs");
     for (int i = 0; i < s->nruns && !st; i++)
         if (s->runs[i].done)
             st = write_run(f, s, &s->runs[i]);

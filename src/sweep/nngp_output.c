@@ -1,6 +1,7 @@
-/* nngp_output.c - an NNGP job's results file: provenance, the data used, the grid arrays with
- * their dimension scales, the best model per depth under each selection rule, and the posterior
- * and most/least uncertain test examples of the reported models. Also reads a file back for
+/* nngp_output.c - an NNGP job's results file: provenance, the data used, the grid arrays, the
+ * best model per depth under each selection rule, and the posterior and most/least uncertain test
+ * examples of the reported models; every dimension has a scale in its array's own group, so each
+ * group opens in xarray with named dimensions and coordinates. Also reads a file back for
  * --resume. The layout is documented in the README ("Output file"). */
 #include "nngp_state.h"
 
@@ -37,14 +38,19 @@ static int write_provenance(h5file_t *f, const nngp_state_t *s, const char *stat
     return st;
 }
 
+/* /data/<name>_index and _label over the dimension /data/<name> (positions 0..n-1). */
 static int write_split_indices(h5file_t *f, const char *name, const split_t *sp)
 {
-    char path[128];
+    char path[128], scale[64];
     size_t n = (size_t)sp->n;
+    snprintf(scale, sizeof scale, "/data/%s", name);
+    int st = h5_write_range_scale(f, scale, n, 0);
     snprintf(path, sizeof path, "/data/%s_index", name);
-    int st = h5_write_i32(f, path, 1, &n, sp->source_index);
+    if (!st) st = h5_write_i32(f, path, 1, &n, sp->source_index);
+    if (!st) st = h5_attach_scale(f, path, 0, scale);
     snprintf(path, sizeof path, "/data/%s_label", name);
     if (!st) st = h5_write_i32(f, path, 1, &n, sp->label);
+    if (!st) st = h5_attach_scale(f, path, 0, scale);
     return st;
 }
 
@@ -58,9 +64,32 @@ static int write_data(h5file_t *f, const dataset_t *ds)
     if (!st) st = h5_write_attr_str(f, "/data", "label_of_position",
                                     "*_label hold the position of the class in /data/classes");
     if (!st) st = h5_write_i32(f, "/data/classes", 1, &nc, ds->spec.classes);
+    if (!st) st = h5_make_scale(f, "/data/classes", NULL);
     if (!st) st = write_split_indices(f, "train", &ds->train);
     if (!st && ds->validation.n) st = write_split_indices(f, "validation", &ds->validation);
     if (!st) st = write_split_indices(f, "test", &ds->test);
+    return st;
+}
+
+/* The scale <group>/depth (int32 depths): every group's arrays over depth have their own, so
+ * that the group opened alone (xarray) has the depth coordinate. */
+static int write_depth_scale(h5file_t *f, const nngp_state_t *s, const char *group, char *path,
+                             size_t len)
+{
+    size_t nd = (size_t)s->nd;
+    snprintf(path, len, "%s/depth", group);
+    int st = h5_write_i32(f, path, 1, &nd, s->depths);
+    return st ? st : h5_make_scale(f, path, NULL);
+}
+
+/* The scales <group>/sigma_w2 and <group>/sigma_b2 (the grid's variances). */
+static int write_variance_scales(h5file_t *f, const nngp_state_t *s, const char *group)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/sigma_w2", group);
+    int st = h5_write_scale(f, path, (size_t)s->nw, s->job->nngp.sigma_w2.v, NULL);
+    snprintf(path, sizeof path, "%s/sigma_b2", group);
+    if (!st) st = h5_write_scale(f, path, (size_t)s->nb, s->job->nngp.sigma_b2.v, NULL);
     return st;
 }
 
@@ -69,15 +98,17 @@ static int write_data(h5file_t *f, const dataset_t *ds)
 static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
 {
     const job_t *job = s->job;
-    double depth[NNGP_MAX_DEPTHS];
-    for (int d = 0; d < s->nd; d++)
-        depth[d] = s->depths[d];
+    static const char *const grid_dims[3] = {"/nngp/depth", "/nngp/sigma_w2", "/nngp/sigma_b2"};
+    static const char *const item_dims[1] = {"/nngp/item"};
+    static const char *const timing_dims[3] = {"/nngp/timing/sigma_w2", "/nngp/timing/sigma_b2",
+                                               "/nngp/timing/phase"};
     size_t dims[3] = {(size_t)s->nd, (size_t)s->nw, (size_t)s->nb};
     int st = NN_OK;
     if (fresh) {
-        st = h5_write_scale(f, "/nngp/depth", dims[0], depth, "depth");
-        if (!st) st = h5_write_scale(f, "/nngp/sigma_w2", dims[1], job->nngp.sigma_w2.v, "sigma_w2");
-        if (!st) st = h5_write_scale(f, "/nngp/sigma_b2", dims[2], job->nngp.sigma_b2.v, "sigma_b2");
+        char path[32];
+        st = write_depth_scale(f, s, "/nngp", path, sizeof path);
+        if (!st) st = write_variance_scales(f, s, "/nngp");
+        if (!st) st = h5_write_dimension(f, "/nngp/item", (size_t)s->nitems);
     }
     struct { const char *name; const double *f64; const int *i32; const char *what; } arrays[] = {
         {"/nngp/test_accuracy", s->test_accuracy, NULL, "fraction of test examples classified correctly"},
@@ -93,9 +124,7 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
         if (!fresh)
             continue;
         if (!st) st = h5_write_attr_str(f, arrays[a].name, "description", arrays[a].what);
-        if (!st) st = h5_attach_scale(f, arrays[a].name, 0, "/nngp/depth");
-        if (!st) st = h5_attach_scale(f, arrays[a].name, 1, "/nngp/sigma_w2");
-        if (!st) st = h5_attach_scale(f, arrays[a].name, 2, "/nngp/sigma_b2");
+        if (!st) st = h5_attach_scales(f, arrays[a].name, 3, grid_dims);
     }
     /* Timings: per item and phase, plus totals per phase. */
     size_t tdims[3] = {(size_t)s->nw, (size_t)s->nb, NNGP_NPHASES};
@@ -113,6 +142,14 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
     if (st || !fresh)
         return st;
     st = h5_write_strings(f, "/nngp/timing/phase_names", np, nngp_phase_names);
+    /* the phase dimension's coordinate: the phase names again, as /nngp/timing/phase */
+    if (!st) st = h5_write_strings(f, "/nngp/timing/phase", np, nngp_phase_names);
+    if (!st) st = h5_make_scale(f, "/nngp/timing/phase", NULL);
+    if (!st) st = write_variance_scales(f, s, "/nngp/timing");
+    if (!st) st = h5_attach_scales(f, "/nngp/timing/item_seconds", 3, timing_dims);
+    if (!st) st = h5_attach_scales(f, "/nngp/timing/phase_seconds", 1, timing_dims + 2);
+    if (!st) st = h5_attach_scales(f, "/nngp/timing/phase_names", 1, timing_dims + 2);
+    if (!st) st = h5_attach_scales(f, "/nngp/item_done", 1, item_dims);
     if (!st) st = h5_write_attr_str(f, "/nngp/timing", "description",
                                     "seconds per phase; gram is paid once per rank, variance is the "
                                     "posterior of the reported models; item_seconds is [sigma_w2][sigma_b2][phase]");
@@ -160,22 +197,23 @@ static int write_best(h5file_t *f, const nngp_state_t *s, int fresh)
             lml[d] = item < 0 ? NAN : s->log_marginal_likelihood[g];
             noise[d] = item < 0 ? NAN : s->noise_used[g];
         }
-        char group[96], path[160];
+        char group[96], path[160], depth[128];
         snprintf(group, sizeof group, "/nngp/best/%s", select_rule_names[rule]);
+        if (fresh) st = write_depth_scale(f, s, group, depth, sizeof depth);
         struct { const char *name; const double *v; } cols[] = {
             {"sigma_w2", sw2}, {"sigma_b2", sb2}, {"test_accuracy", acc},
             {"validation_accuracy", vacc}, {"log_marginal_likelihood", lml}, {"noise_used", noise}};
         for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
             snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
             st = h5_write_f64(f, path, 1, &nd, cols[k].v);
-            if (!st && fresh) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+            if (!st && fresh) st = h5_attach_scale(f, path, 0, depth);
         }
         struct { const char *name; const int *v; } idx[] = {{"sigma_w2_index", iw},
                                                             {"sigma_b2_index", ib}};
         for (size_t k = 0; k < 2 && !st; k++) {   /* positions in the grid scales, -1: none */
             snprintf(path, sizeof path, "%s/%s", group, idx[k].name);
             st = h5_write_i32(f, path, 1, &nd, idx[k].v);
-            if (!st && fresh) st = h5_attach_scale(f, path, 0, "/nngp/depth");
+            if (!st && fresh) st = h5_attach_scale(f, path, 0, depth);
         }
         if (!st && fresh) st = h5_write_attr_str(f, group, "rule", rule_text[rule]);
     }
@@ -244,10 +282,12 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which
                 memcpy(img + o * dim, ds->test.pixels + (size_t)i * dim, (size_t)dim);
         }
     }
-    char path[160];
+    char group[96], path[160];
     size_t d2[2] = {(size_t)nd, NUNCERTAIN}, d3[3] = {(size_t)nd, NUNCERTAIN, (size_t)nk};
     size_t d5[5] = {(size_t)nd, NUNCERTAIN, (size_t)ds->channels, (size_t)ds->rows, (size_t)ds->cols};
-#define UNC_PATH(name) (snprintf(path, sizeof path, "/nngp/uncertainty/%s/%s", which, name), path)
+    snprintf(group, sizeof group, "/nngp/uncertainty/%s", which);
+    int fresh = !h5_exists(f, group, NULL);
+#define UNC_PATH(name) (snprintf(path, sizeof path, "%s/%s", group, name), path)
     if (!st) st = h5_write_i32(f, UNC_PATH("test_position"), 2, d2, pos);
     if (!st) st = h5_write_i32(f, UNC_PATH("source_index"), 2, d2, src);
     if (!st) st = h5_write_i32(f, UNC_PATH("label"), 2, d2, label);
@@ -255,6 +295,24 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which
     if (!st) st = h5_write_f64(f, UNC_PATH("variance"), 2, d2, var);
     if (!st) st = h5_write_f64(f, UNC_PATH("mean"), 3, d3, mean);
     if (!st) st = h5_write_u8(f, UNC_PATH("image"), 5, d5, img);
+    /* Dimensions, made once: depth, example (the most or least uncertain first), target and the
+     * image's channel, height, width. */
+    static const char *const names[6] = {"depth", "example", "target",
+                                         "channel", "height", "width"};
+    static const char *const arrays[7] = {"test_position", "source_index", "label", "predicted",
+                                          "variance", "mean", "image"};
+    const size_t len[6] = {(size_t)nd, NUNCERTAIN, (size_t)nk, d5[2], d5[3], d5[4]};
+    char scale[6][128];
+    for (int k = 0; k < 6 && fresh && !st; k++) {
+        snprintf(scale[k], sizeof scale[k], "%s/%s", group, names[k]);
+        st = k == 0 ? write_depth_scale(f, s, group, scale[0], sizeof scale[0])
+                    : h5_write_dimension(f, scale[k], len[k]);
+    }
+    const char *dims3[3] = {scale[0], scale[1], scale[2]};
+    const char *dims5[5] = {scale[0], scale[1], scale[3], scale[4], scale[5]};
+    for (int a = 0; a < 7 && fresh && !st; a++)   /* ranks 2 (the first five), 3, 5 */
+        st = h5_attach_scales(f, UNC_PATH(arrays[a]), a < 5 ? 2 : a == 5 ? 3 : 5,
+                              a == 6 ? dims5 : dims3);
 #undef UNC_PATH
     free(pos); free(src); free(label); free(pred); free(var); free(mean); free(img);
     return st;
@@ -265,20 +323,43 @@ static int write_posterior(h5file_t *f, const nngp_state_t *s)
     const dataset_t *ds = s->ds;
     size_t nd = (size_t)s->nd, nt = (size_t)ds->test.n;
     size_t dm[3] = {nd, nt, (size_t)ds->ntargets}, dv[2] = {nd, nt}, dc[3] = {nd, nt, nt};
+    /* dimensions: depth, test (positions in the test split; test2 for the covariance's
+     * columns), target; made with the arrays that use them */
+    static const char *const per_depth[1] = {"/nngp/posterior/depth"};
+    static const char *const per_depth_arrays[4] = {
+        "/nngp/posterior/done", "/nngp/posterior/noise_used", "/nngp/posterior/info",
+        "/nngp/posterior/seconds"};
+    static const char *const mean_dims[3] = {"/nngp/posterior/depth", "/nngp/posterior/test",
+                                             "/nngp/posterior/target"};
+    static const char *const cov_dims[3] = {"/nngp/posterior/depth", "/nngp/posterior/test",
+                                            "/nngp/posterior/test2"};
     unsigned char done_any = 0;
     for (size_t d = 0; d < nd; d++)
         done_any |= s->post_done[d];
-    int st = h5_write_u8(f, "/nngp/posterior/done", 1, &nd, s->post_done);
+    int fresh = !h5_exists(f, "/nngp/posterior/done", NULL), st = NN_OK;
+    char depth[32];
+    if (fresh) st = write_depth_scale(f, s, "/nngp/posterior", depth, sizeof depth);
+    if (!st) st = h5_write_u8(f, "/nngp/posterior/done", 1, &nd, s->post_done);
     if (!st) st = h5_write_attr_str(f, "/nngp/posterior", "model",
                                     "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
     if (!st) st = h5_write_f64(f, "/nngp/posterior/noise_used", 1, &nd, s->post_noise);
     if (!st) st = h5_write_i32(f, "/nngp/posterior/info", 1, &nd, s->post_info);
     if (!st) st = h5_write_f64(f, "/nngp/posterior/seconds", 1, &nd, s->post_seconds);
+    for (int k = 0; k < 4 && fresh && !st; k++)
+        st = h5_attach_scales(f, per_depth_arrays[k], 1, per_depth);
     if (!st && done_any) {
+        fresh = !h5_exists(f, "/nngp/posterior/mean", NULL);
         st = h5_write_f64(f, "/nngp/posterior/mean", 3, dm, s->post_mean);
         if (!st) st = h5_write_f64(f, "/nngp/posterior/variance", 2, dv, s->post_variance);
-        if (!st && s->post_covariance)
+        if (!st && fresh) st = h5_write_range_scale(f, "/nngp/posterior/test", nt, 0);
+        if (!st && fresh) st = h5_write_dimension(f, "/nngp/posterior/target", dm[2]);
+        if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/mean", 3, mean_dims);
+        if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/variance", 2, mean_dims);
+        if (!st && s->post_covariance) {
             st = h5_write_f64(f, "/nngp/posterior/covariance", 3, dc, s->post_covariance);
+            if (!st && fresh) st = h5_write_range_scale(f, "/nngp/posterior/test2", nt, 0);
+            if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/covariance", 3, cov_dims);
+        }
         if (!st) st = write_uncertain(f, s, "most_uncertain", 1);
         if (!st) st = write_uncertain(f, s, "least_uncertain", 0);
     }
