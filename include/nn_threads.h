@@ -1,7 +1,8 @@
 /* nn_threads.h - the cores a rank may use and who runs on them: OpenMP threads running work items
- * side by side, or BLAS's own threads inside an item that has the rank to itself. The only module
- * that sets BLAS threads: an exported OPENBLAS_NUM_THREADS (or GOTO_/OMP_ variables read by
- * OpenBLAS at load) never decides them. Knows nothing of MPI: the caller counts the ranks. */
+ * side by side, or the threads of an item that has the rank to itself (the row strips of its
+ * solves; BLAS's own threads in a ScaLAPACK item and in the CNN's layers). The only module that
+ * sets BLAS threads: an exported OPENBLAS_NUM_THREADS (or GOTO_/OMP_ variables read by OpenBLAS
+ * at load) never decides them. Knows nothing of MPI: the caller counts the ranks. */
 #ifndef NN_THREADS_H
 #define NN_THREADS_H
 
@@ -10,7 +11,7 @@
 typedef struct {
     int cores;              /* cores this rank may use */
     const char *cores_from; /* what said so: "affinity mask", "SLURM_CPUS_PER_TASK", ... */
-    int threads;            /* threads of the rank: items side by side, or BLAS in a lone item */
+    int threads;            /* threads of the rank: items side by side, or one item's threads */
     const char *threads_from;   /* "cores" or "OMP_NUM_THREADS" */
     int threads_to_blas;    /* 1: the threads go to BLAS inside one item at a time (the CNN) */
     int ranks, ranks_on_node;   /* MPI ranks in all and on this rank's node (set by the caller) */
@@ -38,8 +39,6 @@ const threads_layout_t *threads_layout(void);
 /* Sets the threads of every BLAS call that follows (n >= 1) and returns the previous count, to be
  * set back when the phase ends. Call only where no other thread is inside a BLAS call. */
 int threads_set_blas(int n);
-/* BLAS threads for an item that has the rank to itself: the rank's threads. */
-int threads_alone(void);
 /* Threads an item may use for its own parallel steps (the row strips of its triangular solves):
  * 1 while items run side by side, the rank's threads for an item alone on its rank. Set by the
  * scheduler around such an item. */

@@ -17,8 +17,8 @@ build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-
 # tests (procps: not in a minimal Debian system).
 test_pkgs="libcmocka-dev python3-numpy python3-h5py python3-xarray python3-h5netcdf hdf5-tools
   slurm-wlm munge man-db procps"
-# The benchmarks run the same work in PyTorch.
-bench_pkgs="python3-numpy python3-h5py python3-torch"
+# The benchmarks run the same work in PyTorch and do their arithmetic with bc.
+bench_pkgs="python3-numpy python3-h5py python3-torch bc"
 
 list=0
 [ "${1:-}" = --list ] && { list=1; shift; }

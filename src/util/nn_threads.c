@@ -88,11 +88,6 @@ int threads_set_blas(int n)
     return before;
 }
 
-int threads_alone(void)
-{
-    return current.threads;
-}
-
 static int item_threads = 1;
 
 void threads_set_item(int n)
