@@ -97,6 +97,12 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info);
 
+/* 1 if w holds the factor, solution and test kernel of the model (depth, sw2, sb2), left by the
+ * pgp_item_run or pgp_posterior that factored it last: a pgp_posterior of that model without
+ * covariance then builds neither its kernel nor its factor again (same results, bit for bit).
+ * Not collective. */
+int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2);
+
 /* Bytes of local tiles the busiest rank of a nprow x npcol grid with block size nb holds: for a
  * work object (pgp_work_bytes), and in addition during pgp_posterior (pgp_posterior_bytes; cov:
  * the covariance is asked for, whose ntest^2 output array is the caller's and not counted).

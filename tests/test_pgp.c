@@ -489,6 +489,51 @@ static void test_stores_agree(void **state)
     blobs_free(&b);
 }
 
+/* The posterior of the model an item has just factored at its deepest depth reuses the item's
+ * factor and solution (pgp_work_holds) and gives the bits of a posterior computed from nothing,
+ * in every store; after another model's item, or at another depth, it is computed again, with
+ * the same bits. Tolerance 0: the same operations either way. */
+static void test_posterior_reuses_the_item(void **state)
+{
+    (void)state;
+    blobs_t b = blobs_make(45, 3, 20, 300, 100, 50);
+    const int depths[] = {1, 3};
+    nngp_problem_t prob = blobs_problem(&b, depths, 2, 1e-6, 0.1);
+    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 16);
+    assert_non_null(g);
+    for (int s = 0; s < 3; s++) {
+        item_res_t res;
+        double mean[3][300], var[3][100], s2[3];
+        int info[3];
+        pgp_work_t *fresh = pgp_work_create(g, &prob, (pgp_store_t)s);
+        pgp_work_t *w = pgp_work_create(g, &prob, (pgp_store_t)s);
+        assert_true(fresh && w);
+        assert_false(pgp_work_holds(w, 3, 2.0, 0.3));
+        assert_int_equal(pgp_posterior(fresh, 3, 2.0, 0.3, mean[0], var[0], NULL, &s2[0],
+                                       &info[0]), 0);
+        nngp_result_t r = as_result(&res);
+        assert_int_equal(pgp_item_run(w, 2.0, 0.3, &r), 0);
+        assert_true(pgp_work_holds(w, 3, 2.0, 0.3));
+        assert_false(pgp_work_holds(w, 1, 2.0, 0.3) || pgp_work_holds(w, 3, 2.0, 0.4));
+        assert_int_equal(pgp_posterior(w, 3, 2.0, 0.3, mean[1], var[1], NULL, &s2[1], &info[1]),
+                         0);
+        assert_int_equal(pgp_item_run(w, 1.0, 0.0, &r), 0);
+        assert_false(pgp_work_holds(w, 3, 2.0, 0.3));
+        assert_int_equal(pgp_posterior(w, 3, 2.0, 0.3, mean[2], var[2], NULL, &s2[2], &info[2]),
+                         0);
+        assert_true(pgp_work_holds(w, 3, 2.0, 0.3));   /* a posterior leaves its model too */
+        for (int k = 1; k < 3; k++) {
+            assert_memory_equal(mean[k], mean[0], sizeof mean[0]);
+            assert_memory_equal(var[k], var[0], sizeof var[0]);
+            assert_true(s2[k] == s2[0] && info[k] == info[0]);
+        }
+        pgp_work_destroy(&w);
+        pgp_work_destroy(&fresh);
+    }
+    pgp_grid_destroy(&g);
+    blobs_free(&b);
+}
+
 /* Depths not ascending, a negative posterior depth and a grid that does not fit are refused
  * on every rank with a message. */
 static void test_bad_input(void **state)
@@ -671,6 +716,7 @@ int main(int argc, char **argv)
         TIMED(test_depth0_posterior),
         TIMED(test_jitter_retry),
         TIMED(test_stores_agree),
+        TIMED(test_posterior_reuses_the_item),
         TIMED(test_bad_input),
         TIMED(test_memory_estimates),
         TIMED(test_acceptance_n2000),

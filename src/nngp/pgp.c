@@ -375,6 +375,13 @@ struct pgp_work {
     double *drow, *dcol;         /* tt rows / columns: previous-layer diagonals, local order */
     double *dcol_s, *dcol_v;     /* ts / tv columns */
     double gram_seconds;
+    /* The model whose factor (f), solution (alpha), test kernel (ks) and test diagonal (kd_s) w
+     * holds, all at `depth`: a posterior of that model needs none of them again. Cleared by
+     * anything that moves one of them on (layer0_all, step_all, factor_depth). */
+    struct {
+        int valid, depth, info;
+        double sw2, sb2, noise_used;
+    } held;
 };
 
 static double *alloc_doubles(size_t n, int *fail)
@@ -488,6 +495,7 @@ pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_st
 static void layer0_all(pgp_work_t *w, double sw2, double sb2, int with_valid, double *seconds)
 {
     const nngp_problem_t *p = &w->p;
+    w->held.valid = 0;
     int valid = with_valid && p->nvalid > 0;
     kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->kd_t, 1);
     kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
@@ -520,6 +528,7 @@ static void layer0_all(pgp_work_t *w, double sw2, double sb2, int with_valid, do
 static void step_all(pgp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
+    w->held.valid = 0;
     int valid = with_valid && p->nvalid > 0;
     gather_diag(w->tt.grow, w->tt.locr, w->kd_t, w->drow);   /* ts, tv share tt's rows */
     gather_diag(w->tt.gcol, w->tt.locc, w->kd_t, w->dcol);
@@ -584,6 +593,7 @@ static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double
     double noise = p->noise, noise_max = p->noise_max, s2 = noise;
     *noise_used = s2;
     *info = 0;
+    w->held.valid = 0;
     if (n <= 0)
         return 0;
     double mean_diag = 0.0;
@@ -621,8 +631,9 @@ static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double
                            depth, sw2, sb2);
 }
 
-/* alpha = (K + s2 I)^-1 Y for every target column at once (the factor is in w->f). */
-static int solve_targets(pgp_work_t *w)
+/* alpha = (K + s2 I)^-1 Y for every target column at once (the factor is in w->f, of the model
+ * (depth, sw2, sb2) with noise s2 and info, which w then holds: see pgp_work.held). */
+static int solve_targets(pgp_work_t *w, int depth, double sw2, double sb2, double s2, int inf)
 {
     const tiles_t *t = &w->ty;
     const nngp_problem_t *p = &w->p;
@@ -636,6 +647,12 @@ static int solve_targets(pgp_work_t *w)
     pdpotrs_("L", &n, &nr, w->f, &one, &one, w->tt.desc, w->alpha, &one, &one, t->desc, &info, 1);
     if (!all_ok(w->g->comm, info == 0))
         return nn_fail(NN_ERR_RUNTIME, "pdpotrs: info %d (n = %d, %d targets)", info, n, nr);
+    w->held.valid = 1;
+    w->held.depth = depth;
+    w->held.sw2 = sw2;
+    w->held.sb2 = sb2;
+    w->held.noise_used = s2;
+    w->held.info = inf;
     return 0;
 }
 
@@ -704,7 +721,7 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
             return rc;
 
         t0 = timer_now();
-        rc = solve_targets(w);
+        rc = solve_targets(w, l, sw2, sb2, r->noise_used[di], r->info[di]);
         if (rc)
             return rc;
         predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, w->mean_s);
@@ -715,6 +732,11 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         di++;
     }
     return 0;
+}
+
+int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2)
+{
+    return w->held.valid && w->held.depth == depth && w->held.sw2 == sw2 && w->held.sb2 == sb2;
 }
 
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
@@ -746,34 +768,42 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
                      "%d grid)", nt, ns, g->nprow, g->npcol);
         goto done;
     }
-    view_t vss = {kss, 0};
-    if (cov) {
-        tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
-        tiles_layer0(&tss, vss, vss, sw2, sb2);
-    }
-    layer0_all(w, sw2, sb2, 0, seconds);
-    for (int l = 1; l <= depth; l++) {
-        if (p->poll)
-            p->poll();
-        if (cov) {   /* before kd_s advances */
-            gather_diag(tss.grow, tss.locr, w->kd_s, drow_s);
-            gather_diag(tss.gcol, tss.locc, w->kd_s, dcol_ss);
-            tiles_step(&tss, vss, drow_s, dcol_ss, sw2, sb2);
-        }
-        step_all(w, sw2, sb2, 0);
-        if (cov)
-            tiles_set_diag(&tss, vss, w->kd_s, 0.0);
-    }
+    /* The item that factored this model usually left everything the mean and variance need (a
+     * one-model job, the deepest depth of an item): then neither the kernel nor the factor is
+     * built again, with the same bits. The covariance's test x test recursion needs the test
+     * diagonal of every layer, so it takes the whole path. */
     double s2 = 0.0;
     int inf = 0;
-    rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
+    if (!cov && pgp_work_holds(w, depth, sw2, sb2)) {
+        s2 = w->held.noise_used;
+        inf = w->held.info;
+    } else {
+        view_t vss = {kss, 0};
+        if (cov) {
+            tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
+            tiles_layer0(&tss, vss, vss, sw2, sb2);
+        }
+        layer0_all(w, sw2, sb2, 0, seconds);
+        for (int l = 1; l <= depth; l++) {
+            if (p->poll)
+                p->poll();
+            if (cov) {   /* before kd_s advances */
+                gather_diag(tss.grow, tss.locr, w->kd_s, drow_s);
+                gather_diag(tss.gcol, tss.locc, w->kd_s, dcol_ss);
+                tiles_step(&tss, vss, drow_s, dcol_ss, sw2, sb2);
+            }
+            step_all(w, sw2, sb2, 0);
+            if (cov)
+                tiles_set_diag(&tss, vss, w->kd_s, 0.0);
+        }
+        rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
+        if (rc == 0)
+            rc = solve_targets(w, depth, sw2, sb2, s2, inf);
+    }
     if (noise_used)
         *noise_used = s2;
     if (info)
         *info = inf;
-    if (rc)
-        goto done;
-    rc = solve_targets(w);
     if (rc)
         goto done;
     predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
