@@ -120,9 +120,14 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     double share = lay.solver == SOLVER_SCALAPACK ? p->group_size : 1;
     double t_item = (t_recursion + t_factor + t_solve) / share;
     double t_post = (t_recursion / 2 + (n * n * n / 3.0 + n * n * m) / rate) / share;
+    /* A group's posterior of the model and depth it factored last needs only the triangular
+     * solve (pgp_work_holds): in a one-item ScaLAPACK job, the deepest depth's. */
+    int reused = lay.solver == SOLVER_SCALAPACK && items == 1;
+    double t_post_reused = (n * n * m / rate) / share;
     int per_worker = (items + workers - 1) / workers;
     int posts_per_worker = (p->depth.n + workers - 1) / workers;
-    double t_total = per_worker * t_item + posts_per_worker * t_post;
+    double t_total = per_worker * t_item + posts_per_worker * t_post -
+                     reused * (t_post - t_post_reused);
     char b1[32], b2[32], b3[32];
     printf("NNGP sweep of %s\n", job->path);
     printf("  data: %s, classes %d, %d train / %d validation / %d test, %g features\n",
@@ -144,15 +149,21 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     printf("  calibration on this machine: kernel step %.2f ns/entry, Cholesky %.1f GFLOP/s\n",
            1e9 * cal->step_seconds_per_entry, rate / 1e9);
     printf("  estimated time per item: %s (recursion %.0f%%, factorization %.0f%%, solves %.0f%%); "
-           "per reported model's posterior: %s\n",
+           "per reported model's posterior: %s",
            nn_seconds_text(t_item, b1, sizeof b1), 100 * t_recursion / share / t_item,
-           100 * t_factor / share / t_item, 100 * t_solve / share / t_item, nn_seconds_text(t_post, b3, sizeof b3));
+           100 * t_factor / share / t_item, 100 * t_solve / share / t_item,
+           nn_seconds_text(t_post, b3, sizeof b3));
+    if (reused)
+        printf(" (%s at depth %d, which reuses the item's factor)",
+               nn_seconds_text(t_post_reused, b3, sizeof b3), lmax);
+    printf("\n");
     if (share > 1)
         printf("  (ScaLAPACK times assume ideal scaling over a group's %d ranks and no network; "
                "bench/nngp_cost_model.py adds communication)\n", p->group_size);
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
            nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
-           nn_seconds_text(share * (items * t_item + p->depth.n * t_post), b3, sizeof b3));
+           nn_seconds_text(share * (items * t_item + p->depth.n * t_post -
+                                    reused * (t_post - t_post_reused)), b3, sizeof b3));
     return NN_OK;
 }
 
