@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "nn_alloc.h"
 #include "nn_error.h"
 #include "nn_threads.h"
 #include "nn_timer.h"
@@ -384,9 +385,11 @@ struct pgp_work {
     } held;
 };
 
+/* n doubles; large ones on huge pages, zeroed and faulted in at once (nn_alloc.h: page faults of
+ * 4 KiB pages took 18% of a rank's time on 8000 training points). Sets *fail on failure. */
 static double *alloc_doubles(size_t n, int *fail)
 {
-    double *p = malloc((n ? n : 1) * sizeof *p);
+    double *p = nn_alloc_doubles(n);
     if (!p)
         *fail = 1;
     return p;
@@ -433,7 +436,9 @@ pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_st
         fail |= tiles_init(&w->ms, ns, nr, g, 0) != 0;
         fail |= tiles_init(&w->mv, nv, nr, g, 0) != 0;
         if (!fail) {
-            /* the factor's array starts zeroed, so its never-computed upper blocks are defined */
+            /* the factor's array starts zeroed, so its never-computed upper blocks are defined;
+             * on ordinary pages (calloc) they are never made resident: 0.7 GiB less per rank at
+             * n = 20000 on 2 ranks than on huge pages, which hold lower and upper parts alike */
             w->f = calloc(local_size(&w->tt), sizeof *w->f);
             fail |= w->f == NULL;
             if (store >= PGP_STORE_LAYER)
