@@ -15,5 +15,7 @@
 
 /* n doubles (at least one), or NULL when out of memory. Free with free(). */
 double *nn_alloc_doubles(size_t n);
+/* The same, and sets *fail = 1 on failure, so a run of allocations is checked once. */
+double *nn_alloc_doubles_or_flag(size_t n, int *fail);
 
 #endif

@@ -54,13 +54,6 @@ struct nngp_work {
     int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
 };
 
-static double *alloc_doubles(size_t n, int *fail)
-{
-    double *p = nn_alloc_doubles(n);
-    if (!p)
-        *fail = 1;
-    return p;
-}
 
 /* Allocates the per-item buffers (and, unless borrowed, the Gram arrays) of w. */
 static int alloc_buffers(nngp_work_t *w)
@@ -70,29 +63,29 @@ static int alloc_buffers(nngp_work_t *w)
     size_t nr = (size_t)p->ntargets;
     int fail = 0;
     if (!w->borrows_gram) {
-        w->g_tt = alloc_doubles(nt * nt, &fail);
-        w->g_st = alloc_doubles(ns * nt, &fail);
-        w->g_vt = alloc_doubles(nv * nt, &fail);
-        w->gd_t = alloc_doubles(nt, &fail);
-        w->gd_s = alloc_doubles(ns, &fail);
-        w->gd_v = alloc_doubles(nv, &fail);
+        w->g_tt = nn_alloc_doubles_or_flag(nt * nt, &fail);
+        w->g_st = nn_alloc_doubles_or_flag(ns * nt, &fail);
+        w->g_vt = nn_alloc_doubles_or_flag(nv * nt, &fail);
+        w->gd_t = nn_alloc_doubles_or_flag(nt, &fail);
+        w->gd_s = nn_alloc_doubles_or_flag(ns, &fail);
+        w->gd_v = nn_alloc_doubles_or_flag(nv, &fail);
     }
-    w->k_tt = alloc_doubles(nt * nt, &fail);
-    w->k_st = alloc_doubles(ns * nt, &fail);
-    w->lfac = alloc_doubles(nt * nt, &fail);
-    w->alpha = alloc_doubles(nt * nr, &fail);
+    w->k_tt = nn_alloc_doubles_or_flag(nt * nt, &fail);
+    w->k_st = nn_alloc_doubles_or_flag(ns * nt, &fail);
+    w->lfac = nn_alloc_doubles_or_flag(nt * nt, &fail);
+    w->alpha = nn_alloc_doubles_or_flag(nt * nr, &fail);
     w->lmax = 0;
     for (int k = 0; k < p->ndepth; k++)
         w->lmax = p->depths[k] > w->lmax ? p->depths[k] : w->lmax;
     size_t layers = (size_t)w->lmax + 1, nd = (size_t)(p->ndepth > 0 ? p->ndepth : 1);
-    w->dg_t = alloc_doubles(layers * nt, &fail);
-    w->dg_s = alloc_doubles(layers * ns, &fail);
-    w->dg_v = alloc_doubles(layers * nv, &fail);
-    w->alpha_d = alloc_doubles(nd * nt * nr, &fail);
-    w->mean_d_s = alloc_doubles(nd * ns * nr, &fail);
-    w->mean_d_v = alloc_doubles(nd * nv * nr, &fail);
-    w->lml_d = alloc_doubles(nd, &fail);
-    w->tile = alloc_doubles(ROW_TILE * nt, &fail);
+    w->dg_t = nn_alloc_doubles_or_flag(layers * nt, &fail);
+    w->dg_s = nn_alloc_doubles_or_flag(layers * ns, &fail);
+    w->dg_v = nn_alloc_doubles_or_flag(layers * nv, &fail);
+    w->alpha_d = nn_alloc_doubles_or_flag(nd * nt * nr, &fail);
+    w->mean_d_s = nn_alloc_doubles_or_flag(nd * ns * nr, &fail);
+    w->mean_d_v = nn_alloc_doubles_or_flag(nd * nv * nr, &fail);
+    w->lml_d = nn_alloc_doubles_or_flag(nd, &fail);
+    w->tile = nn_alloc_doubles_or_flag(ROW_TILE * nt, &fail);
     if (!(w->ok_d = calloc(nd, 1)))
         fail = 1;
     if (fail)
@@ -446,9 +439,9 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
                        "deepest)", depth, w->lmax);
     int fail = 0;
     if (!w->post_work)
-        w->post_work = alloc_doubles((size_t)nt * ns, &fail);
+        w->post_work = nn_alloc_doubles_or_flag((size_t)nt * ns, &fail);
     if (cov && !w->post_kss)
-        w->post_kss = alloc_doubles((size_t)ns * ns, &fail);
+        w->post_kss = nn_alloc_doubles_or_flag((size_t)ns * ns, &fail);
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp_posterior: out of memory (%d train, %d test points)",
                        nt, ns);

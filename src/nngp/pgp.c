@@ -385,16 +385,6 @@ struct pgp_work {
     } held;
 };
 
-/* n doubles; large ones on huge pages, zeroed and faulted in at once (nn_alloc.h: page faults of
- * 4 KiB pages took 18% of a rank's time on 8000 training points). Sets *fail on failure. */
-static double *alloc_doubles(size_t n, int *fail)
-{
-    double *p = nn_alloc_doubles(n);
-    if (!p)
-        *fail = 1;
-    return p;
-}
-
 void pgp_work_destroy(pgp_work_t **pw)
 {
     if (!pw || !*pw)
@@ -441,33 +431,35 @@ pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_st
              * n = 20000 on 2 ranks than on huge pages, which hold lower and upper parts alike */
             w->f = calloc(local_size(&w->tt), sizeof *w->f);
             fail |= w->f == NULL;
+            /* the rest on huge pages, zeroed and faulted in at once (nn_alloc.h: faults of 4 KiB
+             * pages took 18% of a rank's time on 8000 training points) */
             if (store >= PGP_STORE_LAYER)
-                w->sk = alloc_doubles(w->tt.packed, &fail);
+                w->sk = nn_alloc_doubles_or_flag(w->tt.packed, &fail);
             if (store >= PGP_STORE_GRAM) {
-                w->sg = alloc_doubles(w->tt.packed, &fail);
-                w->gs = alloc_doubles(local_size(&w->ts), &fail);
+                w->sg = nn_alloc_doubles_or_flag(w->tt.packed, &fail);
+                w->gs = nn_alloc_doubles_or_flag(local_size(&w->ts), &fail);
                 if (nv > 0)
-                    w->gv = alloc_doubles(local_size(&w->tv), &fail);
+                    w->gv = nn_alloc_doubles_or_flag(local_size(&w->tv), &fail);
             }
-            w->ks = alloc_doubles(local_size(&w->ts), &fail);
+            w->ks = nn_alloc_doubles_or_flag(local_size(&w->ts), &fail);
             if (nv > 0)
-                w->kv = alloc_doubles(local_size(&w->tv), &fail);
-            w->alpha = alloc_doubles(local_size(&w->ty), &fail);
-            w->ms_loc = alloc_doubles(local_size(&w->ms), &fail);
-            w->mv_loc = alloc_doubles(local_size(&w->mv), &fail);
-            w->mean_s = alloc_doubles((size_t)ns * nr, &fail);
-            w->mean_v = alloc_doubles((size_t)nv * nr, &fail);
-            w->gd_t = alloc_doubles((size_t)nt, &fail);
-            w->gd_s = alloc_doubles((size_t)ns, &fail);
-            w->gd_v = alloc_doubles((size_t)nv, &fail);
-            w->kd_t = alloc_doubles((size_t)nt, &fail);
-            w->kd_s = alloc_doubles((size_t)ns, &fail);
-            w->kd_v = alloc_doubles((size_t)nv, &fail);
-            w->kd_tmp = alloc_doubles((size_t)nt, &fail);
-            w->drow = alloc_doubles((size_t)w->tt.locr, &fail);
-            w->dcol = alloc_doubles((size_t)w->tt.locc, &fail);
-            w->dcol_s = alloc_doubles((size_t)w->ts.locc, &fail);
-            w->dcol_v = alloc_doubles((size_t)w->tv.locc, &fail);
+                w->kv = nn_alloc_doubles_or_flag(local_size(&w->tv), &fail);
+            w->alpha = nn_alloc_doubles_or_flag(local_size(&w->ty), &fail);
+            w->ms_loc = nn_alloc_doubles_or_flag(local_size(&w->ms), &fail);
+            w->mv_loc = nn_alloc_doubles_or_flag(local_size(&w->mv), &fail);
+            w->mean_s = nn_alloc_doubles_or_flag((size_t)ns * nr, &fail);
+            w->mean_v = nn_alloc_doubles_or_flag((size_t)nv * nr, &fail);
+            w->gd_t = nn_alloc_doubles_or_flag((size_t)nt, &fail);
+            w->gd_s = nn_alloc_doubles_or_flag((size_t)ns, &fail);
+            w->gd_v = nn_alloc_doubles_or_flag((size_t)nv, &fail);
+            w->kd_t = nn_alloc_doubles_or_flag((size_t)nt, &fail);
+            w->kd_s = nn_alloc_doubles_or_flag((size_t)ns, &fail);
+            w->kd_v = nn_alloc_doubles_or_flag((size_t)nv, &fail);
+            w->kd_tmp = nn_alloc_doubles_or_flag((size_t)nt, &fail);
+            w->drow = nn_alloc_doubles_or_flag((size_t)w->tt.locr, &fail);
+            w->dcol = nn_alloc_doubles_or_flag((size_t)w->tt.locc, &fail);
+            w->dcol_s = nn_alloc_doubles_or_flag((size_t)w->ts.locc, &fail);
+            w->dcol_v = nn_alloc_doubles_or_flag((size_t)w->tv.locc, &fail);
         }
     }
     if (!all_ok(g->comm, !fail)) {
@@ -757,14 +749,15 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
      * in local order */
     tiles_t tss = {0};
     int fail = 0;
-    double *v = alloc_doubles(local_size(&w->ts), &fail);
-    double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL, *colsum = alloc_doubles(ns, &fail);
+    double *v = nn_alloc_doubles_or_flag(local_size(&w->ts), &fail);
+    double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL;
+    double *colsum = nn_alloc_doubles_or_flag(ns, &fail);
     if (cov) {
         fail |= tiles_init(&tss, ns, ns, g, 1) != 0;
         if (!fail) {
-            kss = alloc_doubles(local_size(&tss), &fail);
-            drow_s = alloc_doubles((size_t)tss.locr, &fail);
-            dcol_ss = alloc_doubles((size_t)tss.locc, &fail);
+            kss = nn_alloc_doubles_or_flag(local_size(&tss), &fail);
+            drow_s = nn_alloc_doubles_or_flag((size_t)tss.locr, &fail);
+            dcol_ss = nn_alloc_doubles_or_flag((size_t)tss.locc, &fail);
         }
     }
     int rc = 0;

@@ -22,3 +22,11 @@ double *nn_alloc_doubles(size_t n)
     memset(p, 0, bytes);   /* fault every page in now, in one sweep */
     return p;
 }
+
+double *nn_alloc_doubles_or_flag(size_t n, int *fail)
+{
+    double *p = nn_alloc_doubles(n);
+    if (!p)
+        *fail = 1;
+    return p;
+}
