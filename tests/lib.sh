@@ -11,6 +11,20 @@ trap 'rm -rf "$TMP"' EXIT
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
 
+# show_output FILE: a failed check's output as "#" lines: all of it, or its first 10 and last 15
+# lines (where a late error, such as a sanitizer's report at exit, shows).
+show_output() {
+  local n
+  n=$(wc -l <"$1")
+  if [ "$n" -le 30 ]; then
+    sed 's/^/#   /' "$1"
+  else
+    sed -n '1,10s/^/#   /p' "$1"
+    echo "#   ... ($((n - 25)) lines)"
+    tail -15 "$1" | sed 's/^/#   /'
+  fi
+}
+
 # expect STATUS REGEX DESCRIPTION -- COMMAND...: the command exits with STATUS and its combined
 # output matches the extended regular expression REGEX.
 expect() {
@@ -22,7 +36,7 @@ expect() {
     ok "$desc"
   else
     not_ok "$desc (exit $got, wanted $want and /$pattern/)"
-    sed 's/^/#   /' "$TMP/out" | head -25
+    show_output "$TMP/out"
   fi
 }
 
@@ -30,5 +44,5 @@ expect() {
 check() {
   local desc=$1
   shift 2
-  if "$@" >"$TMP/out" 2>&1; then ok "$desc"; else not_ok "$desc"; sed 's/^/#   /' "$TMP/out" | head -25; fi
+  if "$@" >"$TMP/out" 2>&1; then ok "$desc"; else not_ok "$desc"; show_output "$TMP/out"; fi
 }
