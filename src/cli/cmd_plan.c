@@ -124,10 +124,10 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
      * solve (pgp_work_holds): in a one-item ScaLAPACK job, the deepest depth's. */
     int reused = lay.solver == SOLVER_SCALAPACK && items == 1;
     double t_post_reused = (n * n * m / rate) / share;
+    double t_saved = reused ? t_post - t_post_reused : 0.0;
     int per_worker = (items + workers - 1) / workers;
     int posts_per_worker = (p->depth.n + workers - 1) / workers;
-    double t_total = per_worker * t_item + posts_per_worker * t_post -
-                     reused * (t_post - t_post_reused);
+    double t_total = per_worker * t_item + posts_per_worker * t_post - t_saved;
     char b1[32], b2[32], b3[32];
     printf("NNGP sweep of %s\n", job->path);
     printf("  data: %s, classes %d, %d train / %d validation / %d test, %g features\n",
@@ -162,8 +162,8 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
                "bench/nngp_cost_model.py adds communication)\n", p->group_size);
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
            nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
-           nn_seconds_text(share * (items * t_item + p->depth.n * t_post -
-                                    reused * (t_post - t_post_reused)), b3, sizeof b3));
+           nn_seconds_text(share * (items * t_item + p->depth.n * t_post - t_saved), b3,
+                           sizeof b3));
     return NN_OK;
 }
 
