@@ -37,6 +37,8 @@ typedef struct {
     int block_size;             /* ScaLAPACK block size, default 0 = measured default */
     int grid_p, grid_q;         /* BLACS grid "PxQ", default 0x0 = chosen automatically */
     int covariance;             /* store the full test covariance of reported models (default 0) */
+    int search_train;           /* > 0: the grid on the first search_train training examples, then
+                                   each depth's selected model fitted on all (default 0: off) */
 } nngp_spec_t;
 
 #define JOB_NAME_MAX 64

@@ -85,6 +85,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                    double *cov, double *noise_used, int *info);
 
+/* The log marginal likelihood of the model of the last nngp_posterior that returned 0. */
+double nngp_posterior_log_marginal(const nngp_work_t *w);
+
 /* The start of an item in either solver: clears r's seconds and checks p's depths. Returns 1
  * (depths to run), 0 (no depths: nothing to do) or NN_ERR_INPUT naming the first depth that is
  * not ascending and >= 1 (message set). */

@@ -44,6 +44,12 @@ int nngp_memory_per_rank(int ranks_on_node, double *bytes);
 int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads, double budget,
                        nngp_layout_t *out);
 
+/* The layout of a search's grid ([nngp] search_train, sizes z of the search): LAPACK items on
+ * single ranks when one fits (whatever the job's solver and group_size, which are for the fits
+ * on every example), else nngp_layout_choose's. */
+int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
+                              double budget, nngp_layout_t *out);
+
 /* "lapack" or "scalapack"; the store's name ("gram", "layer", "factor", or "-"). */
 const char *nngp_solver_name(solver_t s);
 const char *nngp_store_name(int store);

@@ -97,6 +97,10 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info);
 
+/* The log marginal likelihood of the model of the last pgp_posterior that returned 0 (every
+ * rank). Not collective. */
+double pgp_posterior_log_marginal(const pgp_work_t *w);
+
 /* 1 if w holds the factor, solution and test kernel of the model (depth, sw2, sb2), left by the
  * pgp_item_run or pgp_posterior that factored it last: a pgp_posterior of that model without
  * covariance then builds neither its kernel nor its factor again (same results, bit for bit).

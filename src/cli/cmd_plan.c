@@ -84,32 +84,96 @@ static int calibrate(calibration_t *c)
     return NN_OK;
 }
 
-/* Prints the plan of the [nngp] part; returns NN_ERR_INPUT (message set) when an item cannot fit
- * the memory of a rank. */
+/* A reported model's posterior on n train and m test points (seconds, a group's ranks sharing
+ * it ideally): the recursion to depth over the lower triangle and the test block, the
+ * factorization and the triangular solve with the m test columns. */
+static double posterior_seconds(double n, double m, int depth, double share,
+                                const calibration_t *cal)
+{
+    double entries = n * (n + 1) / 2 + m * n;
+    return (depth * entries * cal->step_seconds_per_entry +
+            (n * n * n / 3.0 + n * n * m) / cal->factor_flops_per_second) / share;
+}
+
+/* The solver line and the memory line of a layout. */
+static void print_layout(const nngp_layout_t *lay, double budget, int ntrain)
+{
+    char b1[32], b2[32], b3[32];
+    printf("  solver: %s", nngp_solver_name(lay->solver));
+    if (lay->solver == SOLVER_SCALAPACK)
+        printf(", %dx%d process grid per group, block size %d, store %s", lay->nprow, lay->npcol,
+               lay->nb, nngp_store_name(lay->store));
+    printf("\n  memory per computing rank: %s of %s it may use (kernel %d x %d in float64: %s)\n",
+           nn_bytes_text(lay->bytes, b1, sizeof b1), nn_bytes_text(budget, b3, sizeof b3),
+           ntrain, ntrain, nn_bytes_text(8.0 * ntrain * (double)ntrain, b2, sizeof b2));
+}
+
+/* The final stage of a search_train job: each depth's selected model fitted on every training
+ * example, one fit per group (or thread) at a time. Adds its wall time to *wall (and one
+ * thread's to *alone). Returns NN_ERR_INPUT (message set) when a fit cannot fit a rank. */
+static int plan_final(const job_t *job, const nngp_sizes_t *z, int ranks, int threads,
+                      double budget, const calibration_t *cal, double *wall, double *alone)
+{
+    const nngp_spec_t *p = &job->nngp;
+    int nfits = p->depth.n;
+    nngp_layout_t lay;
+    if (threads > nfits)
+        threads = nfits;
+    int fits = nngp_layout_choose(p, z, threads, budget, &lay) == NN_OK;
+    printf("final fits: each depth's selected model on all %d training examples, %d fit(s), one "
+           "per %s at a time\n", z->ntrain, nfits,
+           lay.solver == SOLVER_SCALAPACK ? "group" : "thread");
+    print_layout(&lay, budget, z->ntrain);
+    if (!fits)
+        return nn_fail_context(NN_ERR_INPUT, "%s: the final fits: ", job->path);
+    if (lay.solver == SOLVER_SCALAPACK)
+        threads = 1;
+    double share = lay.group_size;
+    int workers = ranks / lay.group_size * threads, per_worker = (nfits + workers - 1) / workers;
+    double t_fit = 0.0, t_all = 0.0;
+    for (int d = 0; d < nfits; d++) {
+        double t = posterior_seconds(z->ntrain, z->ntest, (int)p->depth.v[d], share, cal);
+        t_fit = fmax(t_fit, t);
+        t_all += t;
+    }
+    char b1[32], b2[32];
+    printf("  estimated time per fit: %s (the deepest); final stage %s\n",
+           nn_seconds_text(t_fit, b1, sizeof b1),
+           nn_seconds_text(per_worker * t_fit, b2, sizeof b2));
+    *wall += per_worker * t_fit;
+    *alone += share * t_all;
+    return NN_OK;
+}
+
+/* Prints the plan of the [nngp] part: the grid (on the first search_train examples when set) and
+ * then the final fits; returns NN_ERR_INPUT (message set) when an item cannot fit the memory of
+ * a rank. */
 static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
                      const calibration_t *cal)
 {
     const nngp_spec_t *p = &job->nngp;
     const data_spec_t *ds = &job->data;
-    double n = ds->train, m = ds->test, v = ds->validation;
+    int search = p->search_train > 0;
+    double n = search ? p->search_train : ds->train, m = ds->test, v = ds->validation;
     double dim = ds->kind == DATASET_CIFAR10 ? 3072
                : ds->kind == DATASET_SYNTHETIC ? (double)ds->channels * ds->height * ds->width : 784;
     double k = ds->nclasses == 2 ? 1 : ds->nclasses;
-    int items = p->sigma_w2.n * p->sigma_b2.n, groups = ranks / p->group_size;
+    int items = p->sigma_w2.n * p->sigma_b2.n, threads_final = threads;
     int workers;   /* items computed at the same time */
     int lmax = (int)p->depth.v[p->depth.n - 1];
-    nngp_sizes_t z = {.ntrain = ds->train, .ntest = ds->test, .nvalid = ds->validation,
+    nngp_sizes_t z = {.ntrain = (int)n, .ntest = ds->test, .nvalid = ds->validation,
                       .dim = (int)dim, .ntargets = (int)k};
     nngp_layout_t lay;
-    int fits = nngp_layout_choose(p, &z, threads, budget, &lay) == NN_OK;
+    int fits = (search ? nngp_layout_choose_search(p, &z, threads, budget, &lay)
+                       : nngp_layout_choose(p, &z, threads, budget, &lay)) == NN_OK;
     if (!fits)
         nn_fail_context(NN_ERR_INPUT, "%s: ", job->path);
     if (lay.solver == SOLVER_SCALAPACK)
         threads = 1;   /* the group's ranks work on one item together */
+    int groups = ranks / lay.group_size;
     workers = groups * threads;
     /* Time per item: Lmax layer steps over the lower triangle and the test/validation blocks,
-     * one factorization and solve per depth. A reported model's posterior: the recursion to its
-     * depth, a factorization and the triangular solve with the m test columns. */
+     * one factorization and solve per depth. */
     double entries = n * (n + 1) / 2 + (m + v) * n;
     double rate = cal->factor_flops_per_second;
     double t_recursion = lmax * entries * cal->step_seconds_per_entry;
@@ -117,9 +181,9 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     double t_solve = p->depth.n * (4 * n * n * k + 2 * (m + v) * n * k) / rate;
     /* ScaLAPACK: a group's ranks share an item; counted as ideal scaling (pdpotrf ran at 0.92
      * of the dgemm rate on 2 ranks, README "The distributed solver") */
-    double share = lay.solver == SOLVER_SCALAPACK ? p->group_size : 1;
+    double share = lay.solver == SOLVER_SCALAPACK ? lay.group_size : 1;
     double t_item = (t_recursion + t_factor + t_solve) / share;
-    double t_post = (t_recursion / 2 + (n * n * n / 3.0 + n * n * m) / rate) / share;
+    double t_post = posterior_seconds(n, m, lmax, share, cal);
     /* A group's posterior of the model and depth it factored last needs only the triangular
      * solve (pgp_work_holds): in a one-item ScaLAPACK job, the deepest depth's. */
     int reused = lay.solver == SOLVER_SCALAPACK && items == 1;
@@ -128,22 +192,20 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     int per_worker = (items + workers - 1) / workers;
     int posts_per_worker = (p->depth.n + workers - 1) / workers;
     double t_total = per_worker * t_item + posts_per_worker * t_post - t_saved;
+    double t_alone = share * (items * t_item + p->depth.n * t_post - t_saved);
     char b1[32], b2[32], b3[32];
     printf("NNGP sweep of %s\n", job->path);
     printf("  data: %s, classes %d, %d train / %d validation / %d test, %g features\n",
            dataset_kind_name(ds->kind), ds->nclasses, ds->train, ds->validation, ds->test, dim);
+    if (search)
+        printf("search: the grid and its best models on the first %d of the %d training "
+               "examples\n", p->search_train, ds->train);
     printf("  grid: %d depths (max %d) x %d sigma_w2 x %d sigma_b2 = %d items (one per variance "
            "pair; each gives every depth)\n", p->depth.n, lmax, p->sigma_w2.n, p->sigma_b2.n, items);
     printf("  ranks: %d in %d group(s) of %d, %d thread(s) each: %d items at a time, handed out "
-           "dynamically, about %d per thread\n", ranks, groups, p->group_size, threads, workers,
+           "dynamically, about %d per thread\n", ranks, groups, lay.group_size, threads, workers,
            per_worker);
-    printf("  solver: %s", nngp_solver_name(lay.solver));
-    if (lay.solver == SOLVER_SCALAPACK)
-        printf(", %dx%d process grid per group, block size %d, store %s", lay.nprow, lay.npcol,
-               lay.nb, nngp_store_name(lay.store));
-    printf("\n  memory per computing rank: %s of %s it may use (kernel %d x %d in float64: %s)\n",
-           nn_bytes_text(lay.bytes, b1, sizeof b1), nn_bytes_text(budget, b3, sizeof b3),
-           ds->train, ds->train, nn_bytes_text(8.0 * n * n, b2, sizeof b2));
+    print_layout(&lay, budget, (int)n);
     if (!fits)
         return NN_ERR_INPUT;
     printf("  calibration on this machine: kernel step %.2f ns/entry, Cholesky %.1f GFLOP/s\n",
@@ -157,13 +219,19 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
         printf(" (%s at depth %d, which reuses the item's factor)",
                nn_seconds_text(t_post_reused, b3, sizeof b3), lmax);
     printf("\n");
+    if (search) {
+        printf("  search stage: %s\n", nn_seconds_text(t_total, b2, sizeof b2));
+        z.ntrain = ds->train;
+        if (plan_final(job, &z, ranks, threads_final, budget, cal, &t_total, &t_alone) != NN_OK)
+            return NN_ERR_INPUT;
+        share = fmax(share, (double)job->nngp.group_size);
+    }
     if (share > 1)
-        printf("  (ScaLAPACK times assume ideal scaling over a group's %d ranks and no network; "
-               "bench/nngp_cost_model.py adds communication)\n", p->group_size);
+        printf("  (ScaLAPACK times assume ideal scaling over a group's ranks and no network; "
+               "bench/nngp_cost_model.py adds communication)\n");
     printf("  estimated wall time: %s on %d rank(s) x %d thread(s); one thread alone: %s\n",
            nn_seconds_text(t_total, b2, sizeof b2), ranks, threads,
-           nn_seconds_text(share * (items * t_item + p->depth.n * t_post - t_saved), b3,
-                           sizeof b3));
+           nn_seconds_text(t_alone, b3, sizeof b3));
     return NN_OK;
 }
 

@@ -84,6 +84,7 @@ static const keydef_t nngp_keys[] = {
     {"block_size", K_INT, N(block_size), 0, B_LO, 0, 0, NULL},
     {"grid", K_PGRID, N(grid_p), 0, 0, 0, 0, NULL},
     {"covariance", K_BOOL, N(covariance), 0, 0, 0, 0, NULL},
+    {"search_train", K_INT, N(search_train), 0, B_LO, 0, 0, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef N
 
@@ -501,6 +502,7 @@ static int set_defaults(job_t *job, const char *file)
     n->block_size = 0;
     n->grid_p = n->grid_q = 0;
     n->covariance = 0;
+    n->search_train = 0;
 
     cnn_defaults(&job->cnn.base);
 
@@ -559,6 +561,10 @@ static int cross_checks(const job_t *job, const char *file)
     }
 
     const data_spec_t *d = &job->data;
+    if (n->search_train > 0 && n->search_train >= d->train)
+        return key_fail(file, job_key_line(job, "nngp", "search_train"), "nngp", "search_train",
+                        "value %d must be less than [data] train (%d): the grid runs on the first "
+                        "search_train examples, the fits on all", n->search_train, d->train);
     static const char *const shape_keys[] = {"channels", "height", "width"};
     for (int i = 0; i < 3 && d->kind != DATASET_SYNTHETIC; i++) {
         int line = job_key_line(job, "data", shape_keys[i]);

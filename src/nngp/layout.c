@@ -139,3 +139,15 @@ int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threa
     }
     return NN_OK;
 }
+
+int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
+                              double budget, nngp_layout_t *out)
+{
+    nngp_spec_t single = *spec;
+    single.solver = SOLVER_AUTO;
+    single.group_size = 1;
+    if (nngp_layout_choose(&single, z, threads, budget, out) == NN_OK &&
+        out->solver == SOLVER_LAPACK)
+        return NN_OK;
+    return nngp_layout_choose(spec, z, threads, budget, out);
+}

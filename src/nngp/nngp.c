@@ -50,6 +50,7 @@ struct nngp_work {
      * next posterior of that pair at that depth or deeper goes on from there. */
     int post_valid, post_layer;
     double post_sw2, post_sb2;
+    double post_lml;                  /* nngp_posterior_log_marginal */
     double gram_seconds;
     int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
 };
@@ -478,6 +479,7 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         *info = f.info;
     if (rc == 0) {
         gp_solve(&f, p->y_train, p->ntargets, w->alpha);
+        w->post_lml = gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets);
         gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
         gp_variance(&f, w->k_st, ns, w->dg_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
         if (cov)
@@ -485,3 +487,5 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
     }
     return rc;
 }
+
+double nngp_posterior_log_marginal(const nngp_work_t *w) { return w->post_lml; }

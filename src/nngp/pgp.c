@@ -383,6 +383,7 @@ struct pgp_work {
         int valid, depth, info;
         double sw2, sb2, noise_used;
     } held;
+    double post_lml;             /* pgp_posterior_log_marginal */
 };
 
 void pgp_work_destroy(pgp_work_t **pw)
@@ -804,6 +805,7 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
         *info = inf;
     if (rc)
         goto done;
+    w->post_lml = log_marginal(w);
     predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
     if (ns > 0) {
         /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts, then column sums of squares */
@@ -852,6 +854,8 @@ done:
     tiles_free(&tss);
     return rc;
 }
+
+double pgp_posterior_log_marginal(const pgp_work_t *w) { return w->post_lml; }
 
 /* ---- memory ---- */
 

@@ -21,6 +21,10 @@ typedef struct {
     int have_valid;                  /* some validation accuracy is finite */
     long *best[3];                   /* [rule][depth]: item chosen by the sweep, -1 if none */
     size_t done;                     /* finished (sigma_w2, sigma_b2) items */
+    double *final_test;              /* [depth]: test accuracy of the final fits (search_train:
+                                        the search's best models on every training example), or
+                                        NULL when the job has none */
+    long long ntrain, ntrain_final;  /* training examples of the grid and of the final fits */
 } grid_t;
 
 static void grid_free(grid_t *g)
@@ -32,6 +36,7 @@ static void grid_free(grid_t *g)
     free(g->valid);
     free(g->lml);
     free(g->status);
+    free(g->final_test);
     for (int r = 0; r < 3; r++)
         free(g->best[r]);
     memset(g, 0, sizeof *g);
@@ -105,6 +110,14 @@ static int grid_load(h5file_t *f, grid_t *g)
     for (size_t i = 0; !st && i < g->items; i++)
         g->done += done[i] != 0;
     free(done);
+    h5_read_attr_int(f, "/nngp", "ntrain", &g->ntrain);
+    if (!st && h5_exists(f, "/nngp/final/test_accuracy", NULL)) {
+        h5_read_attr_int(f, "/nngp/final", "ntrain", &g->ntrain_final);
+        if (!(g->final_test = malloc(g->nd * sizeof(double))))
+            st = nn_fail(NN_ERR_NOMEM, "final fits");
+        else
+            st = h5_read_f64(f, "/nngp/final/test_accuracy", g->final_test, g->nd);
+    }
     if (!st)
         st = best_load(f, g);
     if (st)
@@ -140,19 +153,27 @@ static void depth_list(const grid_t *g, const int *idx, int n, char *buf, size_t
 static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
 {
     const int W = 900, H = 600, nd = (int)g->nd;
-    char best_label[160];
+    char best_label[160], final_label[160];
     snprintf(best_label, sizeof best_label,
              "best of the %zu x %zu (σ_{w}², σ_{b}²) grid: selected on the test set (optimistic)",
              g->nw, g->nb);
+    if (g->final_test)
+        snprintf(best_label + strlen(best_label), sizeof best_label - strlen(best_label),
+                 ", %lld train", g->ntrain);
+    snprintf(final_label, sizeof final_label, "the same models fitted on all %lld training "
+             "examples (final fits)", g->ntrain_final);
     /* Widest first, so that curves which coincide stay visible one inside the other. */
-    const plot_style_t styles[3] = {
+    enum { NCURVES = 4 };
+    const plot_style_t styles[NCURVES] = {
         {best_label, plot_palette[0], 0, PLOT_MARK_CIRCLE, 5, 14},
         {"model selected by validation accuracy", plot_palette[1], 1, PLOT_MARK_SQUARE, 3, 9},
         {"model selected by log marginal likelihood (training data only)", plot_palette[2], 2,
          PLOT_MARK_DIAMOND, 2, 8},
+        {final_label, plot_palette[3], 0, PLOT_MARK_TRIANGLE, 3, 10},
     };
-    plot_style_t used[3];
-    double *y = malloc(3 * g->nd * sizeof(double)), *x = malloc(3 * g->nd * sizeof(double));
+    plot_style_t used[NCURVES];
+    double *y = malloc(NCURVES * g->nd * sizeof(double));
+    double *x = malloc(NCURVES * g->nd * sizeof(double));
     if (!x || !y) {
         free(x);
         free(y);
@@ -160,12 +181,14 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
     }
     int ncurves = 0;
     double lo = INFINITY, hi = -INFINITY;
-    for (int r = 0; r < 3; r++) {
-        if (r == 1 && !g->have_valid)
+    for (int r = 0; r < NCURVES; r++) {
+        if ((r == 1 && !g->have_valid) || (r == 3 && !g->final_test))
             continue;
         for (int d = 0; d < nd; d++) {
-            long item = g->best[r][d];
-            double v = item >= 0 ? 100 * g->test[(size_t)d * g->items + (size_t)item] : NAN;
+            long item = r < 3 ? g->best[r][d] : -1;
+            double v = r == 3    ? 100 * g->final_test[d]
+                       : item >= 0 ? 100 * g->test[(size_t)d * g->items + (size_t)item]
+                                   : NAN;
             x[ncurves * nd + d] = g->depth[d];
             y[ncurves * nd + d] = v;
             if (!isnan(v)) {

@@ -83,6 +83,56 @@ static int print_best_table(h5file_t *f, FILE *out, report_format_t format, cons
     return st;
 }
 
+/* /nngp/final (search_train): each depth's selected model fitted on every training example,
+ * beside its test accuracy in the search. */
+static int print_final(h5file_t *f, FILE *out, report_format_t format, const double *depth,
+                       size_t nd)
+{
+    static const char *const cols[] = {"/nngp/final/sigma_w2", "/nngp/final/sigma_b2",
+                                       "/nngp/best/test_accuracy/test_accuracy",
+                                       "/nngp/final/test_accuracy",
+                                       "/nngp/final/log_marginal_likelihood",
+                                       "/nngp/final/noise_used", "/nngp/final/seconds"};
+    enum { NC = sizeof cols / sizeof cols[0] };
+    double *v[NC];
+    int have = 1;
+    for (int c = 0; c < NC; c++)
+        have &= (v[c] = read_vec(f, cols[c], nd)) != NULL;
+    unsigned char *done = malloc(nd);
+    have &= done && h5_read_u8(f, "/nngp/final/done", done, nd) == NN_OK;
+    long long ntrain = 0, nsearch = 0;
+    h5_read_attr_int(f, "/nngp/final", "ntrain", &ntrain);
+    h5_read_attr_int(f, "/nngp", "ntrain", &nsearch);
+    table_t t;
+    const char *head[] = {"depth", "sigma_w2", "sigma_b2", "search_acc", "final_acc", "log_ml",
+                          "noise", "seconds", NULL};
+    table_init(&t, head);
+    int st = NN_OK;
+    for (size_t d = 0; d < nd && st == NN_OK && have; d++) {
+        char c[NC + 1][TABLE_CELL];
+        snprintf(c[0], TABLE_CELL, "%g", depth[d]);
+        static const char *const spec[NC] = {"%.4g", "%.4g", "%.4f", "%.4f", "%.2f", "%.1e", "%.2f"};
+        for (int k = 0; k < NC; k++)
+            fmt(c[k + 1], spec[k], k >= 3 && !done[d] ? NAN : v[k][d]);
+        const char *row[NC + 1] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+        st = table_add_row(&t, row);
+    }
+    if (have) {
+        if (format == REPORT_CSV)
+            fprintf(out, "# final fits on all %lld training examples\n", ntrain);
+        else
+            fprintf(out, "\nFinal fits on all %lld training examples of each depth's best model by "
+                         "test accuracy in the search on %lld (search_acc; - : not fitted yet):\n\n",
+                    ntrain, nsearch);
+        table_print(&t, out, format);
+    }
+    table_free(&t);
+    for (int c = 0; c < NC; c++)
+        free(v[c]);
+    free(done);
+    return have ? st : nn_fail(NN_ERR_INPUT, "/nngp/final: arrays missing or unreadable");
+}
+
 static void print_overall_best(h5file_t *f, FILE *out, const double *depth, size_t nd)
 {
     double *acc = read_vec(f, "/nngp/best/test_accuracy/test_accuracy", nd);
@@ -211,9 +261,10 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
     h5_read_attr_int(f, "/nngp", "ntest", &ntest);
     h5_read_attr_int(f, "/nngp", "nvalidation", &nvalid);
     if (format != REPORT_CSV)
-        fprintf(out, "NNGP sweep: %lld train / %lld test%s; grid %zu depths x %zu sigma_w2 x %zu "
+        fprintf(out, "NNGP sweep: %lld train%s / %lld test%s; grid %zu depths x %zu sigma_w2 x %zu "
                      "sigma_b2; %zu of %zu (sigma_w2, sigma_b2) items done\n",
-                ntrain, ntest, nvalid ? " (+ validation)" : "", nd, nw[0], nb[0], ndone, items);
+                ntrain, h5_exists(f, "/nngp/final", NULL) ? " (a search; final fits below)" : "",
+                ntest, nvalid ? " (+ validation)" : "", nd, nw[0], nb[0], ndone, items);
     if (ndone < items && format != REPORT_CSV)
         fprintf(out, "The best models below are chosen among the finished items only.\n");
     for (int r = 0; r < 3 && st == NN_OK; r++) {
@@ -222,6 +273,8 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
         if (h5_exists(f, path, NULL))
             st = print_best_table(f, out, format, rules[r], depth, nd);
     }
+    if (st == NN_OK && h5_exists(f, "/nngp/final/done", NULL))
+        st = print_final(f, out, format, depth, nd);
     if (format != REPORT_CSV)
         print_overall_best(f, out, depth, nd);
     print_uncertainty(f, out, format, depth, nd);

@@ -134,7 +134,7 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
         for (int p = 0; p < NNGP_NPHASES; p++)
             total[p] += s->item_seconds[(size_t)i * NNGP_NPHASES + p];
     for (int d = 0; d < s->nd; d++)
-        total[NNGP_PHASE_VARIANCE] += s->post_seconds[d];
+        total[NNGP_PHASE_VARIANCE] += s->post.seconds[d];
     size_t np = NNGP_NPHASES, ni = (size_t)s->nitems;
     if (!st) st = h5_write_f64(f, "/nngp/timing/item_seconds", 3, tdims, s->item_seconds);
     if (!st) st = h5_write_f64(f, "/nngp/timing/phase_seconds", 1, &np, total);
@@ -153,7 +153,14 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
     if (!st) st = h5_write_attr_str(f, "/nngp/timing", "description",
                                     "seconds per phase; gram is paid once per rank, variance is the "
                                     "posterior of the reported models; item_seconds is [sigma_w2][sigma_b2][phase]");
-    if (!st) st = h5_write_attr_int(f, "/nngp", "ntrain", s->ds->train.n);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "ntrain", s->ntrain_search);
+    if (!st) st = h5_write_attr_int(f, "/nngp", "search_train", job->nngp.search_train);
+    if (!st) st = h5_write_attr_str(f, "/nngp", "training_examples",
+                                    job->nngp.search_train
+                                        ? "the grid, its best models and their posteriors are "
+                                          "computed on the first ntrain training examples (a "
+                                          "search); /nngp/final holds the fits on all of them"
+                                        : "the grid is computed on every training example");
     if (!st) st = h5_write_attr_int(f, "/nngp", "ntest", s->ds->test.n);
     if (!st) st = h5_write_attr_int(f, "/nngp", "nvalidation", s->ds->validation.n);
     if (!st) st = h5_write_attr_int(f, "/nngp", "ntargets", s->ds->ntargets);
@@ -251,7 +258,9 @@ static int predicted_class(const double *mean, int ntargets)
 
 #define NUNCERTAIN 2
 
-static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which, int largest)
+/* The most (largest) or least uncertain test examples of the fitted models, under group. */
+static int write_uncertain(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fits,
+                           const char *group, int largest)
 {
     const dataset_t *ds = s->ds;
     int nt = ds->test.n, nk = ds->ntargets, nd = s->nd, dim = ds->dim;
@@ -264,28 +273,27 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which
                                                                : nn_fail(NN_ERR_NOMEM, "uncertainty tables");
     for (int d = 0; d < nd && !st; d++) {
         int *p = pos + d * NUNCERTAIN;
-        if (!s->post_done[d] || s->best[SELECT_TEST_ACCURACY][d] < 0)
+        if (!fits->done[d] || fits->item[d] < 0)
             p[0] = p[1] = -1;
         else
-            rank_by_variance(s->post_variance + (size_t)d * nt, nt, NUNCERTAIN, largest, p);
+            rank_by_variance(fits->variance + (size_t)d * nt, nt, NUNCERTAIN, largest, p);
         for (int j = 0; j < NUNCERTAIN; j++) {
             size_t o = (size_t)d * NUNCERTAIN + j;
             int i = p[j];
-            const double *m = i >= 0 ? s->post_mean + ((size_t)d * nt + i) * nk : NULL;
+            const double *m = i >= 0 ? fits->mean + ((size_t)d * nt + i) * nk : NULL;
             src[o] = i >= 0 ? ds->test.source_index[i] : -1;
             label[o] = i >= 0 ? ds->test.label[i] : -1;
             pred[o] = i >= 0 ? predicted_class(m, nk) : -1;
-            var[o] = i >= 0 ? s->post_variance[(size_t)d * nt + i] : NAN;
+            var[o] = i >= 0 ? fits->variance[(size_t)d * nt + i] : NAN;
             for (int c = 0; c < nk; c++)
                 mean[o * nk + c] = m ? m[c] : NAN;
             if (i >= 0)
                 memcpy(img + o * dim, ds->test.pixels + (size_t)i * dim, (size_t)dim);
         }
     }
-    char group[96], path[160];
+    char path[160];
     size_t d2[2] = {(size_t)nd, NUNCERTAIN}, d3[3] = {(size_t)nd, NUNCERTAIN, (size_t)nk};
     size_t d5[5] = {(size_t)nd, NUNCERTAIN, (size_t)ds->channels, (size_t)ds->rows, (size_t)ds->cols};
-    snprintf(group, sizeof group, "/nngp/uncertainty/%s", which);
     int fresh = !h5_exists(f, group, NULL);
 #define UNC_PATH(name) (snprintf(path, sizeof path, "%s/%s", group, name), path)
     if (!st) st = h5_write_i32(f, UNC_PATH("test_position"), 2, d2, pos);
@@ -318,51 +326,104 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const char *which
     return st;
 }
 
-static int write_posterior(h5file_t *f, const nngp_state_t *s)
+/* A fits table under group (over <group>/depth): per depth the model (sigma_w2, sigma_b2, their
+ * positions in the grid's scales), done, status, info, noise_used, seconds, test_accuracy,
+ * log_marginal_likelihood; once a fit is done, the posterior mean, variance[, covariance] (over
+ * <group>/test and <group>/target) and the most and least uncertain test examples under
+ * <unc_group>/most_uncertain and least_uncertain. */
+static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fits,
+                      const char *group, const char *unc_group, const char *model)
 {
     const dataset_t *ds = s->ds;
     size_t nd = (size_t)s->nd, nt = (size_t)ds->test.n;
     size_t dm[3] = {nd, nt, (size_t)ds->ntargets}, dv[2] = {nd, nt}, dc[3] = {nd, nt, nt};
+    double sw2[NNGP_MAX_DEPTHS], sb2[NNGP_MAX_DEPTHS];
+    int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS], status[NNGP_MAX_DEPTHS];
+    unsigned char done_any = 0;
+    for (size_t d = 0; d < nd; d++) {
+        int item = fits->item[d];
+        done_any |= fits->done[d];
+        iw[d] = item < 0 ? -1 : item / s->nb;
+        ib[d] = item < 0 ? -1 : item % s->nb;
+        sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[iw[d]];
+        sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[ib[d]];
+        status[d] = !fits->done[d] || item < 0 ? NNGP_PENDING
+                    : fits->info[d] == 0       ? NNGP_OK
+                                               : NNGP_FAILED;
+    }
+    char path[160], depth[128], scale[3][128];
+    snprintf(path, sizeof path, "%s/done", group);
+    int fresh = !h5_exists(f, path, NULL), st = NN_OK;
+    if (fresh) st = write_depth_scale(f, s, group, depth, sizeof depth);
+    if (!st) st = h5_write_attr_str(f, group, "model", model);
+    struct { const char *name; const double *f64; const int *i32; const unsigned char *u8; } cols[] = {
+        {"done", NULL, NULL, fits->done}, {"status", NULL, status, NULL},
+        {"info", NULL, fits->info, NULL}, {"sigma_w2", sw2, NULL, NULL},
+        {"sigma_b2", sb2, NULL, NULL}, {"sigma_w2_index", NULL, iw, NULL},
+        {"sigma_b2_index", NULL, ib, NULL}, {"noise_used", fits->noise, NULL, NULL},
+        {"seconds", fits->seconds, NULL, NULL}, {"test_accuracy", fits->test_accuracy, NULL, NULL},
+        {"log_marginal_likelihood", fits->log_marginal_likelihood, NULL, NULL}};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
+        snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
+        st = cols[k].f64 ? h5_write_f64(f, path, 1, &nd, cols[k].f64)
+           : cols[k].i32 ? h5_write_i32(f, path, 1, &nd, cols[k].i32)
+                         : h5_write_u8(f, path, 1, &nd, cols[k].u8);
+        if (!st && fresh) st = h5_attach_scale(f, path, 0, depth);
+        if (!st && fresh && cols[k].i32 == status)
+            st = h5_write_attr_str(f, path, "description", status_legend);
+    }
+    if (st || !done_any)
+        return st;
     /* dimensions: depth, test (positions in the test split; test2 for the covariance's
      * columns), target; made with the arrays that use them */
-    static const char *const per_depth[1] = {"/nngp/posterior/depth"};
-    static const char *const per_depth_arrays[4] = {
-        "/nngp/posterior/done", "/nngp/posterior/noise_used", "/nngp/posterior/info",
-        "/nngp/posterior/seconds"};
-    static const char *const mean_dims[3] = {"/nngp/posterior/depth", "/nngp/posterior/test",
-                                             "/nngp/posterior/target"};
-    static const char *const cov_dims[3] = {"/nngp/posterior/depth", "/nngp/posterior/test",
-                                            "/nngp/posterior/test2"};
-    unsigned char done_any = 0;
-    for (size_t d = 0; d < nd; d++)
-        done_any |= s->post_done[d];
-    int fresh = !h5_exists(f, "/nngp/posterior/done", NULL), st = NN_OK;
-    char depth[32];
-    if (fresh) st = write_depth_scale(f, s, "/nngp/posterior", depth, sizeof depth);
-    if (!st) st = h5_write_u8(f, "/nngp/posterior/done", 1, &nd, s->post_done);
-    if (!st) st = h5_write_attr_str(f, "/nngp/posterior", "model",
-                                    "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
-    if (!st) st = h5_write_f64(f, "/nngp/posterior/noise_used", 1, &nd, s->post_noise);
-    if (!st) st = h5_write_i32(f, "/nngp/posterior/info", 1, &nd, s->post_info);
-    if (!st) st = h5_write_f64(f, "/nngp/posterior/seconds", 1, &nd, s->post_seconds);
-    for (int k = 0; k < 4 && fresh && !st; k++)
-        st = h5_attach_scales(f, per_depth_arrays[k], 1, per_depth);
-    if (!st && done_any) {
-        fresh = !h5_exists(f, "/nngp/posterior/mean", NULL);
-        st = h5_write_f64(f, "/nngp/posterior/mean", 3, dm, s->post_mean);
-        if (!st) st = h5_write_f64(f, "/nngp/posterior/variance", 2, dv, s->post_variance);
-        if (!st && fresh) st = h5_write_range_scale(f, "/nngp/posterior/test", nt, 0);
-        if (!st && fresh) st = h5_write_dimension(f, "/nngp/posterior/target", dm[2]);
-        if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/mean", 3, mean_dims);
-        if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/variance", 2, mean_dims);
-        if (!st && s->post_covariance) {
-            st = h5_write_f64(f, "/nngp/posterior/covariance", 3, dc, s->post_covariance);
-            if (!st && fresh) st = h5_write_range_scale(f, "/nngp/posterior/test2", nt, 0);
-            if (!st && fresh) st = h5_attach_scales(f, "/nngp/posterior/covariance", 3, cov_dims);
-        }
-        if (!st) st = write_uncertain(f, s, "most_uncertain", 1);
-        if (!st) st = write_uncertain(f, s, "least_uncertain", 0);
+    static const char *const names[3] = {"test", "target", "test2"};
+    for (int k = 0; k < 3; k++)
+        snprintf(scale[k], sizeof scale[k], "%s/%s", group, names[k]);
+    snprintf(depth, sizeof depth, "%s/depth", group);
+    const char *mean_dims[3] = {depth, scale[0], scale[1]};
+    const char *cov_dims[3] = {depth, scale[0], scale[2]};
+    char vpath[160];
+    snprintf(path, sizeof path, "%s/mean", group);
+    snprintf(vpath, sizeof vpath, "%s/variance", group);
+    fresh = !h5_exists(f, path, NULL);
+    st = h5_write_f64(f, path, 3, dm, fits->mean);
+    if (!st) st = h5_write_f64(f, vpath, 2, dv, fits->variance);
+    if (!st && fresh) st = h5_write_range_scale(f, scale[0], nt, 0);
+    if (!st && fresh) st = h5_write_dimension(f, scale[1], dm[2]);
+    if (!st && fresh) st = h5_attach_scales(f, path, 3, mean_dims);
+    if (!st && fresh) st = h5_attach_scales(f, vpath, 2, mean_dims);
+    if (!st && fits->covariance) {
+        snprintf(path, sizeof path, "%s/covariance", group);
+        st = h5_write_f64(f, path, 3, dc, fits->covariance);
+        if (!st && fresh) st = h5_write_range_scale(f, scale[2], nt, 0);
+        if (!st && fresh) st = h5_attach_scales(f, path, 3, cov_dims);
     }
+    snprintf(path, sizeof path, "%s/most_uncertain", unc_group);
+    if (!st) st = write_uncertain(f, s, fits, path, 1);
+    snprintf(path, sizeof path, "%s/least_uncertain", unc_group);
+    if (!st) st = write_uncertain(f, s, fits, path, 0);
+    return st;
+}
+
+/* /nngp/final: the search's selected models fitted on every training example (search_train). */
+static int write_final(h5file_t *f, const nngp_state_t *s)
+{
+    int st = write_fits(f, s, &s->final, "/nngp/final", "/nngp/final/uncertainty",
+                        "best model of each depth by test accuracy in the search "
+                        "(/nngp/best/test_accuracy), fitted on all training examples");
+    const nngp_layout_t *lay = &s->final_layout;
+    if (!st) st = h5_write_attr_int(f, "/nngp/final", "ntrain", s->ds->train.n);
+    if (!st) st = h5_write_attr_double(f, "/nngp/final", "gram_seconds", s->final_gram_seconds);
+    if (!st) st = h5_write_attr_str(f, "/nngp/final", "solver", nngp_solver_name(lay->solver));
+    if (!st) st = h5_write_attr_int(f, "/nngp/final", "group_size", lay->group_size);
+    if (!st && lay->solver == SOLVER_SCALAPACK) {
+        char grid[32];
+        snprintf(grid, sizeof grid, "%dx%d", lay->nprow, lay->npcol);
+        st = h5_write_attr_str(f, "/nngp/final", "process_grid", grid);
+        if (!st) st = h5_write_attr_int(f, "/nngp/final", "block_size", lay->nb);
+        if (!st) st = h5_write_attr_str(f, "/nngp/final", "store", nngp_store_name(lay->store));
+    }
+    if (!st) st = h5_write_attr_double(f, "/nngp/final", "memory_per_rank_estimate", lay->bytes);
     return st;
 }
 
@@ -373,7 +434,9 @@ int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const
     if (!st && fresh) st = write_data(f, s->ds);
     if (!st) st = write_grid(f, s, fresh);
     if (!st) st = write_best(f, s, fresh);
-    if (!st) st = write_posterior(f, s);
+    if (!st) st = write_fits(f, s, &s->post, "/nngp/posterior", "/nngp/uncertainty",
+                             "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
+    if (!st && s->job->nngp.search_train) st = write_final(f, s);
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -384,6 +447,38 @@ int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const
 static int read_grid_f64(h5file_t *f, const char *path, double *dst, size_t n)
 {
     return h5_read_f64(f, path, dst, n);
+}
+
+/* The final fits of an earlier run into s->final: each depth's model (from its positions in the
+ * grid's scales), results and, once one is done, the posteriors. */
+static int read_final(h5file_t *f, nngp_state_t *s)
+{
+    nngp_fits_t *fits = &s->final;
+    size_t nd = (size_t)s->nd, nt = (size_t)s->ds->test.n;
+    int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS];
+    int st = h5_read_u8(f, "/nngp/final/done", fits->done, nd);
+    if (!st) st = h5_read_i32(f, "/nngp/final/sigma_w2_index", iw, nd);
+    if (!st) st = h5_read_i32(f, "/nngp/final/sigma_b2_index", ib, nd);
+    if (!st) st = h5_read_i32(f, "/nngp/final/info", fits->info, nd);
+    if (!st) st = h5_read_f64(f, "/nngp/final/noise_used", fits->noise, nd);
+    if (!st) st = h5_read_f64(f, "/nngp/final/seconds", fits->seconds, nd);
+    if (!st) st = h5_read_f64(f, "/nngp/final/test_accuracy", fits->test_accuracy, nd);
+    if (!st) st = h5_read_f64(f, "/nngp/final/log_marginal_likelihood",
+                              fits->log_marginal_likelihood, nd);
+    int any = 0;
+    for (size_t d = 0; d < nd && !st; d++) {
+        int ok = iw[d] >= 0 && iw[d] < s->nw && ib[d] >= 0 && ib[d] < s->nb;
+        fits->item[d] = ok ? iw[d] * s->nb + ib[d] : -1;
+        fits->done[d] = fits->done[d] && ok;
+        any |= fits->done[d];
+    }
+    if (!st && any) {
+        st = h5_read_f64(f, "/nngp/final/mean", fits->mean, nd * nt * (size_t)s->ds->ntargets);
+        if (!st) st = h5_read_f64(f, "/nngp/final/variance", fits->variance, nd * nt);
+        if (!st && fits->covariance)
+            st = h5_read_f64(f, "/nngp/final/covariance", fits->covariance, nd * nt * nt);
+    }
+    return st;
 }
 
 int nngp_state_resume(nngp_state_t *s, const char *path)
@@ -402,7 +497,10 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     if (!st) st = h5_read_f64(f, "/nngp/timing/item_seconds", s->item_seconds,
                               (size_t)s->nitems * NNGP_NPHASES);
     if (!st) st = h5_read_u8(f, "/nngp/item_done", s->item_done, (size_t)s->nitems);
-    /* Posteriors are cheap next to the grid and depend on the final selection: redo them. */
+    if (!st && s->job->nngp.search_train && h5_exists(f, "/nngp/final/done", NULL))
+        st = read_final(f, s);
+    /* The search's posteriors are cheap next to the grid and depend on the final selection: redo
+     * them. The final fits are dear: run_final keeps those of the models it selects again. */
     if (st && st != NN_ERR_INPUT)
         st = nn_fail_context(NN_ERR_INPUT, "%s: cannot resume: ", path);
     h5_close(&f);

@@ -10,43 +10,55 @@
 #include "nngp_layout.h"
 #include "sweep.h"
 
+#define NNGP_MAX_DEPTHS 64
+
+/* The reported model of each depth (the best by test accuracy) fitted on a training set, with its
+ * posterior on the test set: the search's fits (/nngp/posterior, on the grid's training examples)
+ * and, with [nngp] search_train, the fits on every training example (/nngp/final). */
+typedef struct {
+    int item[NNGP_MAX_DEPTHS];                  /* the grid item fitted, -1: none */
+    double noise[NNGP_MAX_DEPTHS];              /* s2 the factorization used */
+    int info[NNGP_MAX_DEPTHS];                  /* Cholesky info of its last attempt */
+    double seconds[NNGP_MAX_DEPTHS];
+    double log_marginal_likelihood[NNGP_MAX_DEPTHS], test_accuracy[NNGP_MAX_DEPTHS];
+    unsigned char done[NNGP_MAX_DEPTHS];
+    double *mean;                               /* [depth][ntest][ntargets] */
+    double *variance;                           /* [depth][ntest] */
+    double *covariance;                         /* [depth][ntest][ntest] when the job asks, else NULL */
+} nngp_fits_t;
+
 /* Grid arrays are [depth][sigma_w2][sigma_b2], flattened row-major; an item is one
  * (sigma_w2, sigma_b2) pair, numbered iw * nb + ib. */
 typedef struct {
     const job_t *job;
     const dataset_t *ds;
     int nd, nw, nb, nitems;
+    int ntrain_search;              /* training examples of the grid: all, or search_train */
     int *depths;
     double *test_accuracy, *validation_accuracy, *log_marginal_likelihood, *noise_used;
     int *status, *info;
     double *item_seconds;           /* [item][NNGP_NPHASES] */
     unsigned char *item_done;       /* [item] */
     double gram_seconds;
-    nngp_layout_t layout;           /* solver, process grid, memory */
-    int best[SELECT_NRULES][64];    /* per depth: chosen item, or -1 */
-    /* Posterior of the best-by-test-accuracy model of each depth (the reported models). */
-    double *post_mean;              /* [depth][ntest][ntargets] */
-    double *post_variance;          /* [depth][ntest] */
-    double *post_covariance;        /* [depth][ntest][ntest] when the job asks, else NULL */
-    double *post_noise;             /* [depth] */
-    double *post_seconds;           /* [depth] */
-    int *post_info;                 /* [depth] */
-    unsigned char *post_done;       /* [depth] */
-    int post_order[64];             /* posterior phase: the depth of posterior item k */
+    nngp_layout_t layout;           /* solver, process grid, memory of the grid */
+    int best[SELECT_NRULES][NNGP_MAX_DEPTHS];   /* per depth: chosen item, or -1 */
+    nngp_fits_t post;               /* the reported models on the grid's training examples */
+    int post_order[NNGP_MAX_DEPTHS];   /* posterior phases: the depth of posterior item k */
     /* Posteriors computed ahead, while the last grid items run (par_schedule's extra items), for
-     * the best model of a depth among the items finished then: grid item, or -1. Their mean
-     * and variance wait in post_mean and post_variance, the rest here, until the final selection
-     * confirms them (post_done); others are computed again in the posterior phase. */
-    int ahead_item[64], ahead_running[64], ahead_info[64];
-    double ahead_noise[64], ahead_seconds[64];
+     * the best model of a depth among the items finished then: grid item, or -1. Their results
+     * wait in post (not done) until the final selection confirms them; others are computed again
+     * in the posterior phase. */
+    int ahead_item[NNGP_MAX_DEPTHS], ahead_running[NNGP_MAX_DEPTHS];
+    /* With search_train: the reported models fitted on every training example. */
+    nngp_fits_t final;
+    nngp_layout_t final_layout;
+    double final_gram_seconds;
     /* provenance */
     const char *command_line;
     char *hostnames;
     char start_time[32];
     double t_start;
 } nngp_state_t;
-
-#define NNGP_MAX_DEPTHS 64
 
 /* Writes the whole state into f (from h5_create_image for path; new, or holding an earlier
  * write, whose values are overwritten) with root attribute state = state_name, and saves it to

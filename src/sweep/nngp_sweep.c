@@ -8,6 +8,7 @@
 #include "nngp_state.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,13 @@ const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validati
 
 #define MAX_SLOTS 64
 
+/* The stage running: the grid (and its posteriors) on the search's training examples, or the
+ * final fits on all of them (search_train); each has its own problem, layout and work objects. */
 typedef struct {
     nngp_state_t *state;
     nngp_problem_t problem;
+    nngp_layout_t *layout;          /* the stage's (state->layout or state->final_layout) */
+    double *gram_seconds;           /* where the stage's Gram seconds go */
     nngp_work_t *work[MAX_SLOTS];   /* LAPACK, on group leaders: one per slot, sharing the Gram */
     pgp_grid_t *grid;               /* ScaLAPACK, on every rank of a group, made at its first item */
     pgp_work_t *pwork;
@@ -42,6 +47,28 @@ typedef struct {
 /* An item's result is packed as doubles: per depth test accuracy, validation accuracy, log
  * marginal likelihood, noise used, status, info; then the phase seconds. */
 static size_t item_record_doubles(int nd) { return 6 * (size_t)nd + NNGP_NPHASES; }
+
+/* The posterior arrays of f for nd depths, nt test points and nr targets (and the covariance
+ * when asked); the rest of f is cleared. Returns 1, or 0 when out of memory. */
+static int fits_alloc(nngp_fits_t *f, size_t nd, size_t nt, size_t nr, int covariance)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t d = 0; d < NNGP_MAX_DEPTHS; d++) {
+        f->item[d] = -1;
+        f->noise[d] = f->log_marginal_likelihood[d] = f->test_accuracy[d] = NAN;
+    }
+    f->mean = calloc(nd * nt * nr, sizeof(double));
+    f->variance = calloc(nd * nt, sizeof(double));
+    f->covariance = covariance ? calloc(nd * nt * nt, sizeof(double)) : NULL;
+    return f->mean && f->variance && (!covariance || f->covariance);
+}
+
+static void fits_free(nngp_fits_t *f)
+{
+    free(f->mean);
+    free(f->variance);
+    free(f->covariance);
+}
 
 static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
 {
@@ -65,18 +92,12 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
     s->info = calloc(grid, sizeof(int));
     s->item_seconds = calloc((size_t)s->nitems * NNGP_NPHASES, sizeof(double));
     s->item_done = calloc((size_t)s->nitems, 1);
-    s->post_mean = calloc(nd * nt * (size_t)ds->ntargets, sizeof(double));
-    s->post_variance = calloc(nd * nt, sizeof(double));
-    s->post_noise = calloc(nd, sizeof(double));
-    s->post_seconds = calloc(nd, sizeof(double));
-    s->post_info = calloc(nd, sizeof(int));
-    s->post_done = calloc(nd, 1);
-    if (job->nngp.covariance)
-        s->post_covariance = calloc(nd * nt * nt, sizeof(double));
+    s->ntrain_search = job->nngp.search_train > 0 ? job->nngp.search_train : ds->train.n;
+    int fits_ok = fits_alloc(&s->post, nd, nt, (size_t)ds->ntargets, job->nngp.covariance) &&
+                  (!job->nngp.search_train ||
+                   fits_alloc(&s->final, nd, nt, (size_t)ds->ntargets, job->nngp.covariance));
     if (!s->depths || !s->test_accuracy || !s->validation_accuracy || !s->log_marginal_likelihood ||
-        !s->noise_used || !s->status || !s->info || !s->item_seconds || !s->item_done ||
-        !s->post_mean || !s->post_variance || !s->post_noise || !s->post_seconds ||
-        !s->post_info || !s->post_done || (job->nngp.covariance && !s->post_covariance))
+        !s->noise_used || !s->status || !s->info || !s->item_seconds || !s->item_done || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
@@ -102,13 +123,8 @@ static void state_free(nngp_state_t *s)
     free(s->info);
     free(s->item_seconds);
     free(s->item_done);
-    free(s->post_mean);
-    free(s->post_variance);
-    free(s->post_covariance);
-    free(s->post_noise);
-    free(s->post_seconds);
-    free(s->post_info);
-    free(s->post_done);
+    fits_free(&s->post);
+    fits_free(&s->final);
     free(s->hostnames);
     memset(s, 0, sizeof *s);
 }
@@ -141,13 +157,13 @@ static int group_work(sweep_ctx_t *c)
 {
     if (c->pwork)
         return NN_OK;
-    const nngp_layout_t *lay = &c->state->layout;
+    const nngp_layout_t *lay = c->layout;
     double t0 = timer_now();
     if (!c->grid)
         c->grid = pgp_grid_create((MPI_Comm)par_group_comm(), lay->nprow, lay->npcol, lay->nb);
     if (c->grid)
         c->pwork = pgp_work_create(c->grid, &c->problem, (pgp_store_t)lay->store);
-    c->state->gram_seconds = timer_now() - t0;
+    *c->gram_seconds = timer_now() - t0;
     return !c->grid ? NN_ERR_RUNTIME : !c->pwork ? NN_ERR_NOMEM : NN_OK;
 }
 
@@ -162,7 +178,8 @@ static void share_by_bcast(void *buf, size_t bytes, int owner, void *ctx)
  * over the world: every rank calls it. */
 static int leader_work(sweep_ctx_t *c)
 {
-    int leader = par_rank() % c->state->job->nngp.group_size == 0, st = NN_OK;
+    int group_size = c->layout->group_size;
+    int leader = par_rank() % group_size == 0, st = NN_OK;
     if (leader) {
         c->work[0] = nngp_work_alloc(&c->problem);
         for (int k = 1; k < c->slots && c->work[0]; k++)
@@ -175,27 +192,31 @@ static int leader_work(sweep_ctx_t *c)
         return st;
     nngp_gram_split_t split = {.part = par_rank(), .nparts = par_size(), .share = share_by_bcast};
     if (leader)
-        nngp_work_gram(c->work[0], c->state->job->nngp.group_size == 1 ? &split : NULL);
-    c->state->gram_seconds = nngp_work_gram_seconds(c->work[0]);
+        nngp_work_gram(c->work[0], group_size == 1 ? &split : NULL);
+    *c->gram_seconds = nngp_work_gram_seconds(c->work[0]);
     return NN_OK;
 }
 
-/* The layout every rank agrees on: the smallest memory per rank over the nodes. */
-static int choose_layout(sweep_ctx_t *c)
+/* The layout of the stage into *c->layout, which every rank agrees on (the smallest memory per
+ * rank over the nodes), for the stage's problem: a search's grid (search_train) as
+ * nngp_layout_choose_search says, the final fits and every other grid as the job says. */
+static int choose_layout(sweep_ctx_t *c, int slots, int search)
 {
     const nngp_state_t *s = c->state;
-    const dataset_t *ds = s->ds;
-    nngp_sizes_t z = {.ntrain = ds->train.n, .ntest = ds->test.n, .nvalid = ds->validation.n,
-                      .dim = ds->dim, .ntargets = ds->ntargets};
+    const nngp_problem_t *p = &c->problem;
+    nngp_sizes_t z = {.ntrain = p->ntrain, .ntest = p->ntest, .nvalid = p->nvalid,
+                      .dim = p->dim, .ntargets = p->ntargets};
     double mine = HUGE_VAL;
     int st = nngp_memory_per_rank(par_node_size(), &mine);
     double budget = par_min_double(mine);   /* every rank takes part, whatever its st */
     if (st != NN_OK)
         return st;
-    st = nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, &c->state->layout);
+    c->slots = slots;
+    st = search ? nngp_layout_choose_search(&s->job->nngp, &z, c->slots, budget, c->layout)
+                : nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, c->layout);
     if (st != NN_OK)
         return nn_fail_context(st, "%s: ", s->job->path);
-    if (c->state->layout.solver == SOLVER_SCALAPACK)
+    if (c->layout->solver == SOLVER_SCALAPACK)
         c->slots = 1;   /* one item per group at a time; its ranks' cores go to the grid */
     return NN_OK;
 }
@@ -205,7 +226,7 @@ static int choose_layout(sweep_ctx_t *c)
 static int computes_items(sweep_ctx_t *c, int *st)
 {
     *st = NN_OK;
-    if (c->state->layout.solver != SOLVER_SCALAPACK)
+    if (c->layout->solver != SOLVER_SCALAPACK)
         return par_group_rank() == 0;
     *st = group_work(c);
     return *st == NN_OK;
@@ -255,7 +276,8 @@ static int run_grid_item(int item, int slot, void *result, void *vctx)
 
 static void select_all(nngp_state_t *s);
 
-static void record_posterior(nngp_state_t *s, int d, const double *rec);
+static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, int item,
+                             const double *rec);
 
 static int record_grid_item(int item, const void *result, void *vctx)
 {
@@ -266,10 +288,7 @@ static int record_grid_item(int item, const void *result, void *vctx)
         int d = ahead_depth(s, item);
         s->ahead_item[d] = ahead_grid_item(s, item);
         s->ahead_running[d] = -1;
-        s->ahead_noise[d] = rec[0];
-        s->ahead_info[d] = (int)rec[1];
-        s->ahead_seconds[d] = rec[2];
-        record_posterior(s, d, rec);
+        record_posterior(s, &s->post, d, s->ahead_item[d], rec);
         return NN_OK;
     }
     int nd = s->nd;
@@ -324,10 +343,13 @@ static void select_all(nngp_state_t *s)
 
 /* ---- posterior items: one per depth, for the best-by-test-accuracy model ---- */
 
+/* A posterior's record: these doubles, then the mean, the variance[, the covariance]. */
+enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_HEADER };
+
 static size_t post_record_doubles(const nngp_state_t *s)
 {
     size_t nt = (size_t)s->ds->test.n;
-    return 3 + nt * (size_t)s->ds->ntargets + nt + (s->post_covariance ? nt * nt : 0);
+    return POST_HEADER + nt * (size_t)s->ds->ntargets + nt + (s->post.covariance ? nt * nt : 0);
 }
 
 /* The depths in the order their posteriors are handed out (order[k] = depth index), from the
@@ -363,8 +385,8 @@ static void order_posteriors(const nngp_state_t *s, int *order)
 
 static int post_depth(const nngp_state_t *s, int item) { return s->post_order[item]; }
 
-/* The posterior of depth index d for grid item `item` (or nothing when item < 0) into a record:
- * noise used, info, seconds, mean, variance[, covariance]. */
+/* The posterior of depth index d for grid item `item` (or nothing when item < 0) with the
+ * stage's work objects, into a record (POST_*). */
 static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
 {
     const nngp_state_t *s = c->state;
@@ -372,11 +394,12 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     if (!computes_items(c, &st))
         return st;
     size_t nt = (size_t)s->ds->test.n;
-    double *mean = rec + 3, *var = mean + nt * (size_t)s->ds->ntargets;
-    double *cov = s->post_covariance ? var + nt : NULL;
+    double *mean = rec + POST_HEADER, *var = mean + nt * (size_t)s->ds->ntargets;
+    double *cov = s->post.covariance ? var + nt : NULL;
     int info = 0;
     double noise = NAN, t0 = timer_now();
-    rec[0] = rec[1] = NAN;
+    rec[POST_NOISE] = rec[POST_LML] = NAN;
+    rec[POST_INFO] = 0;
     if (item < 0)
         return NN_OK;   /* every grid point of this depth failed: nothing to report */
     double sw2, sb2;
@@ -384,9 +407,12 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     st = c->pwork ? pgp_posterior(c->pwork, s->depths[d], sw2, sb2, mean, var, cov, &noise, &info)
                   : nngp_posterior(c->work[slot], s->depths[d], sw2, sb2, mean, var, cov, &noise,
                                    &info);
-    rec[0] = noise;
-    rec[1] = info;
-    rec[2] = timer_now() - t0;
+    rec[POST_NOISE] = noise;
+    rec[POST_INFO] = info;
+    rec[POST_SECONDS] = timer_now() - t0;
+    if (st == NN_OK)
+        rec[POST_LML] = c->pwork ? pgp_posterior_log_marginal(c->pwork)
+                                 : nngp_posterior_log_marginal(c->work[slot]);
     return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
 }
 
@@ -397,14 +423,26 @@ static int run_post_item(int post_item, int slot, void *result, void *vctx)
     return run_posterior(c, slot, d, c->state->best[SELECT_TEST_ACCURACY][d], result);
 }
 
-/* Mean, variance (and covariance) of a posterior record into depth d's arrays. */
-static void record_posterior(nngp_state_t *s, int d, const double *rec)
+/* A posterior record of grid item `item` at depth index d into fits (not marked done); the test
+ * accuracy follows from the mean. */
+static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, int item,
+                             const double *rec)
 {
-    size_t nt = (size_t)s->ds->test.n, nm = nt * (size_t)s->ds->ntargets;
-    memcpy(s->post_mean + (size_t)d * nm, rec + 3, nm * sizeof(double));
-    memcpy(s->post_variance + (size_t)d * nt, rec + 3 + nm, nt * sizeof(double));
-    if (s->post_covariance)
-        memcpy(s->post_covariance + (size_t)d * nt * nt, rec + 3 + nm + nt, nt * nt * sizeof(double));
+    const split_t *test = &s->ds->test;
+    size_t nt = (size_t)test->n, nm = nt * (size_t)s->ds->ntargets;
+    const double *mean = rec + POST_HEADER;
+    fits->item[d] = item;
+    fits->noise[d] = rec[POST_NOISE];
+    fits->info[d] = (int)rec[POST_INFO];
+    fits->seconds[d] = rec[POST_SECONDS];
+    fits->log_marginal_likelihood[d] = rec[POST_LML];
+    fits->test_accuracy[d] = item >= 0 && fits->info[d] == 0
+                                 ? nngp_accuracy(mean, test->n, s->ds->ntargets, test->label)
+                                 : NAN;
+    memcpy(fits->mean + (size_t)d * nm, mean, nm * sizeof(double));
+    memcpy(fits->variance + (size_t)d * nt, mean + nm, nt * sizeof(double));
+    if (fits->covariance)
+        memcpy(fits->covariance + (size_t)d * nt * nt, mean + nm + nt, nt * nt * sizeof(double));
 }
 
 static int record_post_item(int item, const void *result, void *vctx)
@@ -412,12 +450,8 @@ static int record_post_item(int item, const void *result, void *vctx)
     sweep_ctx_t *c = vctx;
     nngp_state_t *s = c->state;
     int d = post_depth(s, item);
-    const double *rec = result;
-    s->post_noise[d] = rec[0];
-    s->post_info[d] = (int)rec[1];
-    s->post_seconds[d] = rec[2];
-    record_posterior(s, d, rec);
-    s->post_done[d] = 1;
+    record_posterior(s, &s->post, d, s->best[SELECT_TEST_ACCURACY][d], result);
+    s->post.done[d] = 1;
     /* Posteriors are recomputed on resume, so their checkpoints only show progress: one is
      * written when at least 20 times the last write's duration has passed since it (writes
      * then take under 5% of rank 0's time); the final write has them all. */
@@ -434,7 +468,7 @@ static int record_post_item(int item, const void *result, void *vctx)
  * messages, which must stay small, so not with covariances or large test sets. */
 static int ahead_enabled(const nngp_state_t *s)
 {
-    return !s->post_covariance && post_record_doubles(s) <= ((size_t)1 << 17);
+    return !s->post.covariance && post_record_doubles(s) <= ((size_t)1 << 17);
 }
 
 /* par_schedule's extra hook (rank 0): the first depth, in order_posteriors's order, whose
@@ -459,20 +493,17 @@ static void confirm_ahead(nngp_state_t *s)
 {
     for (int d = 0; d < s->nd; d++) {
         int best = s->best[SELECT_TEST_ACCURACY][d];
-        if (best < 0 || s->ahead_item[d] != best)
-            continue;
-        s->post_noise[d] = s->ahead_noise[d];
-        s->post_info[d] = s->ahead_info[d];
-        s->post_seconds[d] = s->ahead_seconds[d];
-        s->post_done[d] = 1;
+        s->post.done[d] |= best >= 0 && s->ahead_item[d] == best;
     }
 }
 
 /* ---- the job ---- */
 
-static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const int *depths)
+/* The problem of the grid: its training examples are the first ntrain of the dataset's. */
+static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const int *depths,
+                                   int ntrain)
 {
-    nngp_problem_t p = {.dim = ds->dim, .ntargets = ds->ntargets, .ntrain = ds->train.n,
+    nngp_problem_t p = {.dim = ds->dim, .ntargets = ds->ntargets, .ntrain = ntrain,
                         .ntest = ds->test.n, .nvalid = ds->validation.n,
                         .x_train = ds->train.x, .y_train = ds->train.y, .x_test = ds->test.x,
                         .x_valid = ds->validation.x, .test_label = ds->test.label,
@@ -489,7 +520,7 @@ static int run_phase(sweep_ctx_t *c, int nitems, const unsigned char *done, size
 {
     par_schedule_t sched = {.nitems = nitems, .done = done,
                             .result_bytes = record_doubles * sizeof(double),
-                            .group_size = c->state->job->nngp.group_size, .slots = c->slots,
+                            .group_size = c->layout->group_size, .slots = c->slots,
                             .run = run, .record = record, .started = first_checkpoint,
                             .extra = extra, .ctx = c, .label = label};
     return par_schedule(&sched);
@@ -517,19 +548,92 @@ static int run_posteriors(sweep_ctx_t *c)
         confirm_ahead(s);
     }
     par_bcast(s->best, sizeof s->best, 0);
-    par_bcast(s->post_done, (size_t)s->nd, 0);
+    par_bcast(s->post.done, (size_t)s->nd, 0);
     order_posteriors(s, s->post_order);
     for (int k = 0; k < s->nd; k++)
-        done[k] = s->post_done[post_depth(s, k)];
+        done[k] = s->post.done[post_depth(s, k)];
     return run_phase(c, s->nd, done, post_record_doubles(s), run_post_item, record_post_item, NULL,
                      "posterior");
+}
+
+/* ---- final fits (search_train): each depth's selected model on every training example, by the
+ * same posterior code, in the posterior phase's order ---- */
+
+static int run_final_item(int k, int slot, void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    int d = post_depth(c->state, k);
+    return run_posterior(c, slot, d, c->state->best[SELECT_TEST_ACCURACY][d], result);
+}
+
+/* Every fit is saved as soon as it is known: one costs as much as a large part of the job. */
+static int record_final_item(int k, const void *result, void *vctx)
+{
+    sweep_ctx_t *c = vctx;
+    nngp_state_t *s = c->state;
+    int d = post_depth(s, k);
+    record_posterior(s, &s->final, d, s->best[SELECT_TEST_ACCURACY][d], result);
+    s->final.done[d] = 1;
+    return checkpoint(c, "running");
+}
+
+/* Frees the stage's work objects; collective over each ScaLAPACK grid, whose ranks all made one. */
+static void release_work(sweep_ctx_t *c)
+{
+    for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */
+        nngp_work_destroy(&c->work[k]);
+    pgp_work_destroy(&c->pwork);
+    pgp_grid_destroy(&c->grid);
+}
+
+static void log_layout(const nngp_layout_t *lay)
+{
+    char b1[32], b2[32];
+    log_info("solver %s: groups of %d rank(s), %s per rank of %s available",
+             nngp_solver_name(lay->solver), lay->group_size,
+             nn_bytes_text(lay->bytes, b1, sizeof b1), nn_bytes_text(lay->budget, b2, sizeof b2));
+    if (lay->solver == SOLVER_SCALAPACK)
+        log_info("ScaLAPACK grid %dx%d, block size %d, store %s", lay->nprow, lay->npcol, lay->nb,
+                 nngp_store_name(lay->store));
+}
+
+/* The final stage, after the search's posteriors (best and post_order known on every rank): the
+ * search's work objects make way for the full problem's, with the layout the job asks for. A fit
+ * an earlier run saved counts when it is of the model selected now. */
+static int run_final(sweep_ctx_t *c, int slots)
+{
+    nngp_state_t *s = c->state;
+    const int *best = s->best[SELECT_TEST_ACCURACY];
+    unsigned char done[NNGP_MAX_DEPTHS];
+    if (par_rank() == 0)
+        for (int d = 0; d < s->nd; d++)
+            s->final.done[d] &= s->final.item[d] == best[d];
+    par_bcast(s->final.done, (size_t)s->nd, 0);
+    int todo = 0;
+    for (int k = 0; k < s->nd; k++)
+        todo += !(done[k] = s->final.done[post_depth(s, k)]);
+    release_work(c);
+    c->problem.ntrain = s->ds->train.n;
+    c->layout = &s->final_layout;
+    c->gram_seconds = &s->final_gram_seconds;
+    int st = par_agree(choose_layout(c, todo < 1 ? 1 : todo < slots ? todo : slots, 0));
+    if (st != NN_OK || todo == 0)
+        return st;
+    if (c->layout->solver == SOLVER_LAPACK && (st = leader_work(c)) != NN_OK)
+        return st;
+    log_info("final fits: the selected model of %d depth(s) on all %d training examples%s", todo,
+             s->ds->train.n, todo < s->nd ? " (the others resumed)" : "");
+    log_layout(c->layout);
+    return run_phase(c, s->nd, done, post_record_doubles(s), run_final_item, record_final_item,
+                     NULL, "final");
 }
 
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
     nngp_state_t s;
-    sweep_ctx_t c = {.state = &s, .out_path = opt->out_path,
-                     .slots = opt->threads < 1 ? 1 : opt->threads > MAX_SLOTS ? MAX_SLOTS : opt->threads};
+    sweep_ctx_t c = {.state = &s, .out_path = opt->out_path, .layout = &s.layout,
+                     .gram_seconds = &s.gram_seconds};
+    int slots = opt->threads < 1 ? 1 : opt->threads > MAX_SLOTS ? MAX_SLOTS : opt->threads;
     int rank = par_rank();
     int st = par_agree(state_alloc(&s, job, ds));
     s.command_line = opt->command_line;
@@ -547,30 +651,29 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     }
     if (st == NN_OK)   /* the first file is written once the first items are handed out */
         par_bcast(s.item_done, (size_t)s.nitems, 0);
-    c.problem = make_problem(job, ds, s.depths);
+    c.problem = make_problem(job, ds, s.depths, s.ntrain_search);
     if (st == NN_OK)
-        st = par_agree(choose_layout(&c));
+        st = par_agree(choose_layout(&c, slots, job->nngp.search_train > 0));
     if (st == NN_OK && s.layout.solver == SOLVER_LAPACK)
         st = leader_work(&c);
     int done_items = 0;
     for (int i = 0; i < s.nitems; i++)
         done_items += s.item_done[i];
     if (st == NN_OK && done_items < s.nitems) {
-        log_info("NNGP sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train / %d test, "
-                 "%d rank(s)%s", s.nitems, s.nd, ds->train.n, ds->test.n, par_size(),
+        char search[64] = "";
+        if (job->nngp.search_train)
+            snprintf(search, sizeof search, " (a search: the first %d of %d)", s.ntrain_search,
+                     ds->train.n);
+        log_info("NNGP sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train%s / %d test, "
+                 "%d rank(s)%s", s.nitems, s.nd, s.ntrain_search, search, ds->test.n, par_size(),
                  done_items ? " (resumed)" : "");
-        char b1[32], b2[32];
-        log_info("solver %s: groups of %d rank(s), %s per rank of %s available",
-                 nngp_solver_name(s.layout.solver), s.layout.group_size,
-                 nn_bytes_text(s.layout.bytes, b1, sizeof b1),
-                 nn_bytes_text(s.layout.budget, b2, sizeof b2));
-        if (s.layout.solver == SOLVER_SCALAPACK)
-            log_info("ScaLAPACK grid %dx%d, block size %d, store %s", s.layout.nprow,
-                     s.layout.npcol, s.layout.nb, nngp_store_name(s.layout.store));
+        log_layout(&s.layout);
         st = run_grid(&c);
     }
     if (st == NN_OK)
         st = run_posteriors(&c);
+    if (st == NN_OK && job->nngp.search_train)
+        st = run_final(&c, slots);
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
@@ -584,10 +687,7 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         h5_close(&c.image);
     }
     st = par_agree(st);
-    for (int k = MAX_SLOTS - 1; k >= 0; k--)   /* clones before the original they share with */
-        nngp_work_destroy(&c.work[k]);
-    pgp_work_destroy(&c.pwork);
-    pgp_grid_destroy(&c.grid);   /* collective over the group: every rank of it made one */
+    release_work(&c);
     state_free(&s);
     return st;
 }
