@@ -87,6 +87,8 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
 
 /* The log marginal likelihood of the model of the last nngp_posterior that returned 0. */
 double nngp_posterior_log_marginal(const nngp_work_t *w);
+/* Seconds per phase (nngp_phase_names; gram 0) of the last nngp_posterior. */
+void nngp_posterior_seconds(const nngp_work_t *w, double seconds[NNGP_NPHASES]);
 
 /* The start of an item in either solver: clears r's seconds and checks p's depths. Returns 1
  * (depths to run), 0 (no depths: nothing to do) or NN_ERR_INPUT naming the first depth that is

@@ -98,8 +98,10 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
                   double *cov, double *noise_used, int *info);
 
 /* The log marginal likelihood of the model of the last pgp_posterior that returned 0 (every
- * rank). Not collective. */
+ * rank; it is computed by that call). Not collective. */
 double pgp_posterior_log_marginal(const pgp_work_t *w);
+/* This rank's seconds per phase (nngp_phase_names) of that pgp_posterior. Not collective. */
+void pgp_posterior_seconds(const pgp_work_t *w, double seconds[NNGP_NPHASES]);
 
 /* 1 if w holds the factor, solution and test kernel of the model (depth, sw2, sb2), left by the
  * pgp_item_run or pgp_posterior that factored it last: a pgp_posterior of that model without

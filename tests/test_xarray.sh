@@ -21,6 +21,7 @@ depth = 1, 3, 4
 sigma_w2 = 1.0, 2.5
 sigma_b2 = 0.0, 0.5, 1.0
 covariance = true
+search_train = 100
 INI
 cat > "$TMP/cnn.ini" <<INI
 $data

@@ -51,6 +51,7 @@ struct nngp_work {
     int post_valid, post_layer;
     double post_sw2, post_sb2;
     double post_lml;                  /* nngp_posterior_log_marginal */
+    double post_seconds[NNGP_NPHASES];   /* nngp_posterior_seconds */
     double gram_seconds;
     int borrows_gram;                 /* a clone: the Gram arrays belong to the original */
 };
@@ -447,6 +448,8 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         return nn_fail(NN_ERR_NOMEM, "nngp_posterior: out of memory (%d train, %d test points)",
                        nt, ns);
     double *work = w->post_work, *k_ss = cov ? w->post_kss : NULL;
+    double *seconds = w->post_seconds, t0 = timer_now();
+    memset(seconds, 0, sizeof w->post_seconds);
     /* the test-test prior, only when the full covariance is asked for */
     if (cov) {
         kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
@@ -471,21 +474,33 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
     w->post_sw2 = sw2;
     w->post_sb2 = sb2;
     w->post_layer = depth;
+    seconds[NNGP_PHASE_RECURSION] = timer_now() - t0;
     gp_factor_t f;
+    t0 = timer_now();
     int rc = factor_current(w, depth, sw2, sb2, &f);
+    seconds[NNGP_PHASE_FACTOR] = timer_now() - t0;
     if (noise_used)
         *noise_used = f.noise_used;
     if (info)
         *info = f.info;
     if (rc == 0) {
+        t0 = timer_now();
         gp_solve(&f, p->y_train, p->ntargets, w->alpha);
         w->post_lml = gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets);
         gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
+        seconds[NNGP_PHASE_SOLVE] = timer_now() - t0;
+        t0 = timer_now();
         gp_variance(&f, w->k_st, ns, w->dg_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
         if (cov)
             gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
+        seconds[NNGP_PHASE_VARIANCE] = timer_now() - t0;
     }
     return rc;
 }
 
 double nngp_posterior_log_marginal(const nngp_work_t *w) { return w->post_lml; }
+
+void nngp_posterior_seconds(const nngp_work_t *w, double seconds[NNGP_NPHASES])
+{
+    memcpy(seconds, w->post_seconds, sizeof w->post_seconds);
+}

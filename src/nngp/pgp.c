@@ -384,6 +384,7 @@ struct pgp_work {
         double sw2, sb2, noise_used;
     } held;
     double post_lml;             /* pgp_posterior_log_marginal */
+    double post_seconds[NNGP_NPHASES];   /* pgp_posterior_seconds */
 };
 
 void pgp_work_destroy(pgp_work_t **pw)
@@ -782,6 +783,7 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
             tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
             tiles_layer0(&tss, vss, vss, sw2, sb2);
         }
+        double t0 = timer_now();
         layer0_all(w, sw2, sb2, 0, seconds);
         for (int l = 1; l <= depth; l++) {
             if (p->poll)
@@ -795,9 +797,12 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
             if (cov)
                 tiles_set_diag(&tss, vss, w->kd_s, 0.0);
         }
+        seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
         rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
+        t0 = timer_now();
         if (rc == 0)
             rc = solve_targets(w, depth, sw2, sb2, s2, inf);
+        seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
     }
     if (noise_used)
         *noise_used = s2;
@@ -805,8 +810,11 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
         *info = inf;
     if (rc)
         goto done;
+    double t0 = timer_now();
     w->post_lml = log_marginal(w);
     predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+    seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+    t0 = timer_now();
     if (ns > 0) {
         /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts, then column sums of squares */
         memcpy(v, w->ks, local_size(&w->ts) * sizeof *v);
@@ -845,6 +853,8 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
             MPI_Allreduce(MPI_IN_PLACE, cov, ns * ns, MPI_DOUBLE, MPI_SUM, g->comm);
         }
     }
+    seconds[NNGP_PHASE_VARIANCE] += timer_now() - t0;
+    memcpy(w->post_seconds, seconds, sizeof seconds);
 done:
     free(v);
     free(kss);
@@ -856,6 +866,11 @@ done:
 }
 
 double pgp_posterior_log_marginal(const pgp_work_t *w) { return w->post_lml; }
+
+void pgp_posterior_seconds(const pgp_work_t *w, double seconds[NNGP_NPHASES])
+{
+    memcpy(seconds, w->post_seconds, sizeof w->post_seconds);
+}
 
 /* ---- memory ---- */
 

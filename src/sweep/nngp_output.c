@@ -372,6 +372,17 @@ static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fit
         if (!st && fresh && cols[k].i32 == status)
             st = h5_write_attr_str(f, path, "description", status_legend);
     }
+    size_t dp[2] = {nd, NNGP_NPHASES}, np = NNGP_NPHASES;
+    char phase[160];
+    snprintf(path, sizeof path, "%s/phase_seconds", group);
+    snprintf(phase, sizeof phase, "%s/phase", group);
+    if (!st) st = h5_write_f64(f, path, 2, dp, &fits->phase_seconds[0][0]);
+    if (!st && fresh) st = h5_write_strings(f, phase, np, nngp_phase_names);
+    if (!st && fresh) st = h5_make_scale(f, phase, NULL);
+    const char *phase_dims[2] = {depth, phase};
+    if (!st && fresh) st = h5_attach_scales(f, path, 2, phase_dims);
+    if (!st && fresh) st = h5_write_attr_str(f, path, "description", "seconds of each phase of "
+                                             "the fit on its (group leader) rank");
     if (st || !done_any)
         return st;
     /* dimensions: depth, test (positions in the test split; test2 for the covariance's

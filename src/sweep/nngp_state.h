@@ -20,6 +20,7 @@ typedef struct {
     double noise[NNGP_MAX_DEPTHS];              /* s2 the factorization used */
     int info[NNGP_MAX_DEPTHS];                  /* Cholesky info of its last attempt */
     double seconds[NNGP_MAX_DEPTHS];
+    double phase_seconds[NNGP_MAX_DEPTHS][NNGP_NPHASES];   /* of the fit's (leader) rank */
     double log_marginal_likelihood[NNGP_MAX_DEPTHS], test_accuracy[NNGP_MAX_DEPTHS];
     unsigned char done[NNGP_MAX_DEPTHS];
     double *mean;                               /* [depth][ntest][ntargets] */

@@ -344,7 +344,8 @@ static void select_all(nngp_state_t *s)
 /* ---- posterior items: one per depth, for the best-by-test-accuracy model ---- */
 
 /* A posterior's record: these doubles, then the mean, the variance[, the covariance]. */
-enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_HEADER };
+enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_PHASES,
+       POST_HEADER = POST_PHASES + NNGP_NPHASES };
 
 static size_t post_record_doubles(const nngp_state_t *s)
 {
@@ -400,6 +401,7 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     double noise = NAN, t0 = timer_now();
     rec[POST_NOISE] = rec[POST_LML] = NAN;
     rec[POST_INFO] = 0;
+    memset(rec + POST_PHASES, 0, NNGP_NPHASES * sizeof *rec);
     if (item < 0)
         return NN_OK;   /* every grid point of this depth failed: nothing to report */
     double sw2, sb2;
@@ -410,9 +412,13 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     rec[POST_NOISE] = noise;
     rec[POST_INFO] = info;
     rec[POST_SECONDS] = timer_now() - t0;
-    if (st == NN_OK)
-        rec[POST_LML] = c->pwork ? pgp_posterior_log_marginal(c->pwork)
-                                 : nngp_posterior_log_marginal(c->work[slot]);
+    if (st == NN_OK && c->pwork) {
+        rec[POST_LML] = pgp_posterior_log_marginal(c->pwork);
+        pgp_posterior_seconds(c->pwork, rec + POST_PHASES);
+    } else if (st == NN_OK) {
+        rec[POST_LML] = nngp_posterior_log_marginal(c->work[slot]);
+        nngp_posterior_seconds(c->work[slot], rec + POST_PHASES);
+    }
     return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
 }
 
@@ -436,6 +442,7 @@ static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, in
     fits->info[d] = (int)rec[POST_INFO];
     fits->seconds[d] = rec[POST_SECONDS];
     fits->log_marginal_likelihood[d] = rec[POST_LML];
+    memcpy(fits->phase_seconds[d], rec + POST_PHASES, sizeof fits->phase_seconds[d]);
     fits->test_accuracy[d] = item >= 0 && fits->info[d] == 0
                                  ? nngp_accuracy(mean, test->n, s->ds->ntargets, test->label)
                                  : NAN;
