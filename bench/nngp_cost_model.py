@@ -2,9 +2,12 @@
 """nngp_cost_model.py RESULTS.h5 [--dgemm GFLOPS_PER_CORE]: the cost model of a ScaLAPACK NNGP
 item (README "The distributed solver"), fitted to a measured run and extrapolated to clusters.
 
-The run (e.g. jobs/nngp-fashion-scale.ini on 2 ranks) gives the seconds of each phase; with the
-flop and entry counts below they give the efficiency of each phase against the dgemm rate of a
-core (measured here with numpy unless --dgemm is given). The model then predicts, for n training
+The run (e.g. jobs/nngp-fashion-scale.ini, or the final fit of jobs/nngp-fashion-40k.ini, on 2
+ranks) gives the seconds of each phase; with the flop and entry counts below they give the
+efficiency of each phase against the dgemm rate of a core (measured here with numpy unless
+--dgemm is given; bench/nngp_floor.sh prints the rate of all cores). A file with final fits
+(search_train) is fitted to its deepest fit's own phase seconds (/nngp/final/phase_seconds);
+another to the grid's /nngp/timing, whose variance phase is the whole posterior. The model then predicts, for n training
 points on N nodes:
   time   = sum over phases of  flops / (ranks x dgemm x efficiency)  +  communication
   memory = the local tiles of the kernel matrices per rank (as nnsweep plan computes them,
@@ -58,8 +61,9 @@ def measure_dgemm_per_core():
 
 
 def memory_per_rank(n, m, d, k, ranks):
-    """Bytes: factor array n^2/p, test kernel n m/p (and the posterior's n m/p), replicated data."""
-    tiles = (n * n + 2.0 * n * m) / ranks
+    """Bytes: the factor's lower half n^2/(2p) (its only resident part), the test kernel n m/p
+    (the variance's solve runs in place of it), the replicated data."""
+    tiles = (n * n / 2 + 1.0 * n * m) / ranks
     data = (n + m) * (d + k + 4.0)
     return 8 * (tiles + data), 8 * data
 
@@ -86,8 +90,18 @@ def main():
     ranks = int(f.attrs["mpi_size"])
     d = 3072 if "cifar" in str(f["/data"].attrs["dataset"]).lower() else 784
     depths = f["/nngp/depth"][()]
-    names = [s.decode() if isinstance(s, bytes) else s for s in f["/nngp/timing/phase_names"][()]]
-    sec = dict(zip(names, f["/nngp/timing/phase_seconds"][()]))   # wall seconds of the group
+    final = "/nngp/final" in f
+    if final:   # the deepest final fit: one kernel, one factorization, its own phases
+        fg = f["/nngp/final"]
+        n = int(fg.attrs["ntrain"])
+        deepest = int(np.argmax(fg["depth"][()]))
+        names = [s.decode() if isinstance(s, bytes) else s for s in fg["phase"][()]]
+        sec = dict(zip(names, fg["phase_seconds"][deepest]))
+        sec["gram"] += float(fg.attrs["gram_seconds"])
+        depths = fg["depth"][deepest:deepest + 1]
+    else:
+        names = [s.decode() if isinstance(s, bytes) else s for s in f["/nngp/timing/phase_names"][()]]
+        sec = dict(zip(names, f["/nngp/timing/phase_seconds"][()]))   # wall seconds of the group
     item, post = counts(n, m, d, k, int(depths.max()), len(depths))
     rate = (args.dgemm or measure_dgemm_per_core()) * 1e9
     print(f"fitted to {args.results}: n = {n}, m = {m}, k = {k}, depth {int(depths.max())}, "
@@ -96,9 +110,9 @@ def main():
     eff = {"recursion": sec["recursion"] * ranks / item["recursion"]}   # s per entry-step per core
     for phase in ("gram", "factorization", "solve"):
         eff[phase] = item[phase] / (sec[phase] * ranks * rate)
-    # the variance phase is the whole posterior: its recursion and factorization as above, then
-    # the triangular solve with the m test columns
-    rest = sec["variance"] - post["recursion"] * eff["recursion"] / ranks \
+    # a grid's variance phase is the whole posterior: its recursion and factorization as above,
+    # then the triangular solve with the m test columns; a final fit times that solve alone
+    rest = sec["variance"] if final else sec["variance"] - post["recursion"] * eff["recursion"] / ranks \
         - post["factorization"] / (ranks * rate * eff["factorization"])
     eff["variance"] = post["variance"] / (max(rest, 1e-9) * ranks * rate)
     print(f"  {'recursion':13s} {sec['recursion']:8.2f} s  "
@@ -110,32 +124,36 @@ def main():
               f"{eff[phase]:.2f} of dgemm{' (pdtrsm part of the posterior)' if phase == 'variance' else ''}")
 
     def predict(n_, nodes, per_node):
-        """Seconds of one item (10 depths) and of its network part, on nodes x 64 cores laid out
-        as per_node ranks per node."""
-        it, _ = counts(n_, 10_000, d, k, 10, 10)
+        """Seconds of one item (10 depths) and of its network part, and of one final fit (depth
+        3: Gram, recursion, factorization, solve, variance), on nodes x 64 cores laid out as
+        per_node ranks per node."""
+        it, po = counts(n_, 10_000, d, k, 10, 10)
+        fit, fpost = counts(n_, 10_000, d, k, 3, 1)
         cores = nodes * CORES_PER_NODE
         t = it["recursion"] * eff["recursion"] / cores
+        tf = fit["recursion"] * eff["recursion"] / cores + fpost["variance"] / (cores * rate * eff["variance"])
         for ph in ("gram", "factorization", "solve"):
             t += it[ph] / (cores * rate * eff[ph])
-        c = 10 * comm_seconds(n_, 10_000, nodes * per_node, nodes)
-        return t + c, c
+            tf += fit[ph] / (cores * rate * eff[ph])
+        c = comm_seconds(n_, 10_000, nodes * per_node, nodes)
+        return t + 10 * c, 10 * c, tf + c
 
     for per_node, label in ((CORES_PER_NODE, "one rank per core"),
                             (1, f"one rank per node, {CORES_PER_NODE} BLAS/OpenMP threads each")):
         print()
         print(f"Extrapolation, {label}: one grid item = 10 depths (10 factorizations), m = 10000 "
               f"test points, {CORES_PER_NODE} cores and {NODE_GIB} GiB per node (assumed)")
-        print("| n | nodes | ranks | time per item | of which network | memory per rank "
+        print("| n | nodes | ranks | time per item | of which network | one final fit | memory per rank "
               "| of which replicated data | memory per node | fits |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for n_ in (50_000, 100_000, 200_000, 500_000, 1_000_000):
             for nodes in (16, 64, 256, 1024):
                 r = nodes * per_node
-                t, c = predict(n_, nodes, per_node)
+                t, c, tf = predict(n_, nodes, per_node)
                 mem, data = memory_per_rank(n_, 10_000, d, k, r)
                 node_mem = mem * per_node
                 fits = node_mem <= NODE_GIB * 2 ** 30 * 0.85
-                print(f"| {n_:,} | {nodes} | {r} | {t / 60:.1f} min | {100 * c / t:.0f}% | "
+                print(f"| {n_:,} | {nodes} | {r} | {t / 60:.1f} min | {100 * c / t:.0f}% | {tf / 60:.1f} min | "
                       f"{mem / 2 ** 30:.2f} GiB | {data / 2 ** 30:.2f} GiB | "
                       f"{node_mem / 2 ** 30:.0f} GiB | {'yes' if fits else 'no'} |")
 

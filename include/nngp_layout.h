@@ -50,6 +50,12 @@ int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threa
 int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
                               double budget, nngp_layout_t *out);
 
+/* The layout of the final fits of a search (nfits models, one kernel each): nngp_layout_choose's,
+ * except that one ScaLAPACK fit keeps nothing for later ones (PGP_STORE_FACTOR: the kernel is
+ * built straight into the factor's array, the least memory and the least time). */
+int nngp_layout_choose_fits(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
+                            double budget, int nfits, nngp_layout_t *out);
+
 /* "lapack" or "scalapack"; the store's name ("gram", "layer", "factor", or "-"). */
 const char *nngp_solver_name(solver_t s);
 const char *nngp_store_name(int store);

@@ -91,8 +91,8 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 /* nngp_posterior on the grid: mean (ntest x ntargets, row-major), predictive variance (ntest) and
  * optionally the covariance (ntest x ntest, row-major; NULL on every rank to skip) of the model
  * (depth >= 0, sw2, sb2), on every rank; noise_used and info may be NULL. The variance is
- * kss - colsum((L^-1 K_ts)^2) with pdtrsm; the covariance Kss - V^T V with pdsyrk. Allocates for
- * the call n x ntest / P doubles (+ ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
+ * kss - colsum((L^-1 K_ts)^2) with pdtrsm in place of w's test kernel; the covariance
+ * Kss - V^T V with pdsyrk. Allocates for the call ntest doubles (+ ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
  * and cov untouched), NN_ERR_NOMEM (on every rank) or NN_ERR_INPUT. */
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info);
@@ -112,7 +112,8 @@ int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2);
 /* Bytes of local tiles the busiest rank of a nprow x npcol grid with block size nb holds: for a
  * work object (pgp_work_bytes), and in addition during pgp_posterior (pgp_posterior_bytes; cov:
  * the covariance is asked for, whose ntest^2 output array is the caller's and not counted).
- * Replicated problem arrays (the caller's) are not counted; the small replicated vectors are. */
+ * Replicated problem arrays (the caller's) are not counted; the small replicated vectors are.
+ * The factor's array counts as its lower blocks, the part that is ever resident. */
 size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol,
                       int nb, pgp_store_t store);
 size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, int cov);

@@ -491,8 +491,9 @@ static void test_stores_agree(void **state)
 
 /* The posterior of the model an item has just factored at its deepest depth reuses the item's
  * factor and solution (pgp_work_holds) and gives the bits of a posterior computed from nothing,
- * in every store; after another model's item, or at another depth, it is computed again, with
- * the same bits. Tolerance 0: the same operations either way. */
+ * in every store; after another model's item, or at another depth, or after a posterior (whose
+ * variance solve overwrites the test kernel), it is computed again, with the same bits.
+ * Tolerance 0: the same operations either way. */
 static void test_posterior_reuses_the_item(void **state)
 {
     (void)state;
@@ -503,8 +504,8 @@ static void test_posterior_reuses_the_item(void **state)
     assert_non_null(g);
     for (int s = 0; s < 3; s++) {
         item_res_t res;
-        double mean[3][300], var[3][100], s2[3];
-        int info[3];
+        double mean[4][300], var[4][100], s2[4];
+        int info[4];
         pgp_work_t *fresh = pgp_work_create(g, &prob, (pgp_store_t)s);
         pgp_work_t *w = pgp_work_create(g, &prob, (pgp_store_t)s);
         assert_true(fresh && w);
@@ -521,8 +522,12 @@ static void test_posterior_reuses_the_item(void **state)
         assert_false(pgp_work_holds(w, 3, 2.0, 0.3));
         assert_int_equal(pgp_posterior(w, 3, 2.0, 0.3, mean[2], var[2], NULL, &s2[2], &info[2]),
                          0);
-        assert_true(pgp_work_holds(w, 3, 2.0, 0.3));   /* a posterior leaves its model too */
-        for (int k = 1; k < 3; k++) {
+        /* the variance's solve consumed the test kernel: a second posterior of the model builds
+         * everything again, with the same bits */
+        assert_false(pgp_work_holds(w, 3, 2.0, 0.3));
+        assert_int_equal(pgp_posterior(w, 3, 2.0, 0.3, mean[3], var[3], NULL, &s2[3], &info[3]),
+                         0);
+        for (int k = 1; k < 4; k++) {
             assert_memory_equal(mean[k], mean[0], sizeof mean[0]);
             assert_memory_equal(var[k], var[0], sizeof var[0]);
             assert_true(s2[k] == s2[0] && info[k] == info[0]);
@@ -590,11 +595,13 @@ static void test_memory_estimates(void **state)
                   "LAYER %.2f GB, GRAM %.2f GB; posterior +%.2f GB\n", n, nt, full * 1e-9,
                   f * 1e-9, l * 1e-9, gr * 1e-9,
                   pgp_posterior_bytes(n, nt, 1, 2, 0, 0) * 1e-9);
-    assert_true(f < 0.56 * full && f > 0.5 * full);
-    assert_true(l < 0.81 * full && l > 0.75 * full);
-    assert_true(gr < 1.1 * full && gr > full);
+    /* per rank of 2: the lower half of the factor's array (the only part ever resident), plus
+     * one packed lower half per kept layer */
+    assert_true(f < 0.32 * full && f > 0.25 * full);
+    assert_true(l < 0.57 * full && l > 0.5 * full);
+    assert_true(gr < 0.86 * full && gr > 0.75 * full);
     double f4 = (double)pgp_work_bytes(n, nt, 0, 1, 2, 2, 0, PGP_STORE_FACTOR);
-    assert_true(f4 < 0.28 * full);
+    assert_true(f4 < 0.2 * full);
     size_t post = pgp_posterior_bytes(n, nt, 1, 2, 0, 0);
     assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post), PGP_STORE_GRAM);
     assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post - 1),

@@ -119,7 +119,7 @@ static int plan_final(const job_t *job, const nngp_sizes_t *z, int ranks, int th
     nngp_layout_t lay;
     if (threads > nfits)
         threads = nfits;
-    int fits = nngp_layout_choose(p, z, threads, budget, &lay) == NN_OK;
+    int fits = nngp_layout_choose_fits(p, z, threads, budget, nfits, &lay) == NN_OK;
     printf("final fits: each depth's selected model on all %d training examples, %d fit(s), one "
            "per %s at a time\n", z->ntrain, nfits,
            lay.solver == SOLVER_SCALAPACK ? "group" : "thread");

@@ -151,3 +151,15 @@ int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, in
         return NN_OK;
     return nngp_layout_choose(spec, z, threads, budget, out);
 }
+
+int nngp_layout_choose_fits(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
+                            double budget, int nfits, nngp_layout_t *out)
+{
+    int st = nngp_layout_choose(spec, z, threads, budget, out);
+    if (st != NN_OK || out->solver != SOLVER_SCALAPACK || nfits != 1)
+        return st;
+    out->store = PGP_STORE_FACTOR;
+    out->bytes = nngp_scalapack_bytes(z, out->nprow, out->npcol, out->nb, out->store,
+                                      spec->covariance);
+    return NN_OK;
+}

@@ -747,11 +747,9 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     if (depth < 0)
         return nn_fail(NN_ERR_INPUT, "pgp_posterior: depth %d < 0", depth);
     double seconds[NNGP_NPHASES] = {0};
-    /* V = L^-1 K_ts (ts layout); with cov the test x test prior (lower tiles) and its diagonal
-     * in local order */
+    /* with cov the test x test prior (lower tiles) and its diagonal in local order */
     tiles_t tss = {0};
     int fail = 0;
-    double *v = nn_alloc_doubles_or_flag(local_size(&w->ts), &fail);
     double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL;
     double *colsum = nn_alloc_doubles_or_flag(ns, &fail);
     if (cov) {
@@ -816,8 +814,10 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
     t0 = timer_now();
     if (ns > 0) {
-        /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts, then column sums of squares */
-        memcpy(v, w->ks, local_size(&w->ts) * sizeof *v);
+        /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts in place of the test kernel (which w then
+         * no longer holds: it is built again when asked for), then column sums of squares */
+        double *v = w->ks;
+        w->held.valid = 0;
         double d_one = 1.0, d_mone = -1.0;
         if (nt > 0)
             pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one,
@@ -856,7 +856,6 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     seconds[NNGP_PHASE_VARIANCE] += timer_now() - t0;
     memcpy(w->post_seconds, seconds, sizeof seconds);
 done:
-    free(v);
     free(kss);
     free(drow_s);
     free(dcol_ss);
@@ -889,7 +888,10 @@ size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow
     for (int r = 0; r < nprow; r++)
         for (int c = 0; c < npcol; c++) {
             size_t packed = lower_packed(ntrain, nb, r, c, nprow, npcol);
-            size_t d = full_local(ntrain, ntrain, nb, r, c, nprow, npcol);   /* factor */
+            /* the factor's full local array: only its lower blocks are ever touched, and the
+             * untouched pages (4 KiB) of the rest are never resident; a column's first touched
+             * page is partly above them */
+            size_t d = packed + (size_t)numroc(ntrain, nb, c, npcol) * (4096 / sizeof(double));
             d += (store >= PGP_STORE_LAYER ? packed : 0) + (store >= PGP_STORE_GRAM ? packed : 0);
             size_t kx = full_local(ntrain, ntest, nb, r, c, nprow, npcol) +
                         (nvalid > 0 ? full_local(ntrain, nvalid, nb, r, c, nprow, npcol) : 0);
@@ -914,7 +916,7 @@ size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, 
     size_t most = 0;
     for (int r = 0; r < nprow; r++)
         for (int c = 0; c < npcol; c++) {
-            size_t d = full_local(ntrain, ntest, nb, r, c, nprow, npcol) + (size_t)ntest;
+            size_t d = (size_t)ntest;   /* the variance's solve runs in place of the test kernel */
             if (cov)
                 d += full_local(ntest, ntest, nb, r, c, nprow, npcol) +
                      numroc(ntest, nb, r, nprow) + numroc(ntest, nb, c, npcol);

@@ -199,8 +199,9 @@ static int leader_work(sweep_ctx_t *c)
 
 /* The layout of the stage into *c->layout, which every rank agrees on (the smallest memory per
  * rank over the nodes), for the stage's problem: a search's grid (search_train) as
- * nngp_layout_choose_search says, the final fits and every other grid as the job says. */
-static int choose_layout(sweep_ctx_t *c, int slots, int search)
+ * nngp_layout_choose_search says, the final fits (nfits > 0 of them) as
+ * nngp_layout_choose_fits, every other grid as the job says. */
+static int choose_layout(sweep_ctx_t *c, int slots, int search, int nfits)
 {
     const nngp_state_t *s = c->state;
     const nngp_problem_t *p = &c->problem;
@@ -212,8 +213,10 @@ static int choose_layout(sweep_ctx_t *c, int slots, int search)
     if (st != NN_OK)
         return st;
     c->slots = slots;
-    st = search ? nngp_layout_choose_search(&s->job->nngp, &z, c->slots, budget, c->layout)
-                : nngp_layout_choose(&s->job->nngp, &z, c->slots, budget, c->layout);
+    const nngp_spec_t *spec = &s->job->nngp;
+    st = search  ? nngp_layout_choose_search(spec, &z, c->slots, budget, c->layout)
+         : nfits ? nngp_layout_choose_fits(spec, &z, c->slots, budget, nfits, c->layout)
+                 : nngp_layout_choose(spec, &z, c->slots, budget, c->layout);
     if (st != NN_OK)
         return nn_fail_context(st, "%s: ", s->job->path);
     if (c->layout->solver == SOLVER_SCALAPACK)
@@ -623,7 +626,8 @@ static int run_final(sweep_ctx_t *c, int slots)
     c->problem.ntrain = s->ds->train.n;
     c->layout = &s->final_layout;
     c->gram_seconds = &s->final_gram_seconds;
-    int st = par_agree(choose_layout(c, todo < 1 ? 1 : todo < slots ? todo : slots, 0));
+    int st = par_agree(choose_layout(c, todo < 1 ? 1 : todo < slots ? todo : slots, 0,
+                                     todo < 1 ? 1 : todo));
     if (st != NN_OK || todo == 0)
         return st;
     if (c->layout->solver == SOLVER_LAPACK && (st = leader_work(c)) != NN_OK)
@@ -660,7 +664,7 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         par_bcast(s.item_done, (size_t)s.nitems, 0);
     c.problem = make_problem(job, ds, s.depths, s.ntrain_search);
     if (st == NN_OK)
-        st = par_agree(choose_layout(&c, slots, job->nngp.search_train > 0));
+        st = par_agree(choose_layout(&c, slots, job->nngp.search_train > 0, 0));
     if (st == NN_OK && s.layout.solver == SOLVER_LAPACK)
         st = leader_work(&c);
     int done_items = 0;
