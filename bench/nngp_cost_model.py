@@ -105,7 +105,8 @@ def main():
     item, post = counts(n, m, d, k, int(depths.max()), len(depths))
     rate = (args.dgemm or measure_dgemm_per_core()) * 1e9
     print(f"fitted to {args.results}: n = {n}, m = {m}, k = {k}, depth {int(depths.max())}, "
-          f"{ranks} ranks, process grid {f.attrs['process_grid']}, dgemm {rate / 1e9:.1f} GFLOP/s "
+          f"{ranks} ranks, process grid {fg.attrs['process_grid'] if final else f.attrs['process_grid']}"
+          f"{' (final fit)' if final else ''}, dgemm {rate / 1e9:.1f} GFLOP/s "
           f"per core")
     eff = {"recursion": sec["recursion"] * ranks / item["recursion"]}   # s per entry-step per core
     for phase in ("gram", "factorization", "solve"):
@@ -121,7 +122,7 @@ def main():
         t = rest if phase == "variance" else sec[phase]
         flops = post["variance"] if phase == "variance" else item[phase]
         print(f"  {phase:13s} {t:8.2f} s  {flops / t / 1e9:7.1f} GFLOP/s  efficiency "
-              f"{eff[phase]:.2f} of dgemm{' (pdtrsm part of the posterior)' if phase == 'variance' else ''}")
+              f"{eff[phase]:.2f} of dgemm{' (the variance triangular solve)' if phase == 'variance' else ''}")
 
     def predict(n_, nodes, per_node):
         """Seconds of one item (10 depths) and of its network part, and of one final fit (depth

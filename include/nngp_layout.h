@@ -39,7 +39,9 @@ int nngp_memory_per_rank(int ranks_on_node, double *bytes);
 /* Chooses the layout of job spec for sizes z, `threads` items at a time per LAPACK rank, within
  * budget bytes per rank: solver = lapack or scalapack as asked; auto takes LAPACK when
  * group_size is 1 and an item fits, else ScaLAPACK on the group. The ScaLAPACK grid is the job's
- * (or pgp_grid_shape) and the store the fastest that fits. Returns 0, or NN_ERR_INPUT with a
+ * (or pgp_grid_shape) and the store the fastest that fits; a job that builds a single kernel (one
+ * variance pair, one depth) keeps nothing: PGP_STORE_FACTOR, the kernel built straight into the
+ * factor's array, the least memory and the least time. Returns 0, or NN_ERR_INPUT with a
  * message saying what would fit (a larger group_size, fewer threads) when nothing does. */
 int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads, double budget,
                        nngp_layout_t *out);
@@ -50,9 +52,8 @@ int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threa
 int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
                               double budget, nngp_layout_t *out);
 
-/* The layout of the final fits of a search (nfits models, one kernel each): nngp_layout_choose's,
- * except that one ScaLAPACK fit keeps nothing for later ones (PGP_STORE_FACTOR: the kernel is
- * built straight into the factor's array, the least memory and the least time). */
+/* The layout of the final fits of a search (nfits models, one kernel each): nngp_layout_choose's
+ * for a job of nfits kernels. */
 int nngp_layout_choose_fits(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
                             double budget, int nfits, nngp_layout_t *out);
 

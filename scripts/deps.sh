@@ -17,8 +17,9 @@ build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-
 # tests (procps: not in a minimal Debian system).
 test_pkgs="libcmocka-dev python3-numpy python3-h5py python3-xarray python3-h5netcdf hdf5-tools
   slurm-wlm munge man-db procps"
-# The benchmarks run the same work in PyTorch and do their arithmetic with bc.
-bench_pkgs="python3-numpy python3-h5py python3-torch bc"
+# The benchmarks run the same work in PyTorch, do their arithmetic with bc and measure peak
+# memory with GNU time (bench/nngp_floor.sh, nngp_budget.sh, nngp_scaling.sh).
+bench_pkgs="python3-numpy python3-h5py python3-torch bc time"
 
 list=0
 [ "${1:-}" = --list ] && { list=1; shift; }

@@ -99,8 +99,8 @@ expect 2 "unknown format" "report with a bad format exits 2" -- $NNSWEEP report 
 # plan
 expect 0 "100 items" "plan prints the item count" -- $NNSWEEP plan jobs/nngp-fashion-binary.ini --ranks 4
 expect 2 "--ranks" "plan with a bad rank count exits 2" -- $NNSWEEP plan jobs/nngp-fashion-binary.ini --ranks 0
-expect 0 "solver: scalapack, 1x2 process grid per group, block size 128, store gram" "plan of the scale job names the ScaLAPACK grid and store" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
-expect 0 "memory per computing rank: 5.[0-9] GiB of 10.0 GiB" "... and the memory per rank" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
+expect 0 "solver: scalapack, 1x2 process grid per group, block size 128, store factor" "plan of the scale job names the ScaLAPACK grid and store (factor: a one-kernel job keeps nothing)" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
+expect 0 "memory per computing rank: 1.[0-9] GiB of 10.0 GiB" "... and the memory per rank" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
 expect 0 "at depth 3, which reuses the item's factor" "... and that its one posterior reuses the item's factor" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
 expect 2 "nngp-fashion-scale.ini: .*need [0-9.]+ GiB per rank on a 1x2 ScaLAPACK grid, more than the 1.0 GiB.*group_size >= [0-9]+" "plan that cannot fit exits 2 and says what would" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 1G
 expect 2 "mem-per-rank needs a size" "plan with a bad --mem-per-rank exits 2" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --mem-per-rank lots

@@ -62,10 +62,10 @@ same_version() { [ "$("$prefix/bin/nnsweep" --version)" = "$($NNSWEEP --version)
 check "installed --version is the build's ($($NNSWEEP --version))" -- same_version
 
 mkdir -p "$TMP/work" && cd "$TMP/work" || exit 1
-plan_all() {   # every installed job plans (512 ranks of 3500M fit all of them)
+plan_all() {   # every installed job plans (512 ranks of 10G fit all of them)
   local j
   for j in "$jobs"/*.ini; do
-    "$prefix/bin/nnsweep" plan "$j" --ranks 512 --threads 1 --mem-per-rank 3500M ||
+    "$prefix/bin/nnsweep" plan "$j" --ranks 512 --threads 1 --mem-per-rank 10G ||
       { echo "plan $j failed"; return 1; }
   done
 }

@@ -128,7 +128,7 @@ assert np.array_equal(ma > 0, mb > 0)
 # nowhere is refused before any computing (exit 2, the sizes in the message).
 NNSWEEP_MEM_PER_RANK=64M check "auto with room picks LAPACK" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/auto1.h5"
 expect 0 "^lapack$" "... recorded in /nngp solver" -- /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['/nngp'].attrs['solver'])" "$TMP/auto1.h5"
-NNSWEEP_MEM_PER_RANK=4500K check "auto without room for LAPACK falls back to ScaLAPACK (1x1)" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/auto2.h5"
+NNSWEEP_MEM_PER_RANK=3800K check "auto without room for LAPACK falls back to ScaLAPACK (1x1)" -- $NNSWEEP nngp --quiet tests/jobs/nngp-small.ini --out "$TMP/auto2.h5"
 expect 0 "^scalapack (layer|factor)$" "... recorded in /nngp solver and store" -- /usr/bin/python3 -c "import h5py,sys; a=h5py.File(sys.argv[1],'r')['/nngp'].attrs; print(a['solver'], a['store'])" "$TMP/auto2.h5"
 check "... with the same accuracies as LAPACK" -- $H5CMP "$TMP/np1.h5" "$TMP/auto2.h5" /nngp/test_accuracy /nngp/status
 sed 's/^\[nngp\]/[nngp]\nsolver = lapack/' tests/jobs/nngp-small.ini > "$TMP/lapack.ini"

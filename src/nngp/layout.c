@@ -121,6 +121,10 @@ int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threa
     out->npcol = q;
     out->store = pgp_store_choose(z->ntrain, z->ntest, z->nvalid, z->ntargets, p, q, out->nb, cov,
                                   (size_t)(budget > data_bytes(z) ? budget - data_bytes(z) : 0));
+    /* a job that builds one kernel (one variance pair, one depth) has nothing to keep */
+    if (out->store > PGP_STORE_FACTOR && spec->sigma_w2.n * spec->sigma_b2.n == 1 &&
+        spec->depth.n == 1)
+        out->store = PGP_STORE_FACTOR;
     out->bytes = nngp_scalapack_bytes(z, p, q, out->nb, out->store < 0 ? PGP_STORE_FACTOR : out->store,
                                       cov);
     if (out->store < 0) {
@@ -155,11 +159,10 @@ int nngp_layout_choose_search(const nngp_spec_t *spec, const nngp_sizes_t *z, in
 int nngp_layout_choose_fits(const nngp_spec_t *spec, const nngp_sizes_t *z, int threads,
                             double budget, int nfits, nngp_layout_t *out)
 {
-    int st = nngp_layout_choose(spec, z, threads, budget, out);
-    if (st != NN_OK || out->solver != SOLVER_SCALAPACK || nfits != 1)
-        return st;
-    out->store = PGP_STORE_FACTOR;
-    out->bytes = nngp_scalapack_bytes(z, out->nprow, out->npcol, out->nb, out->store,
-                                      spec->covariance);
-    return NN_OK;
+    nngp_spec_t fits = *spec;   /* nfits kernels, one per fit, as a grid of nfits pairs */
+    double one = 1.0;
+    fits.depth = (grid_t){&one, 1};
+    fits.sigma_b2 = (grid_t){&one, 1};
+    fits.sigma_w2.n = nfits;
+    return nngp_layout_choose(&fits, z, threads, budget, out);
 }

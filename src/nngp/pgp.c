@@ -931,6 +931,8 @@ size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow
              * untouched pages (4 KiB) of the rest are never resident; a column's first touched
              * page is partly above them */
             size_t d = packed + (size_t)numroc(ntrain, nb, c, npcol) * (4096 / sizeof(double));
+            size_t whole = full_local(ntrain, ntrain, nb, r, c, nprow, npcol);
+            d = d < whole ? d : whole;
             d += (store >= PGP_STORE_LAYER ? packed : 0) + (store >= PGP_STORE_GRAM ? packed : 0);
             size_t kx = full_local(ntrain, ntest, nb, r, c, nprow, npcol) +
                         (nvalid > 0 ? full_local(ntrain, nvalid, nb, r, c, nprow, npcol) : 0);
