@@ -403,7 +403,7 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     int info = 0;
     double noise = NAN, t0 = timer_now();
     rec[POST_NOISE] = rec[POST_LML] = NAN;
-    rec[POST_INFO] = 0;
+    rec[POST_INFO] = rec[POST_SECONDS] = 0;
     memset(rec + POST_PHASES, 0, NNGP_NPHASES * sizeof *rec);
     if (item < 0)
         return NN_OK;   /* every grid point of this depth failed: nothing to report */
