@@ -47,12 +47,16 @@ int par_check_slurm(void);
  * every item is computed the same way whatever the layout. World rank 0 leads group 0 and
  * computes too, answering requests whenever run() calls par_poll(). A signal on any rank
  * (nn_signal) stops the hand-out at the next item boundary. */
+/* Items a rank runs at once (par_schedule_t.slots) at most. */
+#define PAR_MAX_SLOTS 64
+
 typedef struct {
     int nitems;
     const unsigned char *done;   /* items already finished (resume), or NULL */
     size_t result_bytes;         /* size of one item's result record */
     int group_size;
-    int slots;                   /* items run at once per rank (threads); forced to 1 in groups */
+    int slots;                   /* items run at once per rank (threads, at most PAR_MAX_SLOTS);
+                                    forced to 1 in groups */
     /* Runs item on every rank of the group, in slot 0..slots-1 (each slot owns its workspace);
      * the leader's result is the one kept. Returns 0 or an error (which stops the sweep on all
      * ranks). NN_ERR_INTERRUPTED: the item stopped early on a signal after saving its own

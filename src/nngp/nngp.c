@@ -57,38 +57,47 @@ struct nngp_work {
 };
 
 
+/* Every array of a work object with its length in doubles: one table, which the allocation and
+ * the release both read. The Gram arrays come first (a clone borrows them); lengths 0 mark the
+ * arrays nngp_posterior makes at its first call. t has WORK_ARRAYS entries. */
+typedef struct {
+    double **a;
+    size_t n;
+} work_array_t;
+enum { GRAM_ARRAYS = 6, WORK_ARRAYS = 20 };
+
+static void work_arrays(nngp_work_t *w, work_array_t *t)
+{
+    const nngp_problem_t *p = &w->p;
+    size_t nt = (size_t)p->ntrain, ns = (size_t)p->ntest, nv = (size_t)p->nvalid;
+    size_t nr = (size_t)p->ntargets;
+    size_t layers = (size_t)w->lmax + 1, nd = (size_t)(p->ndepth > 0 ? p->ndepth : 1);
+    const work_array_t all[WORK_ARRAYS] = {
+        {&w->g_tt, nt * nt}, {&w->g_st, ns * nt}, {&w->g_vt, nv * nt},
+        {&w->gd_t, nt}, {&w->gd_s, ns}, {&w->gd_v, nv},
+        {&w->k_tt, nt * nt}, {&w->k_st, ns * nt}, {&w->lfac, nt * nt}, {&w->alpha, nt * nr},
+        {&w->dg_t, layers * nt}, {&w->dg_s, layers * ns}, {&w->dg_v, layers * nv},
+        {&w->alpha_d, nd * nt * nr}, {&w->mean_d_s, nd * ns * nr}, {&w->mean_d_v, nd * nv * nr},
+        {&w->lml_d, nd}, {&w->tile, ROW_TILE * nt},
+        {&w->post_work, 0}, {&w->post_kss, 0}};
+    memcpy(t, all, sizeof all);
+}
+
 /* Allocates the per-item buffers (and, unless borrowed, the Gram arrays) of w. */
 static int alloc_buffers(nngp_work_t *w)
 {
     const nngp_problem_t *p = &w->p;
     size_t nt = (size_t)p->ntrain, ns = (size_t)p->ntest, nv = (size_t)p->nvalid;
-    size_t nr = (size_t)p->ntargets;
-    int fail = 0;
-    if (!w->borrows_gram) {
-        w->g_tt = nn_alloc_doubles_or_flag(nt * nt, &fail);
-        w->g_st = nn_alloc_doubles_or_flag(ns * nt, &fail);
-        w->g_vt = nn_alloc_doubles_or_flag(nv * nt, &fail);
-        w->gd_t = nn_alloc_doubles_or_flag(nt, &fail);
-        w->gd_s = nn_alloc_doubles_or_flag(ns, &fail);
-        w->gd_v = nn_alloc_doubles_or_flag(nv, &fail);
-    }
-    w->k_tt = nn_alloc_doubles_or_flag(nt * nt, &fail);
-    w->k_st = nn_alloc_doubles_or_flag(ns * nt, &fail);
-    w->lfac = nn_alloc_doubles_or_flag(nt * nt, &fail);
-    w->alpha = nn_alloc_doubles_or_flag(nt * nr, &fail);
     w->lmax = 0;
     for (int k = 0; k < p->ndepth; k++)
         w->lmax = p->depths[k] > w->lmax ? p->depths[k] : w->lmax;
-    size_t layers = (size_t)w->lmax + 1, nd = (size_t)(p->ndepth > 0 ? p->ndepth : 1);
-    w->dg_t = nn_alloc_doubles_or_flag(layers * nt, &fail);
-    w->dg_s = nn_alloc_doubles_or_flag(layers * ns, &fail);
-    w->dg_v = nn_alloc_doubles_or_flag(layers * nv, &fail);
-    w->alpha_d = nn_alloc_doubles_or_flag(nd * nt * nr, &fail);
-    w->mean_d_s = nn_alloc_doubles_or_flag(nd * ns * nr, &fail);
-    w->mean_d_v = nn_alloc_doubles_or_flag(nd * nv * nr, &fail);
-    w->lml_d = nn_alloc_doubles_or_flag(nd, &fail);
-    w->tile = nn_alloc_doubles_or_flag(ROW_TILE * nt, &fail);
-    if (!(w->ok_d = calloc(nd, 1)))
+    work_array_t t[WORK_ARRAYS];
+    int fail = 0;
+    work_arrays(w, t);
+    for (int k = w->borrows_gram ? GRAM_ARRAYS : 0; k < WORK_ARRAYS; k++)
+        if (t[k].n > 0)
+            *t[k].a = nn_alloc_doubles_or_flag(t[k].n, &fail);
+    if (!(w->ok_d = calloc((size_t)(p->ndepth > 0 ? p->ndepth : 1), 1)))
         fail = 1;
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the kernel buffers (%zu train, %zu "
@@ -190,12 +199,11 @@ nngp_work_t *nngp_work_clone(const nngp_work_t *original)
     }
     w->p = original->p;
     w->borrows_gram = 1;
-    w->g_tt = original->g_tt;
-    w->g_st = original->g_st;
-    w->g_vt = original->g_vt;
-    w->gd_t = original->gd_t;
-    w->gd_s = original->gd_s;
-    w->gd_v = original->gd_v;
+    work_array_t mine[WORK_ARRAYS], theirs[WORK_ARRAYS];
+    work_arrays(w, mine);
+    work_arrays((nngp_work_t *)original, theirs);   /* reads, never writes, original */
+    for (int k = 0; k < GRAM_ARRAYS; k++)
+        *mine[k].a = *theirs[k].a;
     if (alloc_buffers(w) != NN_OK)
         nngp_work_destroy(&w);
     return w;
@@ -206,29 +214,11 @@ void nngp_work_destroy(nngp_work_t **pw)
     if (!pw || !*pw)
         return;
     nngp_work_t *w = *pw;
-    if (!w->borrows_gram) {
-        free(w->g_tt);
-        free(w->g_st);
-        free(w->g_vt);
-        free(w->gd_t);
-        free(w->gd_s);
-        free(w->gd_v);
-    }
-    free(w->k_tt);
-    free(w->k_st);
-    free(w->lfac);
-    free(w->alpha);
-    free(w->dg_t);
-    free(w->dg_s);
-    free(w->dg_v);
-    free(w->alpha_d);
-    free(w->mean_d_s);
-    free(w->mean_d_v);
-    free(w->lml_d);
-    free(w->tile);
+    work_array_t t[WORK_ARRAYS];
+    work_arrays(w, t);
+    for (int k = w->borrows_gram ? GRAM_ARRAYS : 0; k < WORK_ARRAYS; k++)
+        free(*t[k].a);
     free(w->ok_d);
-    free(w->post_work);
-    free(w->post_kss);
     free(w);
     *pw = NULL;
 }

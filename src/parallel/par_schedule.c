@@ -148,7 +148,7 @@ static void answer(int g)
             ((sched.left > 0 && sched.left < sched.ngroups) ||
              (sched.left == 0 && sched.s->extra && sched.running > 0)))
             break;
-        int items[64];
+        int items[PAR_MAX_SLOTS];
         for (int j = 0; j < sched.slots; j++)
             items[j] = -1;
         int n = next_items(items, sched.slots, a->held == 0);
@@ -330,7 +330,7 @@ static int groups_unheard(void)
 /* World rank 0 (leader of group 0). */
 static int run_root(unsigned char *buf)
 {
-    int status = NN_OK, items[64];
+    int status = NN_OK, items[PAR_MAX_SLOTS];
     /* The leaders send their first requests as soon as par_schedule starts: answer them before
      * rank 0's own first batch, so that no group waits for rank 0's first poll. */
     while (groups_unheard() > 0)
@@ -378,7 +378,7 @@ static void send_request(unsigned char *buf, int nresults, int closes, MPI_Reque
  * next batch runs into the other. */
 static int run_leader(unsigned char *buf[2])
 {
-    int status = NN_OK, items[64], open = 0, which = 0;
+    int status = NN_OK, items[PAR_MAX_SLOTS], open = 0, which = 0;
     MPI_Request sent[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     for (int k = 0; k <= PREFETCH; k++, open++, which ^= 1)
         send_request(buf[which], 0, 0, &sent[which]);
@@ -432,7 +432,7 @@ int par_schedule(const par_schedule_t *s)
         return par_agree(nn_fail(NN_ERR_INPUT, "%d MPI ranks cannot form groups of %d", size, g));
     memset(&sched, 0, sizeof sched);
     sched.s = s;
-    sched.slots = g > 1 || s->slots < 1 ? 1 : s->slots > 64 ? 64 : s->slots;
+    sched.slots = g > 1 || s->slots < 1 ? 1 : s->slots > PAR_MAX_SLOTS ? PAR_MAX_SLOTS : s->slots;
     sched.slots = par_max_int(sched.slots);   /* every rank sizes its messages alike */
     sched.record_bytes = (sizeof(item_header_t) + s->result_bytes + 7) / 8 * 8;
     sched.message_bytes = REQUEST_BYTES + (size_t)sched.slots * sched.record_bytes;

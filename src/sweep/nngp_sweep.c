@@ -24,7 +24,7 @@
 const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validation_accuracy",
                                                       "log_marginal_likelihood"};
 
-#define MAX_SLOTS 64
+#define MAX_SLOTS PAR_MAX_SLOTS
 
 /* The stage running: the grid (and its posteriors) on the search's training examples, or the
  * final fits on all of them (search_train); each has its own problem, layout and work objects. */
