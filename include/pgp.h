@@ -5,7 +5,8 @@
  * rank computes only its own tiles: their Gram entries by local GEMM on the rows they need, then
  * the elementwise recursion of kernel.h with replicated diagonals. pdpotrf factors K + s2 I (with
  * the jitter retry of gp_factor), pdpotrs solves for every target at once, pdgemm gives the test
- * means, pdtrsm the predictive variance, the log determinant comes from the distributed diagonal.
+ * means, a triangular solve the predictive variance (pdtrsm, or on a one-row grid panels of the
+ * factor broadcast to every rank), the log determinant comes from the distributed diagonal.
  * The problem's arrays (points, targets, labels) are small and replicated on every rank.
  * Every pgp_ function taking a grid or a work object is collective over the grid's communicator:
  * all its ranks call it with the same arguments, and get the same return value and the same
@@ -91,8 +92,9 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r);
 /* nngp_posterior on the grid: mean (ntest x ntargets, row-major), predictive variance (ntest) and
  * optionally the covariance (ntest x ntest, row-major; NULL on every rank to skip) of the model
  * (depth >= 0, sw2, sb2), on every rank; noise_used and info may be NULL. The variance is
- * kss - colsum((L^-1 K_ts)^2) with pdtrsm in place of w's test kernel; the covariance
- * Kss - V^T V with pdsyrk. Allocates for the call ntest doubles (+ ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
+ * kss - colsum((L^-1 K_ts)^2), solved in place of w's test kernel; the covariance
+ * Kss - V^T V with pdsyrk. Allocates for the call ntest doubles, a n x nb panel on a one-row grid
+ * (+ ntest^2 / P with cov). Returns 0, NN_ERR_NOT_PD (mean, var
  * and cov untouched), NN_ERR_NOMEM (on every rank) or NN_ERR_INPUT. */
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info);

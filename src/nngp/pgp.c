@@ -742,9 +742,10 @@ int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2)
 /* V <- L^-1 V with the factor L in w->f and V in ts layout (the rank's test columns), on a grid
  * of one process row, where every rank holds every row: each column panel of L is broadcast by
  * the rank that holds it, and each rank solves its own columns of V with local BLAS (the
- * panel's triangle, then one GEMM below it). At n = 40000 and 10000 test points on 1x2, pdtrsm
- * ran at 0.75-0.80 of the dgemm rate; a rank's own BLAS runs these shapes at the dgemm rate.
- * The broadcasts move n^2/2 doubles in all. Returns 0, or NN_ERR_NOMEM on every rank. */
+ * panel's triangle, then one GEMM below it). At n = 40000 and 10000 test points on 1x2 this ran
+ * at 0.92 of the dgemm rate, pdtrsm at 0.75-0.80 (README "Scale runs"). The broadcasts move
+ * n^2/2 doubles in all; the panel takes n nb doubles (pgp_posterior_bytes). Returns 0, or
+ * NN_ERR_NOMEM on every rank. */
 static int solve_lower_one_row(pgp_work_t *w, double *v)
 {
     const pgp_grid_t *g = w->g;
@@ -958,6 +959,8 @@ size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, 
     for (int r = 0; r < nprow; r++)
         for (int c = 0; c < npcol; c++) {
             size_t d = (size_t)ntest;   /* the variance's solve runs in place of the test kernel */
+            if (nprow == 1)
+                d += (size_t)ntrain * nb;   /* solve_lower_one_row's panel */
             if (cov)
                 d += full_local(ntest, ntest, nb, r, c, nprow, npcol) +
                      numroc(ntest, nb, r, nprow) + numroc(ntest, nb, c, npcol);
