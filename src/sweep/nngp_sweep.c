@@ -44,9 +44,13 @@ typedef struct {
     double last_write_seconds;  /* how long it took */
 } sweep_ctx_t;
 
-/* An item's result is packed as doubles: per depth test accuracy, validation accuracy, log
- * marginal likelihood, noise used, status, info; then the phase seconds. */
-static size_t item_record_doubles(int nd) { return 6 * (size_t)nd + NNGP_NPHASES; }
+/* A grid item's record: ITEM_FIELDS rows of nd doubles (per depth: test accuracy, validation
+ * accuracy, log marginal likelihood, noise used, status, info), then the phase seconds. Field f
+ * of depth d is rec[item_at(nd, f) + d]. */
+enum { ITEM_TEST, ITEM_VALID, ITEM_LML, ITEM_NOISE, ITEM_STATUS, ITEM_INFO, ITEM_FIELDS };
+
+static size_t item_at(int nd, int field) { return (size_t)field * nd; }
+static size_t item_record_doubles(int nd) { return item_at(nd, ITEM_FIELDS) + NNGP_NPHASES; }
 
 /* The posterior arrays of f for nd depths, nt test points and nr targets (and the covariance
  * when asked); the rest of f is cleared. Returns 1, or 0 when out of memory. */
@@ -263,17 +267,19 @@ static int run_grid_item(int item, int slot, void *result, void *vctx)
     int nd = s->nd;
     double *rec = result;
     int status[NNGP_MAX_DEPTHS], info[NNGP_MAX_DEPTHS];
-    nngp_result_t r = {.test_accuracy = rec, .valid_accuracy = rec + nd,
-                       .log_marginal_likelihood = rec + 2 * nd, .noise_used = rec + 3 * nd,
+    nngp_result_t r = {.test_accuracy = rec + item_at(nd, ITEM_TEST),
+                       .valid_accuracy = rec + item_at(nd, ITEM_VALID),
+                       .log_marginal_likelihood = rec + item_at(nd, ITEM_LML),
+                       .noise_used = rec + item_at(nd, ITEM_NOISE),
                        .status = status, .info = info};
     double sw2, sb2;
     item_variances(s, item, &sw2, &sb2);
     st = c->pwork ? pgp_item_run(c->pwork, sw2, sb2, &r) : nngp_item_run(c->work[slot], sw2, sb2, &r);
     for (int d = 0; d < nd; d++) {
-        rec[4 * nd + d] = status[d];
-        rec[5 * nd + d] = info[d];
+        rec[item_at(nd, ITEM_STATUS) + d] = status[d];
+        rec[item_at(nd, ITEM_INFO) + d] = info[d];
     }
-    memcpy(rec + 6 * nd, r.seconds, sizeof r.seconds);
+    memcpy(rec + item_at(nd, ITEM_FIELDS), r.seconds, sizeof r.seconds);
     return st;
 }
 
@@ -297,14 +303,14 @@ static int record_grid_item(int item, const void *result, void *vctx)
     int nd = s->nd;
     for (int d = 0; d < nd; d++) {
         size_t g = (size_t)d * s->nitems + item;
-        s->test_accuracy[g] = rec[d];
-        s->validation_accuracy[g] = rec[nd + d];
-        s->log_marginal_likelihood[g] = rec[2 * nd + d];
-        s->noise_used[g] = rec[3 * nd + d];
-        s->status[g] = (int)rec[4 * nd + d];
-        s->info[g] = (int)rec[5 * nd + d];
+        s->test_accuracy[g] = rec[item_at(nd, ITEM_TEST) + d];
+        s->validation_accuracy[g] = rec[item_at(nd, ITEM_VALID) + d];
+        s->log_marginal_likelihood[g] = rec[item_at(nd, ITEM_LML) + d];
+        s->noise_used[g] = rec[item_at(nd, ITEM_NOISE) + d];
+        s->status[g] = (int)rec[item_at(nd, ITEM_STATUS) + d];
+        s->info[g] = (int)rec[item_at(nd, ITEM_INFO) + d];
     }
-    memcpy(s->item_seconds + (size_t)item * NNGP_NPHASES, rec + 6 * nd,
+    memcpy(s->item_seconds + (size_t)item * NNGP_NPHASES, rec + item_at(nd, ITEM_FIELDS),
            NNGP_NPHASES * sizeof(double));
     s->item_done[item] = 1;
     select_all(s);   /* an interrupted file then holds the best models among finished items */
