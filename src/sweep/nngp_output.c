@@ -177,6 +177,17 @@ static int write_grid(h5file_t *f, const nngp_state_t *s, int fresh)
     return st;
 }
 
+/* Depth d's model, grid item `item` (-1: none), as its positions in the variance scales (-1)
+ * and their values (NaN) into iw[d], ib[d], sw2[d], sb2[d]. */
+static void item_model(const nngp_state_t *s, int item, int d, int *iw, int *ib, double *sw2,
+                       double *sb2)
+{
+    iw[d] = item < 0 ? -1 : item / s->nb;
+    ib[d] = item < 0 ? -1 : item % s->nb;
+    sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[iw[d]];
+    sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[ib[d]];
+}
+
 /* The best model per depth under each rule; attachments and the rule text only when fresh. */
 static int write_best(h5file_t *f, const nngp_state_t *s, int fresh)
 {
@@ -194,11 +205,8 @@ static int write_best(h5file_t *f, const nngp_state_t *s, int fresh)
         int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS];
         for (int d = 0; d < s->nd; d++) {
             int item = s->best[rule][d];
-            iw[d] = item < 0 ? -1 : item / s->nb;
-            ib[d] = item < 0 ? -1 : item % s->nb;
+            item_model(s, item, d, iw, ib, sw2, sb2);
             size_t g = (size_t)d * s->nitems + (item < 0 ? 0 : item);
-            sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[item / s->nb];
-            sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[item % s->nb];
             acc[d] = item < 0 ? NAN : s->test_accuracy[g];
             vacc[d] = item < 0 ? NAN : s->validation_accuracy[g];
             lml[d] = item < 0 ? NAN : s->log_marginal_likelihood[g];
@@ -343,10 +351,7 @@ static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fit
     for (size_t d = 0; d < nd; d++) {
         int item = fits->item[d];
         done_any |= fits->done[d];
-        iw[d] = item < 0 ? -1 : item / s->nb;
-        ib[d] = item < 0 ? -1 : item % s->nb;
-        sw2[d] = item < 0 ? NAN : s->job->nngp.sigma_w2.v[iw[d]];
-        sb2[d] = item < 0 ? NAN : s->job->nngp.sigma_b2.v[ib[d]];
+        item_model(s, item, (int)d, iw, ib, sw2, sb2);
         status[d] = !fits->done[d] || item < 0 ? NNGP_PENDING
                     : fits->info[d] == 0       ? NNGP_OK
                                                : NNGP_FAILED;

@@ -573,14 +573,8 @@ static int run_posteriors(sweep_ctx_t *c)
 }
 
 /* ---- final fits (search_train): each depth's selected model on every training example, by the
- * same posterior code, in the posterior phase's order ---- */
-
-static int run_final_item(int k, int slot, void *result, void *vctx)
-{
-    sweep_ctx_t *c = vctx;
-    int d = post_depth(c->state, k);
-    return run_posterior(c, slot, d, c->state->best[SELECT_TEST_ACCURACY][d], result);
-}
+ * posterior items (run_post_item with the final stage's work objects), in the posterior phase's
+ * order ---- */
 
 /* Every fit is saved as soon as it is known: one costs as much as a large part of the job. */
 static int record_final_item(int k, const void *result, void *vctx)
@@ -641,7 +635,7 @@ static int run_final(sweep_ctx_t *c, int slots)
     log_info("final fits: the selected model of %d depth(s) on all %d training examples%s", todo,
              s->ds->train.n, todo < s->nd ? " (the others resumed)" : "");
     log_layout(c->layout);
-    return run_phase(c, s->nd, done, post_record_doubles(s), run_final_item, record_final_item,
+    return run_phase(c, s->nd, done, post_record_doubles(s), run_post_item, record_final_item,
                      NULL, "final");
 }
 
