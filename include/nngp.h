@@ -90,6 +90,17 @@ double nngp_posterior_log_marginal(const nngp_work_t *w);
 /* Seconds per phase (nngp_phase_names; gram 0) of the last nngp_posterior. */
 void nngp_posterior_seconds(const nngp_work_t *w, double seconds[NNGP_NPHASES]);
 
+/* The self-check of a fit: scaled residuals of the solve and of the factorization on sampled
+ * rows of K + s2 I recomputed from the points (definitions in nngp_check.h); NaN: not computed. */
+typedef struct {
+    double solve, factor;
+} nngp_check_t;
+/* The self-check of the model (depth, sw2, sb2, s2 = its noise_used) of the last nngp_posterior,
+ * which must have returned 0 (its factor and weights are read). Allocates 2 x 64 x ntrain doubles
+ * for the call. Returns 0 or NN_ERR_NOMEM. */
+int nngp_posterior_check(const nngp_work_t *w, int depth, double sw2, double sb2, double s2,
+                         nngp_check_t *check);
+
 /* The start of an item in either solver: clears r's seconds and checks p's depths. Returns 1
  * (depths to run), 0 (no depths: nothing to do) or NN_ERR_INPUT naming the first depth that is
  * not ascending and >= 1 (message set). */

@@ -105,6 +105,14 @@ double pgp_posterior_log_marginal(const pgp_work_t *w);
 /* This rank's seconds per phase (nngp_phase_names) of that pgp_posterior. Not collective. */
 void pgp_posterior_seconds(const pgp_work_t *w, double seconds[NNGP_NPHASES]);
 
+/* nngp_posterior_check on the grid: the self-check of the model (depth, sw2, sb2, s2 = its
+ * noise_used) of the last pgp_posterior, which must have returned 0 (its factor and weights are
+ * read, not changed). The factor's sampled rows are gathered and multiplied by pdtrmm; every rank
+ * gets the same residuals. Allocates about 3 x 64 x ntrain + ntrain x ntargets doubles per rank
+ * for the call. Returns 0 or NN_ERR_NOMEM (on every rank). */
+int pgp_posterior_check(const pgp_work_t *w, int depth, double sw2, double sb2, double s2,
+                        nngp_check_t *check);
+
 /* 1 if w holds the factor, solution and test kernel of the model (depth, sw2, sb2), left by the
  * pgp_item_run or pgp_posterior that factored it last: a pgp_posterior of that model without
  * covariance then builds neither its kernel nor its factor again (same results, bit for bit).

@@ -4,12 +4,14 @@
  * factorization fails at every depth without stopping the item. */
 #include "testlib.h"
 
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn_error.h"
 #include "nn_rng.h"
 #include "nngp.h"
+#include "nngp_check.h"
 
 #define PYTHON "/usr/bin/python3"
 
@@ -393,6 +395,68 @@ static void test_bad_depths_refused(void **state)
     blobs_free(&b);
 }
 
+/* The self-check (nngp_check.h). The residual formulas against values worked by hand on a 2 x 2
+ * system; then a real fit (150 points, 64 sampled rows, noise 1e-10: a nearly singular kernel)
+ * passes with residuals of order 1, and fails when the weights no longer solve the system (a
+ * target changed after the fit), when the factor is not that of the kernel (a point moved after
+ * the fit), and when the model checked is not the one fitted. */
+static void test_self_check(void **state)
+{
+    (void)state;
+    /* A = [[2, 1], [1, 2]], y = (1, 0), alpha = (0.75, -0.5) (residual (0, -0.25), exactly);
+     * L L^T off by 2 eps at (1, 1): solve = 0.25 / (eps (3 x 0.75 + 1) 2), factor = 1/3 */
+    double y2[2] = {1.0, 0.0}, a2[4] = {2.0, 1.0, 1.0, 2.0}, alpha2[2] = {0.75, -0.5};
+    double llt2[4] = {2.0, 1.0, 1.0, 2.0 + 2 * DBL_EPSILON};   /* column k = row k of L L^T */
+    int rows2[2] = {0, 1};
+    nngp_problem_t p2 = {.dim = 1, .ntargets = 1, .ntrain = 2, .y_train = y2};
+    nngp_check_t c2 = nngp_check_residuals(&p2, rows2, 2, a2, llt2, alpha2);
+    assert_close(c2.solve, 0.25 / (DBL_EPSILON * 3.25 * 2), 1e-12);
+    assert_close(c2.factor, 1.0 / 3.0, 1e-12);
+    assert_false(nngp_check_passed(c2, 16.0));
+    nngp_check_t good = {1.0, 0.5};
+    assert_true(nngp_check_passed(good, 16.0) && !nngp_check_passed(good, 0.9));
+    nngp_check_t bad = {NAN, 0.0};
+    assert_false(nngp_check_passed(bad, 16.0));
+
+    int rows[NNGP_CHECK_ROWS];
+    assert_int_equal(nngp_check_rows(150, rows), NNGP_CHECK_ROWS);
+    assert_int_equal(rows[0], 0);
+    assert_int_equal(rows[NNGP_CHECK_ROWS - 1], 149);
+    blobs_t b = blobs_make(35, 3, 6, 150, 20, 0);
+    const int depths[] = {1, 3};
+    nngp_problem_t p = {
+        .dim = 6, .ntargets = 3, .ntrain = 150, .ntest = 20, .x_train = b.x_train,
+        .y_train = b.y_train, .x_test = b.x_test, .test_label = b.test_label, .depths = depths,
+        .ndepth = 2, .noise = 1e-10, .noise_max = 1e-2};
+    nngp_work_t *w = nngp_work_create(&p);
+    assert_non_null(w);
+    double mean[60], var[20], s2;
+    assert_int_equal(nngp_posterior(w, 3, 1.5, 0.2, mean, var, NULL, &s2, NULL), 0);
+    nngp_check_t c;
+    assert_int_equal(nngp_posterior_check(w, 3, 1.5, 0.2, s2, &c), 0);
+    print_message("fit: solve %.3g, factor %.3g (s2 %g)\n", c.solve, c.factor, s2);
+    assert_true(nngp_check_passed(c, NNGP_CHECK_THRESHOLD_DEFAULT));
+    assert_true(c.solve > 0.0 && c.factor > 0.0);
+
+    b.y_train[3 * 73] += 1e-4;   /* a sampled row: 31 * 149 / 63 = 73 */
+    assert_int_equal(nngp_posterior_check(w, 3, 1.5, 0.2, s2, &c), 0);
+    print_message("target changed: solve %.3g, factor %.3g\n", c.solve, c.factor);
+    assert_true(c.solve > 1e3 && c.factor <= NNGP_CHECK_THRESHOLD_DEFAULT);
+    b.y_train[3 * 73] -= 1e-4;
+
+    double x_saved = b.x_train[6 * 100];
+    b.x_train[6 * 100] += 1e-3;
+    assert_int_equal(nngp_posterior_check(w, 3, 1.5, 0.2, s2, &c), 0);
+    print_message("point moved: solve %.3g, factor %.3g\n", c.solve, c.factor);
+    assert_true(c.factor > 1e3 && !nngp_check_passed(c, NNGP_CHECK_THRESHOLD_DEFAULT));
+    b.x_train[6 * 100] = x_saved;
+
+    assert_int_equal(nngp_posterior_check(w, 3, 1.6, 0.2, s2, &c), 0);
+    assert_false(nngp_check_passed(c, NNGP_CHECK_THRESHOLD_DEFAULT));
+    nngp_work_destroy(&w);
+    blobs_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_failed_depths_are_recorded),
         cmocka_unit_test(test_accuracy_rules),
         cmocka_unit_test(test_bad_depths_refused),
+        cmocka_unit_test(test_self_check),
     };
     return cmocka_run_group_tests_name("nngp", tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "nn_error.h"
 #include "nn_rng.h"
 #include "nngp.h"
+#include "nngp_check.h"
 #include "par.h"
 #include "pgp.h"
 
@@ -30,6 +31,8 @@
 static struct {
     double lml, mean, var, cov;
 } maxdiff, lastdiff;
+/* The largest self-check residuals of the posteriors compared (pgp_posterior_check). */
+static nngp_check_t maxcheck;
 
 /* ---- problems ---- */
 
@@ -306,6 +309,13 @@ static void check_posterior(pgp_work_t *w, const nngp_problem_t *prob, const ref
                  dv, dc, RTOL);
     assert_true(nngp_accuracy(mean, ns, nr, prob->test_label) ==
                 nngp_accuracy(ref->mean, ns, nr, prob->test_label));
+    nngp_check_t c = {NAN, NAN};
+    assert_int_equal(pgp_posterior_check(w, depth, ref->sw2, ref->sb2, noise, &c), 0);
+    if (!nngp_check_passed(c, NNGP_CHECK_THRESHOLD_DEFAULT))
+        fail_msg("%s self-check depth %d: solve %.3g, factor %.3g", label, depth, c.solve,
+                 c.factor);
+    maxcheck.solve = fmax(maxcheck.solve, c.solve);
+    maxcheck.factor = fmax(maxcheck.factor, c.factor);
     maxdiff.mean = fmax(maxdiff.mean, dm);
     lastdiff.mean = fmax(lastdiff.mean, dm);
     maxdiff.var = fmax(maxdiff.var, dv);
@@ -539,6 +549,50 @@ static void test_posterior_reuses_the_item(void **state)
     blobs_free(&b);
 }
 
+/* The self-check on the grid of all ranks, for each store: the fit passes, with residuals of the
+ * order of the LAPACK fit's (nngp_posterior_check on the same problem, both below 1); it fails
+ * when a target of a sampled row changes after the fit (the weights no longer solve the system)
+ * and when a training point moves (the factor is no longer that of the kernel). */
+static void test_self_check(void **state)
+{
+    (void)state;
+    blobs_t b = blobs_make(46, 3, 20, 300, 100, 50);
+    const int depths[] = {3};
+    nngp_problem_t prob = blobs_problem(&b, depths, 1, 1e-10, 0.1);
+    double mean[300], var[100], s2;
+    nngp_work_t *serial = nngp_work_create(&prob);
+    assert_non_null(serial);
+    assert_int_equal(nngp_posterior(serial, 3, 2.0, 0.3, mean, var, NULL, &s2, NULL), 0);
+    nngp_check_t ref;
+    assert_int_equal(nngp_posterior_check(serial, 3, 2.0, 0.3, s2, &ref), 0);
+    nngp_work_destroy(&serial);
+    assert_true(ref.solve < 1.0 && ref.factor < 1.0);
+    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 16);
+    assert_non_null(g);
+    for (int s = 0; s < 3; s++) {
+        pgp_work_t *w = pgp_work_create(g, &prob, (pgp_store_t)s);
+        assert_non_null(w);
+        assert_int_equal(pgp_posterior(w, 3, 2.0, 0.3, mean, var, NULL, &s2, NULL), 0);
+        nngp_check_t c;
+        assert_int_equal(pgp_posterior_check(w, 3, 2.0, 0.3, s2, &c), 0);
+        print_message("store %d: solve %.3g, factor %.3g (LAPACK: %.3g, %.3g)\n", s, c.solve,
+                      c.factor, ref.solve, ref.factor);
+        assert_true(c.solve < 1.0 && c.factor < 1.0);
+        b.y_train[3 * 299 + 1] += 1e-4;   /* the last row is always sampled */
+        assert_int_equal(pgp_posterior_check(w, 3, 2.0, 0.3, s2, &c), 0);
+        assert_true(c.solve > 1e3 && c.factor < 1.0);
+        b.y_train[3 * 299 + 1] -= 1e-4;
+        double x = b.x_train[20 * 150];
+        b.x_train[20 * 150] += 1e-3;
+        assert_int_equal(pgp_posterior_check(w, 3, 2.0, 0.3, s2, &c), 0);
+        assert_true(c.factor > 1e3 && !nngp_check_passed(c, NNGP_CHECK_THRESHOLD_DEFAULT));
+        b.x_train[20 * 150] = x;
+        pgp_work_destroy(&w);
+    }
+    pgp_grid_destroy(&g);
+    blobs_free(&b);
+}
+
 /* Depths not ascending, a negative posterior depth and a grid that does not fit are refused
  * on every rank with a message. */
 static void test_bad_input(void **state)
@@ -693,6 +747,10 @@ static void test_report_differences(void **state)
                   "(tolerance %.0e)\n", par_size(), all[0], all[1], all[2], all[3], RTOL);
     for (int i = 0; i < 4; i++)
         assert_true(all[i] <= RTOL);
+    double check[2] = {maxcheck.solve, maxcheck.factor};
+    MPI_Allreduce(MPI_IN_PLACE, check, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    print_message("largest self-check residuals of those posteriors: solve %.2e, factor %.2e "
+                  "(threshold %g)\n", check[0], check[1], NNGP_CHECK_THRESHOLD_DEFAULT);
 }
 
 static double t_start;
@@ -724,6 +782,7 @@ int main(int argc, char **argv)
         TIMED(test_jitter_retry),
         TIMED(test_stores_agree),
         TIMED(test_posterior_reuses_the_item),
+        TIMED(test_self_check),
         TIMED(test_bad_input),
         TIMED(test_memory_estimates),
         TIMED(test_acceptance_n2000),

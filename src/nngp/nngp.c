@@ -6,11 +6,13 @@
  * (reported models only). */
 #include "nngp.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gp.h"
+#include "nngp_check.h"
 #include "kernel.h"
 #include "nn_alloc.h"
 #include "nn_error.h"
@@ -493,4 +495,28 @@ double nngp_posterior_log_marginal(const nngp_work_t *w) { return w->post_lml; }
 void nngp_posterior_seconds(const nngp_work_t *w, double seconds[NNGP_NPHASES])
 {
     memcpy(seconds, w->post_seconds, sizeof w->post_seconds);
+}
+
+int nngp_posterior_check(const nngp_work_t *w, int depth, double sw2, double sb2, double s2,
+                         nngp_check_t *check)
+{
+    const nngp_problem_t *p = &w->p;
+    int n = p->ntrain, rows[NNGP_CHECK_ROWS], nrows = nngp_check_rows(n, rows);
+    double *a = nn_alloc_doubles((size_t)nrows * n), *llt = nn_alloc_doubles((size_t)n * nrows);
+    int rc = a && llt ? NN_OK : nn_fail(NN_ERR_NOMEM, "self-check: out of memory (%d train "
+                                        "points)", n);
+    if (rc == NN_OK)
+        rc = nngp_check_kernel_rows(p, rows, nrows, depth, sw2, sb2, s2, a);
+    if (rc == NN_OK) {
+        /* llt = L Ls^T, Ls the sampled rows of L (zero right of the diagonal) */
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < nrows; k++)
+                llt[(size_t)j * nrows + k] = j <= rows[k] ? w->lfac[(size_t)rows[k] * n + j] : 0.0;
+        cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, nrows,
+                    1.0, w->lfac, n, llt, nrows);
+        *check = nngp_check_residuals(p, rows, nrows, a, llt, w->alpha);
+    }
+    free(a);
+    free(llt);
+    return rc;
 }

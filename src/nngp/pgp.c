@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "nngp_check.h"
 #include "nn_alloc.h"
 #include "nn_error.h"
 #include "nn_threads.h"
@@ -979,4 +980,75 @@ int pgp_store_choose(int ntrain, int ntest, int nvalid, int ntargets, int nprow,
                 post <= budget)
             return s;
     return -1;
+}
+
+/* ---- the self-check (nngp_check.h) ---- */
+
+/* Sums n doubles in place over the grid's ranks. */
+static void grid_sum(const pgp_grid_t *g, double *buf, size_t n)
+{
+    if (n > 0)
+        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, g->comm);
+}
+
+/* llt (ntrain x nrows, row-major) = L Ls^T with Ls the sampled rows of the factor in w->f (zero
+ * right of the diagonal): the rows gathered to every rank, dealt out again as an ntrain x nrows
+ * block-cyclic matrix, multiplied by pdtrmm, gathered. ls and b are work arrays of nrows x ntrain
+ * doubles and of tb's local size. */
+static void factor_rows_product(const pgp_work_t *w, const int *rows, int nrows,
+                                const tiles_t *tb, double *ls, double *b, double *llt)
+{
+    const tiles_t *t = &w->tt;
+    int n = w->p.ntrain, one = 1, pos_of[NNGP_CHECK_ROWS];
+    double d_one = 1.0;
+    memset(ls, 0, (size_t)nrows * n * sizeof *ls);
+    for (int k = 0, il = 0; k < nrows; k++) {   /* rows and grow are ascending */
+        while (il < t->locr && t->grow[il] < rows[k])
+            il++;
+        pos_of[k] = il < t->locr && t->grow[il] == rows[k] ? il : -1;
+    }
+    for (int k = 0; k < nrows; k++)
+        for (int jl = 0; pos_of[k] >= 0 && jl < t->locc && t->gcol[jl] <= rows[k]; jl++)
+            ls[(size_t)k * n + t->gcol[jl]] = w->f[(size_t)jl * t->lld + pos_of[k]];
+    grid_sum(w->g, ls, (size_t)nrows * n);
+    for (int jl = 0; jl < tb->locc; jl++)
+        for (int il = 0; il < tb->locr; il++)
+            b[(size_t)jl * tb->lld + il] = ls[(size_t)tb->gcol[jl] * n + tb->grow[il]];
+    if (n > 0)
+        pdtrmm_("L", "L", "N", "N", &n, &nrows, &d_one, w->f, &one, &one, t->desc, b, &one, &one,
+                tb->desc);
+    tiles_allgather(tb, b, llt, w->g->comm);
+}
+
+int pgp_posterior_check(const pgp_work_t *w, int depth, double sw2, double sb2, double s2,
+                        nngp_check_t *check)
+{
+    const nngp_problem_t *p = &w->p;
+    int n = p->ntrain, rows[NNGP_CHECK_ROWS], nrows = nngp_check_rows(n, rows), fail = 0;
+    tiles_t tb;
+    fail |= tiles_init(&tb, n, nrows, w->g, 0) != 0;
+    double *ls = nn_alloc_doubles_or_flag((size_t)nrows * n, &fail);
+    double *b = fail ? NULL : nn_alloc_doubles_or_flag(local_size(&tb), &fail);
+    double *llt = nn_alloc_doubles_or_flag((size_t)n * nrows, &fail);
+    double *alpha = nn_alloc_doubles_or_flag((size_t)n * p->ntargets, &fail);
+    int rc = NN_OK;
+    if (!all_ok(w->g->comm, !fail))
+        rc = nn_fail(NN_ERR_NOMEM, "self-check: out of memory (%d train points, %d x %d grid)",
+                     n, w->g->nprow, w->g->npcol);
+    if (rc == NN_OK) {
+        factor_rows_product(w, rows, nrows, &tb, ls, b, llt);
+        tiles_allgather(&w->ty, w->alpha, alpha, w->g->comm);
+        double *a = ls;   /* the gathered rows are used: the kernel rows take their place */
+        rc = nngp_check_kernel_rows(p, rows, nrows, depth, sw2, sb2, s2, a);
+        if (!all_ok(w->g->comm, rc == NN_OK))
+            rc = rc ? rc : nn_fail(NN_ERR_NOMEM, "self-check: out of memory on another rank");
+        else
+            *check = nngp_check_residuals(p, rows, nrows, a, llt, alpha);
+    }
+    tiles_free(&tb);
+    free(ls);
+    free(b);
+    free(llt);
+    free(alpha);
+    return rc;
 }

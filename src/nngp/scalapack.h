@@ -38,6 +38,11 @@ void pdtrsm_(const char *side, const char *uplo, const char *transa, const char 
              const int *m, const int *n, const double *alpha, const double *a, const int *ia,
              const int *ja, const int *desca, double *b, const int *ib, const int *jb,
              const int *descb);
+/* B = alpha op(A) B (side "L") with A triangular (only its uplo triangle read); B m x n. */
+void pdtrmm_(const char *side, const char *uplo, const char *transa, const char *diag,
+             const int *m, const int *n, const double *alpha, const double *a, const int *ia,
+             const int *ja, const int *desca, double *b, const int *ib, const int *jb,
+             const int *descb);
 /* C = alpha op(A) op(A)^T + beta C on the uplo triangle of the n x n C; trans "T": A is k x n. */
 void pdsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
              const double *a, const int *ia, const int *ja, const int *desca, const double *beta,
