@@ -39,6 +39,8 @@ typedef struct {
     int covariance;             /* store the full test covariance of reported models (default 0) */
     int search_train;           /* > 0: the grid on the first search_train training examples, then
                                    each depth's selected model fitted on all (default 0: off) */
+    double check_threshold;     /* a fit's self-check passes with scaled residuals at most this
+                                   (nngp_check.h; default 16, HPL's), > 0 */
 } nngp_spec_t;
 
 #define JOB_NAME_MAX 64

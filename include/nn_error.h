@@ -11,7 +11,8 @@ enum nn_status {
     NN_ERR_INPUT = -2,       /* bad input: job file, dataset, command line */
     NN_ERR_NOMEM = -3,       /* allocation failed */
     NN_ERR_NOT_PD = -4,      /* matrix not positive definite even after the jitter retries */
-    NN_ERR_INTERRUPTED = -5  /* stopped by a signal after writing a checkpoint */
+    NN_ERR_INTERRUPTED = -5, /* stopped by a signal after writing a checkpoint */
+    NN_ERR_CHECK = -6        /* the run's self-check FAILED (reported only under --strict) */
 };
 
 /* Exit statuses of the program (documented in the README and --help). */
@@ -19,6 +20,7 @@ enum nn_exit {
     NN_EXIT_OK = 0,
     NN_EXIT_RUNTIME = 1,
     NN_EXIT_INPUT = 2,
+    NN_EXIT_CHECK = 3,       /* --strict: results written, but the self-check FAILED */
     NN_EXIT_RESUME = 75      /* interrupted, checkpoint written: run again with --resume (EX_TEMPFAIL) */
 };
 
@@ -29,7 +31,7 @@ int nn_fail_context(int code, const char *fmt, ...) __attribute__((format(printf
 /* The last recorded message ("" if none). */
 const char *nn_errmsg(void);
 void nn_error_clear(void);
-/* Maps a status to an exit status: NN_ERR_INPUT -> 2, NN_ERR_INTERRUPTED -> 75, other errors -> 1. */
+/* Maps a status to an exit status: NN_ERR_INPUT -> 2, NN_ERR_CHECK -> 3, NN_ERR_INTERRUPTED -> 75, other errors -> 1. */
 int nn_exit_status(int status);
 
 #endif

@@ -14,6 +14,7 @@ typedef struct {
     int resume;                 /* skip items finished in an existing file at out_path (CNN: and
                                    continue unfinished runs from their checkpoints) */
     int threads;                /* items a rank runs at once, one per thread */
+    int strict;                 /* a FAILED self-check returns NN_ERR_CHECK (else only reported) */
     long long bench_steps;      /* cnn only: > 0 benchmarks the first run (cnn_bench.c) instead */
 } sweep_options_t;
 

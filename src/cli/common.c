@@ -109,7 +109,8 @@ static long long parse_steps(const cli_experiment_t *e, const char *text)
 
 /* Returns -1 to go on, else an exit status. */
 static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, const char **job_path,
-                          const char **out_path, int *resume, long long *bench, int *quiet)
+                          const char **out_path, int *resume, long long *bench, int *quiet,
+                          int *strict)
 {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -124,6 +125,8 @@ static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, cons
                 return NN_EXIT_INPUT;
         } else if (!strcmp(argv[i], "--quiet")) {
             *quiet = 1;
+        } else if (!strcmp(argv[i], "--strict")) {
+            *strict = 1;
         } else if (argv[i][0] == '-' || *job_path) {
             fprintf(stderr, "nnsweep %s: unexpected argument '%s'\n\n%s", e->name, argv[i], e->usage);
             return NN_EXIT_INPUT;
@@ -141,9 +144,10 @@ static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, cons
 int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
 {
     const char *job_path = NULL, *out_path = NULL;
-    int resume = 0, quiet = 0;
+    int resume = 0, quiet = 0, strict = 0;
     long long bench = 0;
-    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &bench, &quiet);
+    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &bench, &quiet,
+                                     &strict);
     if (exit_status >= 0)
         return exit_status;
     char *cmdline = cli_command_line(argc + 2, argv - 2);   /* argv[-2..-1]: program, command */
@@ -174,10 +178,10 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
     if (st == NN_OK) {
         sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = resume,
                                .threads = e->threads_to_blas ? 1 : threads,
-                               .bench_steps = bench};
+                               .strict = strict, .bench_steps = bench};
         st = e->run(&job, &ds, &opt);
     }
-    if (st == NN_OK && par_rank() == 0 && !bench) {
+    if ((st == NN_OK || st == NN_ERR_CHECK) && par_rank() == 0 && !bench) {
         log_info("results written to %s", out);
         if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)
             log_error("%s", nn_errmsg());   /* the results are safe: not a failed run */

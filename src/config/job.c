@@ -5,6 +5,7 @@
 #include "job.h"
 #include "job_internal.h"
 #include "nn_error.h"
+#include "nngp_check.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -85,6 +86,7 @@ static const keydef_t nngp_keys[] = {
     {"grid", K_PGRID, N(grid_p), 0, 0, 0, 0, NULL},
     {"covariance", K_BOOL, N(covariance), 0, 0, 0, 0, NULL},
     {"search_train", K_INT, N(search_train), 0, B_LO, 0, 0, NULL},
+    {"check_threshold", K_NUM, N(check_threshold), 0, B_LO | B_LO_OPEN, 0, 0, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef N
 
@@ -503,6 +505,7 @@ static int set_defaults(job_t *job, const char *file)
     n->grid_p = n->grid_q = 0;
     n->covariance = 0;
     n->search_train = 0;
+    n->check_threshold = NNGP_CHECK_THRESHOLD_DEFAULT;
 
     cnn_defaults(&job->cnn.base);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "h5io.h"
+#include "nngp_check.h"
 #include "nn_error.h"
 #include "nn_timer.h"
 #include "par.h"
@@ -421,6 +422,95 @@ static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fit
     return st;
 }
 
+/* ---- the self-check ---- */
+
+/* 1: fits d has a factor, so a check (-1: nothing to check; 0: not done yet). */
+static int fit_checked(const nngp_fits_t *fits, int d)
+{
+    if (!fits->done[d])
+        return 0;
+    return fits->item[d] >= 0 && fits->info[d] == 0 ? 1 : -1;
+}
+
+const char *nngp_self_check(const nngp_state_t *s, nngp_check_t *worst, int *nchecked)
+{
+    const nngp_fits_t *tables[2] = {&s->post, s->job->nngp.search_train ? &s->final : NULL};
+    int failed = 0, pending = 0;
+    *worst = (nngp_check_t){0.0, 0.0};
+    *nchecked = 0;
+    for (int t = 0; t < 2; t++)
+        for (int d = 0; d < s->nd && tables[t]; d++) {
+            int checked = fit_checked(tables[t], d);
+            pending |= checked == 0;
+            if (checked <= 0)
+                continue;
+            nngp_check_t c = tables[t]->check[d];
+            failed |= !nngp_check_passed(c, s->job->nngp.check_threshold);
+            worst->solve = c.solve > worst->solve ? c.solve : worst->solve;
+            worst->factor = c.factor > worst->factor ? c.factor : worst->factor;
+            ++*nchecked;
+        }
+    return failed ? "FAILED" : pending ? "PENDING" : "PASSED";
+}
+
+/* <group>/{solve_residual, factor_residual, seconds, passed} over <group>/depth for a fits
+ * table trained on ntrain examples. */
+static int write_check_table(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fits,
+                             const char *group, int ntrain)
+{
+    size_t nd = (size_t)s->nd;
+    double solve[NNGP_MAX_DEPTHS], factor[NNGP_MAX_DEPTHS];
+    int passed[NNGP_MAX_DEPTHS], rows[NNGP_CHECK_ROWS];
+    for (int d = 0; d < s->nd; d++) {
+        int checked = fit_checked(fits, d);
+        solve[d] = checked > 0 ? fits->check[d].solve : NAN;
+        factor[d] = checked > 0 ? fits->check[d].factor : NAN;
+        passed[d] = checked > 0 ? nngp_check_passed(fits->check[d], s->job->nngp.check_threshold)
+                                : -1;
+    }
+    char path[160], depth[128];
+    snprintf(path, sizeof path, "%s/passed", group);
+    int fresh = !h5_exists(f, path, NULL), st = NN_OK;
+    if (fresh) st = write_depth_scale(f, s, group, depth, sizeof depth);
+    struct { const char *name; const double *f64; const int *i32; const char *text; } cols[] = {
+        {"solve_residual", solve, NULL, "||A(S,:) alpha - y(S)||_oo / (eps (||A(S,:)||_oo "
+         "||alpha||_oo + ||y(S)||_oo) n), the largest over targets"},
+        {"factor_residual", factor, NULL, "||(L L^T)(S,:) - A(S,:)||_oo / (eps ||A(S,:)||_oo n)"},
+        {"seconds", fits->check_seconds, NULL, "seconds of the check"},
+        {"passed", NULL, passed, "1 = both residuals at most the threshold, 0 = not (FAILED), "
+         "-1 = nothing to check (no fit or its factorization failed) or not done yet"}};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0] && !st; k++) {
+        snprintf(path, sizeof path, "%s/%s", group, cols[k].name);
+        st = cols[k].f64 ? h5_write_f64(f, path, 1, &nd, cols[k].f64)
+                         : h5_write_i32(f, path, 1, &nd, cols[k].i32);
+        if (!st && fresh) st = h5_attach_scale(f, path, 0, depth);
+        if (!st && fresh) st = h5_write_attr_str(f, path, "description", cols[k].text);
+    }
+    if (!st) st = h5_write_attr_int(f, group, "ntrain", ntrain);
+    if (!st) st = h5_write_attr_int(f, group, "rows_checked", nngp_check_rows(ntrain, rows));
+    return st;
+}
+
+/* /nngp/check: each fit's scaled residuals, the threshold, and the verdict, also as the root
+ * attribute self_check. */
+static int write_check(h5file_t *f, const nngp_state_t *s)
+{
+    nngp_check_t worst;
+    int n;
+    const char *verdict = nngp_self_check(s, &worst, &n);
+    int st = write_check_table(f, s, &s->post, "/nngp/check/posterior", s->ntrain_search);
+    if (!st && s->job->nngp.search_train)
+        st = write_check_table(f, s, &s->final, "/nngp/check/final", s->ds->train.n);
+    if (!st) st = h5_write_attr_str(f, "/nngp/check", "description", "self-check of every fit "
+                                    "(HPL's scaled residuals): S = rows_checked rows of A = K + "
+                                    "s2 I, evenly spaced, recomputed from the points; L the "
+                                    "solver's factor, alpha its weights, n = ntrain");
+    if (!st) st = h5_write_attr_double(f, "/nngp/check", "threshold", s->job->nngp.check_threshold);
+    if (!st) st = h5_write_attr_str(f, "/nngp/check", "result", verdict);
+    if (!st) st = h5_write_attr_str(f, "/", "self_check", verdict);
+    return st;
+}
+
 /* /nngp/final: the search's selected models fitted on every training example (search_train). */
 static int write_final(h5file_t *f, const nngp_state_t *s)
 {
@@ -453,6 +543,7 @@ int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const
     if (!st) st = write_fits(f, s, &s->post, "/nngp/posterior", "/nngp/uncertainty",
                              "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
     if (!st && s->job->nngp.search_train) st = write_final(f, s);
+    if (!st) st = write_check(f, s);
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -481,8 +572,15 @@ static int read_final(h5file_t *f, nngp_state_t *s)
     if (!st) st = h5_read_f64(f, "/nngp/final/test_accuracy", fits->test_accuracy, nd);
     if (!st) st = h5_read_f64(f, "/nngp/final/log_marginal_likelihood",
                               fits->log_marginal_likelihood, nd);
+    double solve[NNGP_MAX_DEPTHS], factor[NNGP_MAX_DEPTHS];
+    int checked = h5_exists(f, "/nngp/check/final/solve_residual", NULL);
+    if (!st && checked) st = h5_read_f64(f, "/nngp/check/final/solve_residual", solve, nd);
+    if (!st && checked) st = h5_read_f64(f, "/nngp/check/final/factor_residual", factor, nd);
+    if (!st && checked) st = h5_read_f64(f, "/nngp/check/final/seconds", fits->check_seconds, nd);
     int any = 0;
     for (size_t d = 0; d < nd && !st; d++) {
+        fits->done[d] &= checked;   /* a file from before the self-check: fitted again */
+        fits->check[d] = checked ? (nngp_check_t){solve[d], factor[d]} : fits->check[d];
         int ok = iw[d] >= 0 && iw[d] < s->nw && ib[d] >= 0 && ib[d] < s->nb;
         fits->item[d] = ok ? iw[d] * s->nb + ib[d] : -1;
         fits->done[d] = fits->done[d] && ok;

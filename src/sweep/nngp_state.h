@@ -23,6 +23,8 @@ typedef struct {
     double phase_seconds[NNGP_MAX_DEPTHS][NNGP_NPHASES];   /* of the fit's (leader) rank */
     double log_marginal_likelihood[NNGP_MAX_DEPTHS], test_accuracy[NNGP_MAX_DEPTHS];
     unsigned char done[NNGP_MAX_DEPTHS];
+    nngp_check_t check[NNGP_MAX_DEPTHS];        /* the fit's self-check (NaN: none) */
+    double check_seconds[NNGP_MAX_DEPTHS];
     double *mean;                               /* [depth][ntest][ntargets] */
     double *variance;                           /* [depth][ntest] */
     double *covariance;                         /* [depth][ntest][ntest] when the job asks, else NULL */
@@ -60,6 +62,13 @@ typedef struct {
     char start_time[32];
     double t_start;
 } nngp_state_t;
+
+/* The run's self-check over every fit done (/nngp/posterior and /nngp/final), at the job's
+ * threshold: "FAILED" if a fit's check failed, else "PENDING" while a fit is still to be done,
+ * else "PASSED". A fit without a factor (every grid point of its depth failed, or its own
+ * factorization) has nothing to check and counts as passed. The largest residuals go to worst
+ * (NaN-free maxima; 0 when nothing was checked), the number of fits checked to *nchecked. */
+const char *nngp_self_check(const nngp_state_t *s, nngp_check_t *worst, int *nchecked);
 
 /* Writes the whole state into f (from h5_create_image for path; new, or holding an earlier
  * write, whose values are overwritten) with root attribute state = state_name, and saves it to

@@ -60,6 +60,7 @@ static int fits_alloc(nngp_fits_t *f, size_t nd, size_t nt, size_t nr, int covar
     for (size_t d = 0; d < NNGP_MAX_DEPTHS; d++) {
         f->item[d] = -1;
         f->noise[d] = f->log_marginal_likelihood[d] = f->test_accuracy[d] = NAN;
+        f->check[d].solve = f->check[d].factor = f->check_seconds[d] = NAN;
     }
     f->mean = calloc(nd * nt * nr, sizeof(double));
     f->variance = calloc(nd * nt, sizeof(double));
@@ -353,7 +354,8 @@ static void select_all(nngp_state_t *s)
 /* ---- posterior items: one per depth, for the best-by-test-accuracy model ---- */
 
 /* A posterior's record: these doubles, then the mean, the variance[, the covariance]. */
-enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_PHASES,
+enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_CHECK_SOLVE, POST_CHECK_FACTOR,
+       POST_CHECK_SECONDS, POST_PHASES,
        POST_HEADER = POST_PHASES + NNGP_NPHASES };
 
 static size_t post_record_doubles(const nngp_state_t *s)
@@ -395,6 +397,22 @@ static void order_posteriors(const nngp_state_t *s, int *order)
 
 static int post_depth(const nngp_state_t *s, int item) { return s->post_order[item]; }
 
+/* The self-check of the fit the stage's work objects just made (nngp_check.h) into a record. */
+static int check_posterior(sweep_ctx_t *c, int slot, int depth, double sw2, double sb2, double s2,
+                           double *rec)
+{
+    nngp_check_t check;
+    double t0 = timer_now();
+    int st = c->pwork ? pgp_posterior_check(c->pwork, depth, sw2, sb2, s2, &check)
+                      : nngp_posterior_check(c->work[slot], depth, sw2, sb2, s2, &check);
+    if (st == NN_OK) {
+        rec[POST_CHECK_SOLVE] = check.solve;
+        rec[POST_CHECK_FACTOR] = check.factor;
+        rec[POST_CHECK_SECONDS] = timer_now() - t0;
+    }
+    return st;
+}
+
 /* The posterior of depth index d for grid item `item` (or nothing when item < 0) with the
  * stage's work objects, into a record (POST_*). */
 static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
@@ -409,6 +427,7 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     int info = 0;
     double noise = NAN, t0 = timer_now();
     rec[POST_NOISE] = rec[POST_LML] = NAN;
+    rec[POST_CHECK_SOLVE] = rec[POST_CHECK_FACTOR] = rec[POST_CHECK_SECONDS] = NAN;
     rec[POST_INFO] = rec[POST_SECONDS] = 0;
     memset(rec + POST_PHASES, 0, NNGP_NPHASES * sizeof *rec);
     if (item < 0)
@@ -428,6 +447,8 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
         rec[POST_LML] = nngp_posterior_log_marginal(c->work[slot]);
         nngp_posterior_seconds(c->work[slot], rec + POST_PHASES);
     }
+    if (st == NN_OK)
+        st = check_posterior(c, slot, s->depths[d], sw2, sb2, noise, rec);
     return st == NN_ERR_NOT_PD ? NN_OK : st;   /* recorded through info, the job goes on */
 }
 
@@ -452,6 +473,9 @@ static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, in
     fits->seconds[d] = rec[POST_SECONDS];
     fits->log_marginal_likelihood[d] = rec[POST_LML];
     memcpy(fits->phase_seconds[d], rec + POST_PHASES, sizeof fits->phase_seconds[d]);
+    fits->check[d].solve = rec[POST_CHECK_SOLVE];
+    fits->check[d].factor = rec[POST_CHECK_FACTOR];
+    fits->check_seconds[d] = rec[POST_CHECK_SECONDS];
     fits->test_accuracy[d] = item >= 0 && fits->info[d] == 0
                                  ? nngp_accuracy(mean, test->n, s->ds->ntargets, test->label)
                                  : NAN;
@@ -639,6 +663,29 @@ static int run_final(sweep_ctx_t *c, int slots)
                      NULL, "final");
 }
 
+/* Rank 0, at the end of a complete run: the self-check's verdict in the log; a FAILED one is
+ * NN_ERR_CHECK under --strict. */
+static int log_self_check(const nngp_state_t *s, int strict)
+{
+    nngp_check_t worst;
+    int n;
+    const char *verdict = nngp_self_check(s, &worst, &n);
+    double threshold = s->job->nngp.check_threshold;
+    if (strcmp(verdict, "FAILED") != 0) {
+        log_info("self-check %s: %d fit(s), scaled residuals at most %.2g (solve) and %.2g "
+                 "(factorization), threshold %g", verdict, n, worst.solve, worst.factor,
+                 threshold);
+        return NN_OK;
+    }
+    int st = nn_fail(NN_ERR_CHECK, "self-check FAILED: scaled residuals up to %.3g (solve) and "
+                     "%.3g (factorization) against threshold %g; see /nngp/check", worst.solve,
+                     worst.factor, threshold);
+    if (strict)
+        return st;
+    log_warn("%s", nn_errmsg());
+    return NN_OK;
+}
+
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
     nngp_state_t s;
@@ -695,6 +742,8 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         int wst = h5_commit_wait();   /* after a failure, a running checkpoint may be in flight */
         if (st == NN_OK)
             st = wst;
+        if (st == NN_OK)
+            st = log_self_check(&s, opt->strict);
         h5_close(&c.image);
     }
     st = par_agree(st);

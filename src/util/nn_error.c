@@ -40,6 +40,7 @@ int nn_exit_status(int status)
     switch (status) {
     case NN_OK: return NN_EXIT_OK;
     case NN_ERR_INPUT: return NN_EXIT_INPUT;
+    case NN_ERR_CHECK: return NN_EXIT_CHECK;
     case NN_ERR_INTERRUPTED: return NN_EXIT_RESUME;
     default: return NN_EXIT_RUNTIME;
     }
