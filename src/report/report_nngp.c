@@ -236,6 +236,63 @@ static void print_timing(h5file_t *f, FILE *out, report_format_t format)
     free(sec);
 }
 
+/* Rows of the self-check table for the fits under /nngp/check/<fits> into t. */
+static void add_check_rows(h5file_t *f, table_t *t, const char *fits, const double *depth,
+                           size_t nd)
+{
+    char path[3][96];
+    static const char *const names[3] = {"solve_residual", "factor_residual", "passed"};
+    for (int k = 0; k < 3; k++)
+        snprintf(path[k], sizeof path[k], "/nngp/check/%s/%s", fits, names[k]);
+    double *solve = read_vec(f, path[0], nd), *factor = read_vec(f, path[1], nd);
+    int *passed = malloc(nd * sizeof *passed);
+    if (solve && factor && passed && h5_read_i32(f, path[2], passed, nd) == NN_OK)
+        for (size_t d = 0; d < nd; d++) {
+            char c[5][TABLE_CELL];
+            snprintf(c[0], TABLE_CELL, "%g", depth[d]);
+            snprintf(c[1], TABLE_CELL, "%s", fits);
+            fmt(c[2], "%.2g", solve[d]);
+            fmt(c[3], "%.2g", factor[d]);
+            snprintf(c[4], TABLE_CELL, "%s", passed[d] < 0 ? "-" : passed[d] ? "PASSED" : "FAILED");
+            const char *row[5] = {c[0], c[1], c[2], c[3], c[4]};
+            table_add_row(t, row);
+        }
+    free(solve);
+    free(factor);
+    free(passed);
+}
+
+/* The self-check of every fit (/nngp/check) and the run's verdict; nothing for a file written
+ * before nnsweep checked its fits. */
+static void print_check(h5file_t *f, FILE *out, report_format_t format, const double *depth,
+                        size_t nd)
+{
+    char *verdict = NULL;
+    double threshold = NAN;
+    long long rows = 0;
+    if (h5_read_attr_str(f, "/nngp/check", "result", &verdict) != NN_OK)
+        return;
+    h5_read_attr_double(f, "/nngp/check", "threshold", &threshold);
+    h5_read_attr_int(f, "/nngp/check/posterior", "rows_checked", &rows);
+    const char *head[] = {"depth", "fit", "solve", "factor", "check", NULL};
+    table_t t;
+    table_init(&t, head);
+    add_check_rows(f, &t, "posterior", depth, nd);
+    if (h5_exists(f, "/nngp/check/final", NULL))
+        add_check_rows(f, &t, "final", depth, nd);
+    if (format != REPORT_CSV)
+        fprintf(out, "\nSelf-check of every fit (scaled residuals of the solve and of the "
+                     "factorization on %lld rows of K + s2 I recomputed from the points; "
+                     "threshold %g):\n\n", rows, threshold);
+    else
+        fprintf(out, "# self-check\n");
+    table_print(&t, out, format);
+    if (format != REPORT_CSV)
+        fprintf(out, "\nSelf-check: %s\n", verdict);
+    table_free(&t);
+    free(verdict);
+}
+
 int report_nngp(h5file_t *f, FILE *out, report_format_t format)
 {
     int rank;
@@ -279,6 +336,7 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
         print_overall_best(f, out, depth, nd);
     print_uncertainty(f, out, format, depth, nd);
     print_timing(f, out, format);
+    print_check(f, out, format, depth, nd);
     free(depth);
     free(done);
     return st;
