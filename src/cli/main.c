@@ -24,6 +24,7 @@ static const char usage[] =
     "  mpirun -np N nnsweep ...   or   srun nnsweep ...   (see slurm/*.sbatch)\n"
     "\n"
     "exit status: 0 success; 1 runtime failure; 2 bad input (job file, data, arguments);\n"
+    "             3 self-check FAILED under --strict (results written);\n"
     "             75 interrupted by SIGTERM/SIGUSR1, checkpoint written: run again with --resume\n";
 
 int main(int argc, char **argv)
