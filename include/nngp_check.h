@@ -32,6 +32,10 @@ int nngp_check_kernel_rows(const nngp_problem_t *p, const int *rows, int nrows, 
 nngp_check_t nngp_check_residuals(const nngp_problem_t *p, const int *rows, int nrows,
                                   const double *a, const double *llt, const double *alpha);
 
+/* Bytes a self-check allocates for the call, at most, in either solver (sampled kernel rows, the
+ * product L Ls^T and its work arrays, the gathered weights): the plan counts them. */
+double nngp_check_bytes(int ntrain, int ntargets);
+
 /* 1 if both residuals are finite and at most threshold. */
 int nngp_check_passed(nngp_check_t c, double threshold);
 

@@ -113,6 +113,11 @@ nngp_check_t nngp_check_residuals(const nngp_problem_t *p, const int *rows, int 
     return c;
 }
 
+double nngp_check_bytes(int ntrain, int ntargets)
+{
+    return 8.0 * ntrain * (3.0 * NNGP_CHECK_ROWS + ntargets + 1);
+}
+
 int nngp_check_passed(nngp_check_t c, double threshold)
 {
     return isfinite(c.solve) && isfinite(c.factor) && c.solve <= threshold &&

@@ -1,6 +1,7 @@
 /* layout.c - the solver, process grid, storage mode and memory of an NNGP job (nngp_layout.h). */
 #include "nngp_layout.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "nn_error.h"
 #include "nn_units.h"
+#include "nngp_check.h"
 #include "pgp.h"
 
 /* The replicated problem: points (float64) and targets of every split, labels and diagonals. */
@@ -25,7 +27,8 @@ double nngp_lapack_bytes(const nngp_sizes_t *z, int threads, int covariance)
                                                         (validation rows only ever in a tile) */
     /* each thread's work object keeps the buffers of the posteriors it computes */
     double post = n * m + (covariance ? 2 * m * m : 0);   /* a reported model's posterior */
-    return 8.0 * (gram + threads * (per_thread + post)) + data_bytes(z);
+    return 8.0 * (gram + threads * (per_thread + post)) +
+           threads * nngp_check_bytes(z->ntrain, z->ntargets) + data_bytes(z);
 }
 
 double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb, int store,
@@ -33,7 +36,8 @@ double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb,
 {
     return (double)pgp_work_bytes(z->ntrain, z->ntest, z->nvalid, z->ntargets, nprow, npcol, nb,
                                   (pgp_store_t)store) +
-           (double)pgp_posterior_bytes(z->ntrain, z->ntest, nprow, npcol, nb, covariance) +
+           fmax((double)pgp_posterior_bytes(z->ntrain, z->ntest, nprow, npcol, nb, covariance),
+                nngp_check_bytes(z->ntrain, z->ntargets)) +   /* one after the other */
            data_bytes(z);
 }
 
