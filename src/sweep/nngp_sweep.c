@@ -75,6 +75,58 @@ static void fits_free(nngp_fits_t *f)
     free(f->covariance);
 }
 
+/* The state's arrays in one table, read by the allocation and the release: exactly one of d, i
+ * and u points to the array's pointer; n elements; nan: starts as NaN (else zero). */
+typedef struct {
+    double **d;
+    int **i;
+    unsigned char **u;
+    size_t n;
+    int nan;
+} state_array_t;
+enum { STATE_ARRAYS = 9 };
+
+static void state_arrays(nngp_state_t *s, state_array_t *t)
+{
+    size_t grid = (size_t)s->nd * s->nitems, items = (size_t)s->nitems;
+    const state_array_t all[STATE_ARRAYS] = {
+        {NULL, &s->depths, NULL, (size_t)s->nd, 0},
+        {&s->test_accuracy, NULL, NULL, grid, 1}, {&s->validation_accuracy, NULL, NULL, grid, 1},
+        {&s->log_marginal_likelihood, NULL, NULL, grid, 1}, {&s->noise_used, NULL, NULL, grid, 1},
+        {NULL, &s->status, NULL, grid, 0}, {NULL, &s->info, NULL, grid, 0},
+        {&s->item_seconds, NULL, NULL, items * NNGP_NPHASES, 0},
+        {NULL, NULL, &s->item_done, items, 0}};
+    memcpy(t, all, sizeof all);
+}
+
+/* Allocates the arrays of s's table; returns 0, or -1 when one allocation failed. */
+static int state_arrays_alloc(nngp_state_t *s)
+{
+    state_array_t t[STATE_ARRAYS];
+    state_arrays(s, t);
+    int fail = 0;
+    for (int k = 0; k < STATE_ARRAYS; k++) {
+        size_t n = t[k].n ? t[k].n : 1;
+        if (t[k].d && (*t[k].d = calloc(n, sizeof(double))))
+            for (size_t j = 0; t[k].nan && j < t[k].n; j++)
+                (*t[k].d)[j] = NAN;
+        if (t[k].i)
+            *t[k].i = calloc(n, sizeof(int));
+        if (t[k].u)
+            *t[k].u = calloc(n, 1);
+        fail |= t[k].d ? !*t[k].d : t[k].i ? !*t[k].i : !*t[k].u;
+    }
+    return fail ? -1 : 0;
+}
+
+static void state_arrays_free(nngp_state_t *s)
+{
+    state_array_t t[STATE_ARRAYS];
+    state_arrays(s, t);
+    for (int k = 0; k < STATE_ARRAYS; k++)
+        free(t[k].d ? (void *)*t[k].d : t[k].i ? (void *)*t[k].i : (void *)*t[k].u);
+}
+
 static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
 {
     memset(s, 0, sizeof *s);
@@ -87,28 +139,16 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
     if (s->nd > NNGP_MAX_DEPTHS)
         return nn_fail(NN_ERR_INPUT, "%s: [nngp] depth: at most %d depths per job", job->path,
                        NNGP_MAX_DEPTHS);
-    size_t grid = (size_t)s->nd * s->nitems, nt = (size_t)ds->test.n, nd = (size_t)s->nd;
-    s->depths = malloc(nd * sizeof *s->depths);
-    s->test_accuracy = malloc(grid * sizeof(double));
-    s->validation_accuracy = malloc(grid * sizeof(double));
-    s->log_marginal_likelihood = malloc(grid * sizeof(double));
-    s->noise_used = malloc(grid * sizeof(double));
-    s->status = calloc(grid, sizeof(int));
-    s->info = calloc(grid, sizeof(int));
-    s->item_seconds = calloc((size_t)s->nitems * NNGP_NPHASES, sizeof(double));
-    s->item_done = calloc((size_t)s->nitems, 1);
+    size_t nt = (size_t)ds->test.n, nd = (size_t)s->nd;
+    int arrays_ok = state_arrays_alloc(s) == 0;
     s->ntrain_search = job->nngp.search_train > 0 ? job->nngp.search_train : ds->train.n;
     int fits_ok = fits_alloc(&s->post, nd, nt, (size_t)ds->ntargets, job->nngp.covariance) &&
                   (!job->nngp.search_train ||
                    fits_alloc(&s->final, nd, nt, (size_t)ds->ntargets, job->nngp.covariance));
-    if (!s->depths || !s->test_accuracy || !s->validation_accuracy || !s->log_marginal_likelihood ||
-        !s->noise_used || !s->status || !s->info || !s->item_seconds || !s->item_done || !fits_ok)
+    if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
-    for (size_t i = 0; i < grid; i++)
-        s->test_accuracy[i] = s->validation_accuracy[i] = s->log_marginal_likelihood[i] =
-            s->noise_used[i] = NAN;
     for (int r = 0; r < SELECT_NRULES; r++)
         for (int d = 0; d < NNGP_MAX_DEPTHS; d++)
             s->best[r][d] = -1;
@@ -119,15 +159,7 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
 
 static void state_free(nngp_state_t *s)
 {
-    free(s->depths);
-    free(s->test_accuracy);
-    free(s->validation_accuracy);
-    free(s->log_marginal_likelihood);
-    free(s->noise_used);
-    free(s->status);
-    free(s->info);
-    free(s->item_seconds);
-    free(s->item_done);
+    state_arrays_free(s);
     fits_free(&s->post);
     fits_free(&s->final);
     free(s->hostnames);
