@@ -25,6 +25,10 @@ const char *const nngp_phase_names[NNGP_NPHASES] = {"gram", "recursion", "factor
  * in cache through every layer. */
 enum { ROW_TILE = 32 };
 
+/* Names: suffix _t train, _s test (x*), _v validation; _tt, _st, _vt a block of those rows against
+ * the train columns. g = Gram matrix x.x'/N0, gd = its diagonal; k = the kernel K^l of the current
+ * layer, kd = the kernel's diagonals of every layer; nt, ns, nv = ntrain, ntest, nvalid;
+ * nr = ntargets; _d = one per requested depth. */
 struct nngp_work {
     nngp_problem_t p;
     /* Gram matrices x.x'/N0, fixed for the job (row-major; rows of the first set, columns train) */
@@ -39,7 +43,7 @@ struct nngp_work {
     /* nngp_item_run: the diagonals of every layer 0..lmax, and per requested depth the weights
      * alpha, the means and the log marginal likelihood (ok: the factorization succeeded) */
     int lmax;
-    double *dg_t, *dg_s, *dg_v;       /* (lmax + 1) x ntrain, x ntest, x nvalid */
+    double *kd_t, *kd_s, *kd_v;       /* (lmax + 1) x ntrain, x ntest, x nvalid */
     double *alpha_d;                  /* ndepth x ntrain x ntargets */
     double *mean_d_s, *mean_d_v;      /* ndepth x ntest x ntargets, ndepth x nvalid x ntargets */
     double *lml_d;                    /* ndepth */
@@ -78,7 +82,7 @@ static void work_arrays(nngp_work_t *w, work_array_t *t)
         {&w->g_tt, nt * nt}, {&w->g_st, ns * nt}, {&w->g_vt, nv * nt},
         {&w->gd_t, nt}, {&w->gd_s, ns}, {&w->gd_v, nv},
         {&w->k_tt, nt * nt}, {&w->k_st, ns * nt}, {&w->lfac, nt * nt}, {&w->alpha, nt * nr},
-        {&w->dg_t, layers * nt}, {&w->dg_s, layers * ns}, {&w->dg_v, layers * nv},
+        {&w->kd_t, layers * nt}, {&w->kd_s, layers * ns}, {&w->kd_v, layers * nv},
         {&w->alpha_d, nd * nt * nr}, {&w->mean_d_s, nd * ns * nr}, {&w->mean_d_v, nd * nv * nr},
         {&w->lml_d, nd}, {&w->tile, ROW_TILE * nt},
         {&w->post_work, 0}, {&w->post_kss, 0}};
@@ -286,10 +290,10 @@ void nngp_result_ok(nngp_result_t *r, int di, const nngp_problem_t *p, const dou
 static void diagonals_layer0(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
-    kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->dg_t, 1);
-    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->dg_s, 1);
+    kernel_layer0(w->gd_t, 1, p->ntrain, 1, sw2, sb2, w->kd_t, 1);
+    kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
     if (with_valid && p->nvalid > 0)
-        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->dg_v, 1);
+        kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->kd_v, 1);
 }
 
 /* One layer l-1 -> l of the train block (lower triangle) and of the diagonals (dg_*[l] from
@@ -298,9 +302,9 @@ static void train_step(nngp_work_t *w, int l, double sw2, double sb2, int with_v
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain;
-    kernel_step_lower(w->k_tt, nt, nt, w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
-    struct { double *d; int n; } diag[3] = {{w->dg_t, nt}, {w->dg_s, p->ntest},
-                                            {w->dg_v, with_valid ? p->nvalid : 0}};
+    kernel_step_lower(w->k_tt, nt, nt, w->kd_t + (size_t)(l - 1) * nt, sw2, sb2);
+    struct { double *d; int n; } diag[3] = {{w->kd_t, nt}, {w->kd_s, p->ntest},
+                                            {w->kd_v, with_valid ? p->nvalid : 0}};
     for (int k = 0; k < 3; k++) {
         double *prev = diag[k].d + (size_t)(l - 1) * diag[k].n;
         memcpy(prev + diag[k].n, prev, (size_t)diag[k].n * sizeof *prev);
@@ -365,12 +369,12 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
 }
 
 /* The second pass over a test or validation block (m points: Gram g, diagonals of every layer
- * dg), from layer `first` to layer `last`: tile by tile, each tile through every layer while it
+ * kd), from layer `first` to layer `last`: tile by tile, each tile through every layer while it
  * is in cache; with mean_d (and first 0), its rows of the posterior mean at every requested depth
  * that factored (times into seconds, which may be NULL). The block is in k, which holds layer
  * `first` unless first is 0 (then it starts from g) and ends at layer `last`; with k NULL it is
  * only ever in w->tile. */
-static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m, double *k,
+static void block_pass(nngp_work_t *w, const double *g, const double *kd, int m, double *k,
                        int first, int last, double *mean_d, double sw2, double sb2,
                        double *seconds)
 {
@@ -384,8 +388,8 @@ static void block_pass(nngp_work_t *w, const double *g, const double *dg, int m,
         if (first == 0)
             kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
         for (int l = first + 1, di = 0; l <= last; l++) {
-            kernel_step(tile, nt, rows, nt, dg + (size_t)(l - 1) * m + i0,
-                        w->dg_t + (size_t)(l - 1) * nt, sw2, sb2);
+            kernel_step(tile, nt, rows, nt, kd + (size_t)(l - 1) * m + i0,
+                        w->kd_t + (size_t)(l - 1) * nt, sw2, sb2);
             if (!mean_d || di >= p->ndepth || l != p->depths[di])
                 continue;
             if (w->ok_d[di]) {
@@ -413,9 +417,9 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
-    block_pass(w, w->g_st, w->dg_s, ns, NULL, 0, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
+    block_pass(w, w->g_st, w->kd_s, ns, NULL, 0, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
     if (nv > 0)
-        block_pass(w, w->g_vt, w->dg_v, nv, NULL, 0, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
+        block_pass(w, w->g_vt, w->kd_v, nv, NULL, 0, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
     for (int di = 0; di < p->ndepth; di++)
         if (w->ok_d[di])
             nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
@@ -458,10 +462,10 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         if (p->poll)
             p->poll();
         if (cov)
-            kernel_step_sym(k_ss, ns, ns, w->dg_s + (size_t)(l - 1) * ns, sw2, sb2);
+            kernel_step_sym(k_ss, ns, ns, w->kd_s + (size_t)(l - 1) * ns, sw2, sb2);
         train_step(w, l, sw2, sb2, 0);
     }
-    block_pass(w, w->g_st, w->dg_s, ns, w->k_st, from, depth, NULL, sw2, sb2, NULL);
+    block_pass(w, w->g_st, w->kd_s, ns, w->k_st, from, depth, NULL, sw2, sb2, NULL);
     w->post_valid = 1;
     w->post_sw2 = sw2;
     w->post_sb2 = sb2;
@@ -482,7 +486,7 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
         seconds[NNGP_PHASE_SOLVE] = timer_now() - t0;
         t0 = timer_now();
-        gp_variance(&f, w->k_st, ns, w->dg_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
+        gp_variance(&f, w->k_st, ns, w->kd_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
         if (cov)
             gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
         seconds[NNGP_PHASE_VARIANCE] = timer_now() - t0;

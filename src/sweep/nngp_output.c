@@ -272,7 +272,7 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const nngp_fits_t
                            const char *group, int largest)
 {
     const dataset_t *ds = s->ds;
-    int nt = ds->test.n, nk = ds->ntargets, nd = s->nd, dim = ds->dim;
+    int ntest = ds->test.n, nk = ds->ntargets, nd = s->nd, dim = ds->dim;
     size_t n2 = (size_t)nd * NUNCERTAIN;
     int *pos = malloc(n2 * sizeof(int)), *src = malloc(n2 * sizeof(int));
     int *label = malloc(n2 * sizeof(int)), *pred = malloc(n2 * sizeof(int));
@@ -285,15 +285,15 @@ static int write_uncertain(h5file_t *f, const nngp_state_t *s, const nngp_fits_t
         if (!fits->done[d] || fits->item[d] < 0)
             p[0] = p[1] = -1;
         else
-            rank_by_variance(fits->variance + (size_t)d * nt, nt, NUNCERTAIN, largest, p);
+            rank_by_variance(fits->variance + (size_t)d * ntest, ntest, NUNCERTAIN, largest, p);
         for (int j = 0; j < NUNCERTAIN; j++) {
             size_t o = (size_t)d * NUNCERTAIN + j;
             int i = p[j];
-            const double *m = i >= 0 ? fits->mean + ((size_t)d * nt + i) * nk : NULL;
+            const double *m = i >= 0 ? fits->mean + ((size_t)d * ntest + i) * nk : NULL;
             src[o] = i >= 0 ? ds->test.source_index[i] : -1;
             label[o] = i >= 0 ? ds->test.label[i] : -1;
             pred[o] = i >= 0 ? predicted_class(m, nk) : -1;
-            var[o] = i >= 0 ? fits->variance[(size_t)d * nt + i] : NAN;
+            var[o] = i >= 0 ? fits->variance[(size_t)d * ntest + i] : NAN;
             for (int c = 0; c < nk; c++)
                 mean[o * nk + c] = m ? m[c] : NAN;
             if (i >= 0)
@@ -344,8 +344,8 @@ static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fit
                       const char *group, const char *unc_group, const char *model)
 {
     const dataset_t *ds = s->ds;
-    size_t nd = (size_t)s->nd, nt = (size_t)ds->test.n;
-    size_t dm[3] = {nd, nt, (size_t)ds->ntargets}, dv[2] = {nd, nt}, dc[3] = {nd, nt, nt};
+    size_t nd = (size_t)s->nd, ntest = (size_t)ds->test.n;
+    size_t dm[3] = {nd, ntest, (size_t)ds->ntargets}, dv[2] = {nd, ntest}, dc[3] = {nd, ntest, ntest};
     double sw2[NNGP_MAX_DEPTHS], sb2[NNGP_MAX_DEPTHS];
     int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS], status[NNGP_MAX_DEPTHS];
     unsigned char done_any = 0;
@@ -405,14 +405,14 @@ static int write_fits(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fit
     fresh = !h5_exists(f, path, NULL);
     st = h5_write_f64(f, path, 3, dm, fits->mean);
     if (!st) st = h5_write_f64(f, vpath, 2, dv, fits->variance);
-    if (!st && fresh) st = h5_write_range_scale(f, scale[0], nt, 0);
+    if (!st && fresh) st = h5_write_range_scale(f, scale[0], ntest, 0);
     if (!st && fresh) st = h5_write_dimension(f, scale[1], dm[2]);
     if (!st && fresh) st = h5_attach_scales(f, path, 3, mean_dims);
     if (!st && fresh) st = h5_attach_scales(f, vpath, 2, mean_dims);
     if (!st && fits->covariance) {
         snprintf(path, sizeof path, "%s/covariance", group);
         st = h5_write_f64(f, path, 3, dc, fits->covariance);
-        if (!st && fresh) st = h5_write_range_scale(f, scale[2], nt, 0);
+        if (!st && fresh) st = h5_write_range_scale(f, scale[2], ntest, 0);
         if (!st && fresh) st = h5_attach_scales(f, path, 3, cov_dims);
     }
     snprintf(path, sizeof path, "%s/most_uncertain", unc_group);
@@ -561,7 +561,7 @@ static int read_grid_f64(h5file_t *f, const char *path, double *dst, size_t n)
 static int read_final(h5file_t *f, nngp_state_t *s)
 {
     nngp_fits_t *fits = &s->final;
-    size_t nd = (size_t)s->nd, nt = (size_t)s->ds->test.n;
+    size_t nd = (size_t)s->nd, ntest = (size_t)s->ds->test.n;
     int iw[NNGP_MAX_DEPTHS], ib[NNGP_MAX_DEPTHS];
     int st = h5_read_u8(f, "/nngp/final/done", fits->done, nd);
     if (!st) st = h5_read_i32(f, "/nngp/final/sigma_w2_index", iw, nd);
@@ -587,10 +587,10 @@ static int read_final(h5file_t *f, nngp_state_t *s)
         any |= fits->done[d];
     }
     if (!st && any) {
-        st = h5_read_f64(f, "/nngp/final/mean", fits->mean, nd * nt * (size_t)s->ds->ntargets);
-        if (!st) st = h5_read_f64(f, "/nngp/final/variance", fits->variance, nd * nt);
+        st = h5_read_f64(f, "/nngp/final/mean", fits->mean, nd * ntest * (size_t)s->ds->ntargets);
+        if (!st) st = h5_read_f64(f, "/nngp/final/variance", fits->variance, nd * ntest);
         if (!st && fits->covariance)
-            st = h5_read_f64(f, "/nngp/final/covariance", fits->covariance, nd * nt * nt);
+            st = h5_read_f64(f, "/nngp/final/covariance", fits->covariance, nd * ntest * ntest);
     }
     return st;
 }

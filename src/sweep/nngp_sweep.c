@@ -50,11 +50,17 @@ typedef struct {
 enum { ITEM_TEST, ITEM_VALID, ITEM_LML, ITEM_NOISE, ITEM_STATUS, ITEM_INFO, ITEM_FIELDS };
 
 static size_t item_at(int nd, int field) { return (size_t)field * nd; }
+
+/* Used before their definitions. */
+static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec);
+static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, int item,
+                             const double *rec);
+static void select_all(nngp_state_t *s);
 static size_t item_record_doubles(int nd) { return item_at(nd, ITEM_FIELDS) + NNGP_NPHASES; }
 
-/* The posterior arrays of f for nd depths, nt test points and nr targets (and the covariance
+/* The posterior arrays of f for nd depths, ntest test points and nr targets (and the covariance
  * when asked); the rest of f is cleared. Returns 1, or 0 when out of memory. */
-static int fits_alloc(nngp_fits_t *f, size_t nd, size_t nt, size_t nr, int covariance)
+static int fits_alloc(nngp_fits_t *f, size_t nd, size_t ntest, size_t nr, int covariance)
 {
     memset(f, 0, sizeof *f);
     for (size_t d = 0; d < NNGP_MAX_DEPTHS; d++) {
@@ -62,9 +68,9 @@ static int fits_alloc(nngp_fits_t *f, size_t nd, size_t nt, size_t nr, int covar
         f->noise[d] = f->log_marginal_likelihood[d] = f->test_accuracy[d] = NAN;
         f->check[d].solve = f->check[d].factor = f->check_seconds[d] = NAN;
     }
-    f->mean = calloc(nd * nt * nr, sizeof(double));
-    f->variance = calloc(nd * nt, sizeof(double));
-    f->covariance = covariance ? calloc(nd * nt * nt, sizeof(double)) : NULL;
+    f->mean = calloc(nd * ntest * nr, sizeof(double));
+    f->variance = calloc(nd * ntest, sizeof(double));
+    f->covariance = covariance ? calloc(nd * ntest * ntest, sizeof(double)) : NULL;
     return f->mean && f->variance && (!covariance || f->covariance);
 }
 
@@ -139,12 +145,12 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
     if (s->nd > NNGP_MAX_DEPTHS)
         return nn_fail(NN_ERR_INPUT, "%s: [nngp] depth: at most %d depths per job", job->path,
                        NNGP_MAX_DEPTHS);
-    size_t nt = (size_t)ds->test.n, nd = (size_t)s->nd;
+    size_t ntest = (size_t)ds->test.n, nd = (size_t)s->nd;
     int arrays_ok = state_arrays_alloc(s) == 0;
     s->ntrain_search = job->nngp.search_train > 0 ? job->nngp.search_train : ds->train.n;
-    int fits_ok = fits_alloc(&s->post, nd, nt, (size_t)ds->ntargets, job->nngp.covariance) &&
+    int fits_ok = fits_alloc(&s->post, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance) &&
                   (!job->nngp.search_train ||
-                   fits_alloc(&s->final, nd, nt, (size_t)ds->ntargets, job->nngp.covariance));
+                   fits_alloc(&s->final, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance));
     if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
     for (int d = 0; d < s->nd; d++)
@@ -281,14 +287,14 @@ static void item_variances(const nngp_state_t *s, int item, double *sw2, double 
 
 /* ---- grid items ---- */
 
-static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec);
-
 /* A posterior ahead travels as item number nitems + d * nitems + grid item (depth index d). */
 static int ahead_number(const nngp_state_t *s, int d, int item) { return s->nitems * (1 + d) + item; }
 static int ahead_depth(const nngp_state_t *s, int number) { return number / s->nitems - 1; }
 static int ahead_grid_item(const nngp_state_t *s, int number) { return number % s->nitems; }
 
-static int run_grid_item(int item, int slot, void *result, void *vctx)
+/* par_schedule's run hook of the grid phase: grid item `item` into an ITEM_* record, or (a
+ * number >= nitems) a posterior computed ahead into a POST_* record. */
+static int run_grid_phase_item(int item, int slot, void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     const nngp_state_t *s = c->state;
@@ -316,12 +322,9 @@ static int run_grid_item(int item, int slot, void *result, void *vctx)
     return st;
 }
 
-static void select_all(nngp_state_t *s);
-
-static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, int item,
-                             const double *rec);
-
-static int record_grid_item(int item, const void *result, void *vctx)
+/* par_schedule's record hook of the grid phase (rank 0): a grid item's results into the state
+ * (and a checkpoint), or a posterior ahead into s->post, not yet confirmed. */
+static int record_grid_phase_item(int item, const void *result, void *vctx)
 {
     sweep_ctx_t *c = vctx;
     nngp_state_t *s = c->state;
@@ -392,8 +395,8 @@ enum { POST_NOISE, POST_INFO, POST_SECONDS, POST_LML, POST_CHECK_SOLVE, POST_CHE
 
 static size_t post_record_doubles(const nngp_state_t *s)
 {
-    size_t nt = (size_t)s->ds->test.n;
-    return POST_HEADER + nt * (size_t)s->ds->ntargets + nt + (s->post.covariance ? nt * nt : 0);
+    size_t ntest = (size_t)s->ds->test.n;
+    return POST_HEADER + ntest * (size_t)s->ds->ntargets + ntest + (s->post.covariance ? ntest * ntest : 0);
 }
 
 /* The depths in the order their posteriors are handed out (order[k] = depth index), from the
@@ -453,9 +456,9 @@ static int run_posterior(sweep_ctx_t *c, int slot, int d, int item, double *rec)
     int st;
     if (!computes_items(c, &st))
         return st;
-    size_t nt = (size_t)s->ds->test.n;
-    double *mean = rec + POST_HEADER, *var = mean + nt * (size_t)s->ds->ntargets;
-    double *cov = s->post.covariance ? var + nt : NULL;
+    size_t ntest = (size_t)s->ds->test.n;
+    double *mean = rec + POST_HEADER, *var = mean + ntest * (size_t)s->ds->ntargets;
+    double *cov = s->post.covariance ? var + ntest : NULL;
     int info = 0;
     double noise = NAN, t0 = timer_now();
     rec[POST_NOISE] = rec[POST_LML] = NAN;
@@ -497,7 +500,7 @@ static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, in
                              const double *rec)
 {
     const split_t *test = &s->ds->test;
-    size_t nt = (size_t)test->n, nm = nt * (size_t)s->ds->ntargets;
+    size_t ntest = (size_t)test->n, nm = ntest * (size_t)s->ds->ntargets;
     const double *mean = rec + POST_HEADER;
     fits->item[d] = item;
     fits->noise[d] = rec[POST_NOISE];
@@ -512,9 +515,9 @@ static void record_posterior(const nngp_state_t *s, nngp_fits_t *fits, int d, in
                                  ? nngp_accuracy(mean, test->n, s->ds->ntargets, test->label)
                                  : NAN;
     memcpy(fits->mean + (size_t)d * nm, mean, nm * sizeof(double));
-    memcpy(fits->variance + (size_t)d * nt, mean + nm, nt * sizeof(double));
+    memcpy(fits->variance + (size_t)d * ntest, mean + nm, ntest * sizeof(double));
     if (fits->covariance)
-        memcpy(fits->covariance + (size_t)d * nt * nt, mean + nm + nt, nt * nt * sizeof(double));
+        memcpy(fits->covariance + (size_t)d * ntest * ntest, mean + nm + ntest, ntest * ntest * sizeof(double));
 }
 
 static int record_post_item(int item, const void *result, void *vctx)
@@ -604,8 +607,8 @@ static int run_grid(sweep_ctx_t *c)
     nngp_state_t *s = c->state;
     size_t grid = item_record_doubles(s->nd), post = post_record_doubles(s);
     int ahead = ahead_enabled(s);
-    return run_phase(c, s->nitems, s->item_done, ahead && post > grid ? post : grid, run_grid_item,
-                     record_grid_item, ahead ? next_ahead : NULL, "grid");
+    return run_phase(c, s->nitems, s->item_done, ahead && post > grid ? post : grid,
+                     run_grid_phase_item, record_grid_phase_item, ahead ? next_ahead : NULL, "grid");
 }
 
 /* The posterior phase: every depth not confirmed from a posterior ahead (rank 0 knows; the others
