@@ -1,9 +1,9 @@
 /* pgp.c - the NNGP work item on a BLACS grid: kernel tiles assembled in place in the 2-D
  * block-cyclic layout (local GEMM for the Gram entries, the kernel.h recursion on the tiles),
  * then pdpotrf / pdpotrs / pdgemm / pdtrsm / pdsyrk. Only the lower block triangle of a symmetric
- * kernel is ever computed. As the distributed solver it calls MPI itself (MPI_Allreduce over the
- * grid's communicator for replicated results and agreement). It does not schedule items, read
- * files or parse jobs. */
+ * kernel is ever computed. Replicated results and agreement go through the parallel module's
+ * collectives over the grid's communicator (par.h). It does not schedule items, read files or
+ * parse jobs. */
 #include "pgp.h"
 
 #include <cblas.h>
@@ -49,18 +49,16 @@ void pgp_grid_shape(int size, int *p, int *q)
 }
 
 /* 1 on every rank if ok is nonzero on every rank of comm. */
-static int all_ok(MPI_Comm comm, int ok)
+static int all_ok(const par_comm_t *comm, int ok)
 {
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
-    return all;
+    ok = ok != 0;
+    par_min_ints(comm, &ok, 1);
+    return ok;
 }
 
-pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
+pgp_grid_t *pgp_grid_create(const par_comm_t *comm, int p, int q, int nb)
 {
-    int size, rank;
-    MPI_Comm_size(comm, &size);
-    MPI_Comm_rank(comm, &rank);
+    int size = par_comm_size(comm), rank = par_comm_rank(comm);
     if (p <= 0 && q <= 0)
         pgp_grid_shape(size, &p, &q);
     else if (p <= 0 && size % q == 0)
@@ -73,18 +71,20 @@ pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
         return NULL;
     }
     pgp_grid_t *g = calloc(1, sizeof *g);
-    if (!all_ok(comm, g != NULL)) {
+    par_comm_t *dup = par_comm_dup(comm);
+    if (!all_ok(comm, g && dup)) {
+        par_comm_free(&dup);
         free(g);
         nn_fail(NN_ERR_NOMEM, "pgp: out of memory for the process grid");
         return NULL;
     }
     int me, np;
     Cblacs_pinfo(&me, &np);   /* initialises the BLACS on first use (MPI is already running) */
-    MPI_Comm_dup(comm, &g->comm);
+    g->comm = dup;
     g->rank = rank;
     g->size = size;
     g->nb = nb > 0 ? nb : PGP_NB_DEFAULT;
-    g->sys = Csys2blacs_handle(g->comm);
+    g->sys = par_blacs_handle(g->comm);
     g->ctx = g->sys;
     Cblacs_gridinit(&g->ctx, "Row", p, q);
     Cblacs_gridinfo(g->ctx, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
@@ -93,7 +93,7 @@ pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
         if (g->myrow >= 0)
             Cblacs_gridexit(g->ctx);
         Cfree_blacs_system_handle(g->sys);
-        MPI_Comm_free(&g->comm);
+        par_comm_free(&g->comm);
         free(g);
         return NULL;
     }
@@ -106,7 +106,7 @@ void pgp_grid_destroy(pgp_grid_t **pg)
         return;
     Cblacs_gridexit((*pg)->ctx);
     Cfree_blacs_system_handle((*pg)->sys);
-    MPI_Comm_free(&(*pg)->comm);
+    par_comm_free(&(*pg)->comm);
     free(*pg);
     *pg = NULL;
 }
@@ -346,14 +346,15 @@ static void gather_diag(const int *idx, int n, const double *d, double *out)
 
 /* Gathers a distributed m x n matrix (tiles t, local array a) to every rank as a row-major
  * m x n array (every entry is held by exactly one rank, so the sum is exact). */
-static void tiles_allgather(const tiles_t *t, const double *a, double *out, MPI_Comm comm)
+static void tiles_allgather(const tiles_t *t, const double *a, double *out,
+                            const par_comm_t *comm)
 {
     memset(out, 0, (size_t)t->m * t->n * sizeof *out);
     for (int j = 0; j < t->locc; j++)
         for (int i = 0; i < t->locr; i++)
             out[(size_t)t->grow[i] * t->n + t->gcol[j]] = a[(size_t)j * t->lld + i];
     if (t->m > 0 && t->n > 0)
-        MPI_Allreduce(MPI_IN_PLACE, out, t->m * t->n, MPI_DOUBLE, MPI_SUM, comm);
+        par_sum_doubles(comm, out, (size_t)t->m * t->n);
 }
 
 /* ---- the work object ---- */
@@ -606,8 +607,8 @@ static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double
         int inf = 0;
         pdpotrf_("L", &n, w->f, &one, &one, w->tt.desc, &inf, 1);
         /* info is global output; agree anyway (largest failing minor, any illegal argument) */
-        int lim[2] = {inf, -inf}, all[2];
-        MPI_Allreduce(lim, all, 2, MPI_INT, MPI_MAX, w->g->comm);
+        int all[2] = {inf, -inf};
+        par_max_ints(w->g->comm, all, 2);
         inf = all[1] > 0 ? -all[1] : all[0];
         seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
         attempts++;
@@ -679,15 +680,15 @@ static double log_marginal(pgp_work_t *w)
 {
     const nngp_problem_t *p = &w->p;
     const tiles_t *t = &w->ty;
-    double part[2] = {0.0, 0.0}, sum[2];
+    double sum[2] = {0.0, 0.0};   /* this rank's parts, then their sums */
     for (int j = 0; j < t->locc; j++)
         for (int i = 0; i < t->locr; i++)
-            part[0] += p->y_train[(size_t)t->grow[i] * p->ntargets + t->gcol[j]] *
+            sum[0] += p->y_train[(size_t)t->grow[i] * p->ntargets + t->gcol[j]] *
                        w->alpha[(size_t)j * t->lld + i];
     view_t f = {w->f, 0};
     for (int k = 0; k < w->tt.ndiag; k++)
-        part[1] += log(*tiles_diag(&w->tt, f, k));
-    MPI_Allreduce(part, sum, 2, MPI_DOUBLE, MPI_SUM, w->g->comm);
+        sum[1] += log(*tiles_diag(&w->tt, f, k));
+    par_sum_doubles(w->g->comm, sum, 2);
     return -0.5 * sum[0] - p->ntargets * (sum[1] + 0.5 * p->ntrain * log(2.0 * M_PI));
 }
 
@@ -763,7 +764,8 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
             for (int j = 0; j < width; j++)
                 memcpy(panel + (size_t)j * rows, src + (size_t)j * t->lld, (size_t)rows * sizeof *panel);
         }
-        MPI_Bcast(panel, rows * width, MPI_DOUBLE, owner, g->comm);   /* grid rank = column */
+        /* from the owner's grid rank, which is its column */
+        par_comm_bcast(g->comm, panel, (size_t)rows * width * sizeof *panel, owner);
         if (ncols <= 0)
             continue;
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, width, ncols,
@@ -871,7 +873,7 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
                 s += vj[i] * vj[i];
             colsum[t->gcol[j]] = s;
         }
-        MPI_Allreduce(MPI_IN_PLACE, colsum, ns, MPI_DOUBLE, MPI_SUM, g->comm);
+        par_sum_doubles(g->comm, colsum, (size_t)ns);
         for (int j = 0; j < ns; j++)
             var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
         if (cov) {
@@ -890,7 +892,7 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
                     if (gi != gj)
                         cov[(size_t)gj * ns + gi] = x;
                 }
-            MPI_Allreduce(MPI_IN_PLACE, cov, ns * ns, MPI_DOUBLE, MPI_SUM, g->comm);
+            par_sum_doubles(g->comm, cov, (size_t)ns * ns);
         }
     }
     seconds[NNGP_PHASE_VARIANCE] += timer_now() - t0;

@@ -52,7 +52,7 @@ typedef struct {
 
 static struct {
     const par_schedule_t *s;
-    MPI_Comm group;
+    par_comm_t *group;          /* this rank's group (par_group_comm) */
     int grank, gsize, slots, ngroups;
     size_t record_bytes;        /* item_header_t + result, rounded up to 8 bytes */
     size_t message_bytes;       /* request_t + slots records */
@@ -69,16 +69,17 @@ static struct {
     group_account_t *account;   /* [ngroups] */
     unsigned char *msg;         /* receive buffer */
     progress_t progress;
-} sched = {.group = MPI_COMM_NULL, .grank = 0, .gsize = 1};
+} sched = {.group = NULL, .grank = 0, .gsize = 1};
 
 int par_group_rank(void) { return sched.grank; }
 int par_group_size(void) { return sched.gsize; }
-void *par_group_comm(void) { return (void *)sched.group; }
+const par_comm_t *par_group_comm(void) { return sched.group; }
 
 /* The request header padded to 8 bytes, so that the records (8-byte multiples, doubles after an
  * 8-byte item_header_t) stay aligned for the doubles the items write into them. */
 #define REQUEST_BYTES ((sizeof(request_t) + 7) / 8 * 8)
 
+/* Record j of a message (item_header_t, then the item's result). */
 static unsigned char *record_at(unsigned char *msg, int j)
 {
     return msg + REQUEST_BYTES + (size_t)j * sched.record_bytes;
@@ -177,6 +178,20 @@ static void stop_handout(int interrupted)
     answer_all();
 }
 
+/* World rank 0: records the n finished items of a batch (the records of msg, as a request
+ * carries them); a failure among them stops the hand-out, so nobody waits for more. */
+static void record_batch(unsigned char *msg, int n)
+{
+    int stopped = sched.stop;
+    for (int j = 0; j < n; j++) {
+        item_header_t h;
+        memcpy(&h, record_at(msg, j), sizeof h);
+        record(h.item, h.status, record_at(msg, j) + sizeof h);
+    }
+    if (sched.stop && !stopped)
+        stop_handout(0);
+}
+
 /* World rank 0: handles one request already received into sched.msg from source: its results
  * are recorded (the extra items handed out next depend on them), then every group that can be
  * answered is. */
@@ -191,14 +206,7 @@ static void serve(int source)
     a->held -= req.closes;
     if (req.signal || signal_pending())
         stop_handout(1);
-    int stopped = sched.stop;
-    for (int j = 0; j < req.nresults; j++) {
-        item_header_t h;
-        memcpy(&h, record_at(sched.msg, j), sizeof h);
-        record(h.item, h.status, record_at(sched.msg, j) + sizeof h);
-    }
-    if (sched.stop && !stopped)   /* a failure: nobody waits for more */
-        stop_handout(0);
+    record_batch(sched.msg, req.nresults);
     answer(g);
     answer_all();   /* spare requests held back may be answerable now */
 }
@@ -298,11 +306,8 @@ static int run_batch(const int *items, int n, unsigned char *out)
                 worst = status;
         }
     }
-    if (sched.gsize > 1) {
-        int group_worst;
-        MPI_Allreduce(&worst, &group_worst, 1, MPI_INT, MPI_MIN, sched.group);
-        worst = group_worst;
-    }
+    if (sched.gsize > 1)
+        par_min_ints(sched.group, &worst, 1);
     return worst;
 }
 
@@ -311,7 +316,7 @@ static int share_with_group(int *items, int n)
 {
     if (sched.gsize > 1) {
         int item = n > 0 ? items[0] : -1;
-        MPI_Bcast(&item, 1, MPI_INT, 0, sched.group);
+        par_comm_bcast(sched.group, &item, sizeof item, 0);
         items[0] = item;
         n = item >= 0;
     }
@@ -346,14 +351,7 @@ static int run_root(unsigned char *buf)
         if (st != NN_OK)
             status = st;
         call_started();
-        int stopped = sched.stop;
-        for (int j = 0; j < n; j++) {
-            item_header_t h;
-            memcpy(&h, record_at(buf, j), sizeof h);
-            record(h.item, h.status, record_at(buf, j) + sizeof h);
-        }
-        if (sched.stop && !stopped)
-            stop_handout(0);
+        record_batch(buf, n);
         answer_all();   /* spare requests held back may be answerable now */
     }
     call_started();
@@ -436,15 +434,15 @@ int par_schedule(const par_schedule_t *s)
     sched.slots = par_max_int(sched.slots);   /* every rank sizes its messages alike */
     sched.record_bytes = (sizeof(item_header_t) + s->result_bytes + 7) / 8 * 8;
     sched.message_bytes = REQUEST_BYTES + (size_t)sched.slots * sched.record_bytes;
-    MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &sched.group);
-    MPI_Comm_rank(sched.group, &sched.grank);
-    MPI_Comm_size(sched.group, &sched.gsize);
+    sched.group = par_comm_split(par_world(), rank / g, rank);
+    sched.grank = sched.group ? par_comm_rank(sched.group) : 0;
+    sched.gsize = g;
     sched.ngroups = size / g;
     sched.leaders_out = sched.ngroups - 1;
     unsigned char *buf[2] = {malloc(sched.message_bytes), malloc(sched.message_bytes)};
     sched.msg = malloc(sched.message_bytes);
     sched.account = calloc((size_t)sched.ngroups, sizeof *sched.account);
-    int status = buf[0] && buf[1] && sched.msg && sched.account
+    int status = sched.group && buf[0] && buf[1] && sched.msg && sched.account
                      ? NN_OK : nn_fail(NN_ERR_NOMEM, "scheduler buffers");
     status = par_agree(status);
     if (status == NN_OK) {
@@ -466,7 +464,7 @@ int par_schedule(const par_schedule_t *s)
             progress_finish(&sched.progress);
         status = par_agree(status);
         int interrupted = sched.interrupted;
-        MPI_Bcast(&interrupted, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        par_bcast(&interrupted, sizeof interrupted, 0);
         if (status == NN_OK && interrupted)
             status = nn_fail(NN_ERR_INTERRUPTED, "interrupted by a signal");
     }
@@ -476,7 +474,6 @@ int par_schedule(const par_schedule_t *s)
     free(sched.account);
     sched.msg = NULL;
     sched.account = NULL;
-    MPI_Comm_free(&sched.group);
-    sched.group = MPI_COMM_NULL;
+    par_comm_free(&sched.group);
     return status;
 }
