@@ -23,8 +23,7 @@
 /* The PBLAS "logical block size": how many columns of a panel its Level 3 routines (the trailing
  * update pdsyrk inside pdpotrf, pdgemm, pdtrsm) treat per local GEMM when the panel spans several
  * process rows or columns. The reference value is 32, which turns pdpotrf's update on a grid with
- * P > 1 into rank-32 GEMMs: pdpotrf at n = 8000 on a 2 x 1 grid with nb = 256 ran at 18-43
- * GFLOP/s with 32 and at 67-73 with 256 (three interleaved rounds, bench/pdpotrf.sh machine).
+ * P > 1 into rank-32 GEMMs, up to 4x slower (README "Speed of the factorization").
  * PILAENV is the documented tuning hook of PBLAS (pilaenv.f: "users are encouraged to modify
  * this subroutine"); this definition takes the place of the library's through the dynamic linker
  * (the library calls it through its PLT). It must return the same value on every process, which
@@ -743,9 +742,8 @@ int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2)
 /* V <- L^-1 V with the factor L in w->f and V in ts layout (the rank's test columns), on a grid
  * of one process row, where every rank holds every row: each column panel of L is broadcast by
  * the rank that holds it, and each rank solves its own columns of V with local BLAS (the
- * panel's triangle, then one GEMM below it). At n = 40000 and 10000 test points on 1x2 this ran
- * at 0.92 of the dgemm rate, pdtrsm at 0.75-0.80 (README "Scale runs"). The broadcasts move
- * n^2/2 doubles in all; the panel takes n nb doubles (pgp_posterior_bytes). Returns 0, or
+ * panel's triangle, then one GEMM below it), faster than pdtrsm there (README "Scale runs").
+ * The broadcasts move n^2/2 doubles in all; the panel takes n nb doubles (pgp_posterior_bytes). Returns 0, or
  * NN_ERR_NOMEM on every rank. */
 static int solve_lower_one_row(pgp_work_t *w, double *v)
 {
@@ -762,7 +760,8 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
         if (g->mycol == owner) {   /* its local block column kb / Q, from row k0 down */
             const double *src = w->f + (size_t)(kb / g->npcol) * nb * t->lld + k0;
             for (int j = 0; j < width; j++)
-                memcpy(panel + (size_t)j * rows, src + (size_t)j * t->lld, (size_t)rows * sizeof *panel);
+                memcpy(panel + (size_t)j * rows, src + (size_t)j * t->lld,
+                       (size_t)rows * sizeof *panel);
         }
         /* from the owner's grid rank, which is its column */
         par_comm_bcast(g->comm, panel, (size_t)rows * width * sizeof *panel, owner);
@@ -778,70 +777,159 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
     return NN_OK;
 }
 
+/* The covariance's test x test prior: the lower tiles (t, local array k) of the test points'
+ * kernel, stepped layer by layer beside the item's recursion, and the test diagonal of the layer
+ * before in local row and column order (drow, dcol). */
+typedef struct {
+    tiles_t t;
+    double *k, *drow, *dcol;
+} test_prior_t;
+
+/* Allocates a test prior of ns points over g into a zeroed tp. Returns 0, or 1 if this rank is
+ * out of memory (test_prior_free releases what was allocated). */
+static int test_prior_alloc(test_prior_t *tp, int ns, const pgp_grid_t *g)
+{
+    int fail = tiles_init(&tp->t, ns, ns, g, 1) != 0;
+    if (!fail) {
+        tp->k = nn_alloc_doubles_or_flag(local_size(&tp->t), &fail);
+        tp->drow = nn_alloc_doubles_or_flag((size_t)tp->t.locr, &fail);
+        tp->dcol = nn_alloc_doubles_or_flag((size_t)tp->t.locc, &fail);
+    }
+    return fail;
+}
+
+static void test_prior_free(test_prior_t *tp)
+{
+    free(tp->k);
+    free(tp->drow);
+    free(tp->dcol);
+    tiles_free(&tp->t);
+}
+
+/* Leaves in w the factor and the solution of the model (depth, sw2, sb2), and with tp (NULL:
+ * none) its test prior. The item that factored this model usually left everything the mean and
+ * variance need (a one-model job, the deepest depth of an item): then neither the kernel nor
+ * the factor is built again, with the same bits. The test prior's recursion needs the test
+ * diagonal of every layer, so it takes the whole path. *s2, *inf: the noise used and pdpotrf's
+ * info. Returns 0 or the status of factor_depth or solve_targets. */
+static int posterior_model(pgp_work_t *w, int depth, double sw2, double sb2, test_prior_t *tp,
+                           double *s2, int *inf, double seconds[NNGP_NPHASES])
+{
+    const nngp_problem_t *p = &w->p;
+    if (!tp && pgp_work_holds(w, depth, sw2, sb2)) {
+        *s2 = w->held.noise_used;
+        *inf = w->held.info;
+        return 0;
+    }
+    view_t vss = {tp ? tp->k : NULL, 0};
+    if (tp) {
+        tiles_gram(&tp->t, vss, p->x_test, p->x_test, p->dim, w->gd_s);
+        tiles_layer0(&tp->t, vss, vss, sw2, sb2);
+    }
+    double t0 = timer_now();
+    layer0_all(w, sw2, sb2, 0, seconds);
+    for (int l = 1; l <= depth; l++) {
+        if (p->poll)
+            p->poll();
+        if (tp) {   /* before kd_s advances */
+            gather_diag(tp->t.grow, tp->t.locr, w->kd_s, tp->drow);
+            gather_diag(tp->t.gcol, tp->t.locc, w->kd_s, tp->dcol);
+            tiles_step(&tp->t, vss, tp->drow, tp->dcol, sw2, sb2);
+        }
+        step_all(w, sw2, sb2, 0);
+        if (tp)
+            tiles_set_diag(&tp->t, vss, w->kd_s, 0.0);
+    }
+    seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
+    int rc = factor_depth(w, depth, sw2, sb2, s2, inf, seconds);
+    t0 = timer_now();
+    if (rc == 0)
+        rc = solve_targets(w, depth, sw2, sb2, *s2, *inf);
+    seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+    return rc;
+}
+
+/* The log marginal likelihood (kept in w) and the test means (ntest x ntargets, row-major) of
+ * the model w holds. */
+static void posterior_mean(pgp_work_t *w, double *mean)
+{
+    w->post_lml = log_marginal(w);
+    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+}
+
+/* var_j = kss_j - |L^-1 k_j|^2 for the ntest > 0 test points: V = L^-1 K_ts in place of w's
+ * test kernel (which w then no longer holds: it is built again when asked for, and V stays
+ * there for posterior_covariance), then column sums of squares into colsum (ntest doubles).
+ * Returns 0 or NN_ERR_NOMEM (every rank). */
+static int posterior_variance(pgp_work_t *w, double *colsum, double *var)
+{
+    const pgp_grid_t *g = w->g;
+    const tiles_t *t = &w->ts;
+    int nt = w->p.ntrain, ns = w->p.ntest, one = 1, rc;
+    double *v = w->ks, d_one = 1.0;
+    w->held.valid = 0;
+    if (nt > 0 && g->nprow == 1 && (rc = solve_lower_one_row(w, v)) != NN_OK)
+        return rc;
+    if (nt > 0 && g->nprow > 1)
+        pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one, &one,
+                w->ts.desc);
+    memset(colsum, 0, (size_t)ns * sizeof *colsum);
+    for (int j = 0; j < t->locc; j++) {
+        const double *vj = v + (size_t)j * t->lld;
+        double s = 0.0;
+        for (int i = 0; i < t->locr; i++)
+            s += vj[i] * vj[i];
+        colsum[t->gcol[j]] = s;
+    }
+    par_sum_doubles(g->comm, colsum, (size_t)ns);
+    for (int j = 0; j < ns; j++)
+        var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
+    return NN_OK;
+}
+
+/* cov (ntest x ntest, row-major, every rank) = Kss - V^T V with V from posterior_variance: the
+ * lower triangle by pdsyrk into the test prior tp, gathered and mirrored. */
+static void posterior_covariance(pgp_work_t *w, test_prior_t *tp, double *cov)
+{
+    const tiles_t *t = &tp->t;
+    int nt = w->p.ntrain, ns = w->p.ntest, one = 1;
+    double d_one = 1.0, d_mone = -1.0;
+    if (nt > 0)
+        pdsyrk_("L", "T", &ns, &nt, &d_mone, w->ks, &one, &one, w->ts.desc, &d_one, tp->k, &one,
+                &one, t->desc);
+    memset(cov, 0, (size_t)ns * ns * sizeof *cov);
+    for (int j = 0; j < t->locc; j++)
+        for (int i = 0; i < t->locr; i++) {
+            int gi = t->grow[i], gj = t->gcol[j];
+            if (gi < gj)
+                continue;
+            double x = tp->k[(size_t)j * t->lld + i];
+            cov[(size_t)gi * ns + gj] = x;
+            if (gi != gj)
+                cov[(size_t)gj * ns + gi] = x;
+        }
+    par_sum_doubles(w->g->comm, cov, (size_t)ns * ns);
+}
+
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info)
 {
     const nngp_problem_t *p = &w->p;
     const pgp_grid_t *g = w->g;
-    int nt = p->ntrain, ns = p->ntest, one = 1;
+    int ns = p->ntest, fail = 0, rc = 0, inf = 0;
     if (depth < 0)
         return nn_fail(NN_ERR_INPUT, "pgp_posterior: depth %d < 0", depth);
-    double seconds[NNGP_NPHASES] = {0};
-    /* with cov the test x test prior (lower tiles) and its diagonal in local order */
-    tiles_t tss = {0};
-    int fail = 0;
-    double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL;
+    double seconds[NNGP_NPHASES] = {0}, s2 = 0.0;
+    test_prior_t prior = {0}, *tp = cov ? &prior : NULL;
     double *colsum = nn_alloc_doubles_or_flag(ns, &fail);
-    if (cov) {
-        fail |= tiles_init(&tss, ns, ns, g, 1) != 0;
-        if (!fail) {
-            kss = nn_alloc_doubles_or_flag(local_size(&tss), &fail);
-            drow_s = nn_alloc_doubles_or_flag((size_t)tss.locr, &fail);
-            dcol_ss = nn_alloc_doubles_or_flag((size_t)tss.locc, &fail);
-        }
-    }
-    int rc = 0;
+    if (tp)
+        fail |= test_prior_alloc(tp, ns, g);
     if (!all_ok(g->comm, !fail)) {
         rc = nn_fail(NN_ERR_NOMEM, "pgp_posterior: out of memory (%d train, %d test points, %d x "
-                     "%d grid)", nt, ns, g->nprow, g->npcol);
+                     "%d grid)", p->ntrain, ns, g->nprow, g->npcol);
         goto done;
     }
-    /* The item that factored this model usually left everything the mean and variance need (a
-     * one-model job, the deepest depth of an item): then neither the kernel nor the factor is
-     * built again, with the same bits. The covariance's test x test recursion needs the test
-     * diagonal of every layer, so it takes the whole path. */
-    double s2 = 0.0;
-    int inf = 0;
-    if (!cov && pgp_work_holds(w, depth, sw2, sb2)) {
-        s2 = w->held.noise_used;
-        inf = w->held.info;
-    } else {
-        view_t vss = {kss, 0};
-        if (cov) {
-            tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
-            tiles_layer0(&tss, vss, vss, sw2, sb2);
-        }
-        double t0 = timer_now();
-        layer0_all(w, sw2, sb2, 0, seconds);
-        for (int l = 1; l <= depth; l++) {
-            if (p->poll)
-                p->poll();
-            if (cov) {   /* before kd_s advances */
-                gather_diag(tss.grow, tss.locr, w->kd_s, drow_s);
-                gather_diag(tss.gcol, tss.locc, w->kd_s, dcol_ss);
-                tiles_step(&tss, vss, drow_s, dcol_ss, sw2, sb2);
-            }
-            step_all(w, sw2, sb2, 0);
-            if (cov)
-                tiles_set_diag(&tss, vss, w->kd_s, 0.0);
-        }
-        seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
-        rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
-        t0 = timer_now();
-        if (rc == 0)
-            rc = solve_targets(w, depth, sw2, sb2, s2, inf);
-        seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
-    }
+    rc = posterior_model(w, depth, sw2, sb2, tp, &s2, &inf, seconds);
     if (noise_used)
         *noise_used = s2;
     if (info)
@@ -849,60 +937,18 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     if (rc)
         goto done;
     double t0 = timer_now();
-    w->post_lml = log_marginal(w);
-    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+    posterior_mean(w, mean);
     seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
     t0 = timer_now();
-    if (ns > 0) {
-        /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts in place of the test kernel (which w then
-         * no longer holds: it is built again when asked for), then column sums of squares */
-        double *v = w->ks;
-        w->held.valid = 0;
-        double d_one = 1.0, d_mone = -1.0;
-        if (nt > 0 && g->nprow == 1 && (rc = solve_lower_one_row(w, v)) != NN_OK)
-            goto done;
-        if (nt > 0 && g->nprow > 1)
-            pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one,
-                    &one, w->ts.desc);
-        memset(colsum, 0, (size_t)ns * sizeof *colsum);
-        const tiles_t *t = &w->ts;
-        for (int j = 0; j < t->locc; j++) {
-            const double *vj = v + (size_t)j * t->lld;
-            double s = 0.0;
-            for (int i = 0; i < t->locr; i++)
-                s += vj[i] * vj[i];
-            colsum[t->gcol[j]] = s;
-        }
-        par_sum_doubles(g->comm, colsum, (size_t)ns);
-        for (int j = 0; j < ns; j++)
-            var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
-        if (cov) {
-            /* cov = Kss - V^T V on the lower triangle, gathered and mirrored */
-            if (nt > 0)
-                pdsyrk_("L", "T", &ns, &nt, &d_mone, v, &one, &one, w->ts.desc, &d_one, kss, &one,
-                        &one, tss.desc);
-            memset(cov, 0, (size_t)ns * ns * sizeof *cov);
-            for (int j = 0; j < tss.locc; j++)
-                for (int i = 0; i < tss.locr; i++) {
-                    int gi = tss.grow[i], gj = tss.gcol[j];
-                    if (gi < gj)
-                        continue;
-                    double x = kss[(size_t)j * tss.lld + i];
-                    cov[(size_t)gi * ns + gj] = x;
-                    if (gi != gj)
-                        cov[(size_t)gj * ns + gi] = x;
-                }
-            par_sum_doubles(g->comm, cov, (size_t)ns * ns);
-        }
-    }
+    if (ns > 0 && (rc = posterior_variance(w, colsum, var)) != NN_OK)
+        goto done;
+    if (ns > 0 && tp)
+        posterior_covariance(w, tp, cov);
     seconds[NNGP_PHASE_VARIANCE] += timer_now() - t0;
     memcpy(w->post_seconds, seconds, sizeof seconds);
 done:
-    free(kss);
-    free(drow_s);
-    free(dcol_ss);
     free(colsum);
-    tiles_free(&tss);
+    test_prior_free(&prior);
     return rc;
 }
 
