@@ -20,7 +20,7 @@ struct par_comm {
     MPI_Comm comm;
 };
 
-static const struct par_comm world = {MPI_COMM_WORLD};
+static const struct par_comm world = {MPI_COMM_WORLD};   /* par_world() */
 
 /* ---- communicators ---- */
 
@@ -258,6 +258,7 @@ int par_bcast_text(char **text, int root)
     return par_bcast(*text, (size_t)len + 1, root);
 }
 
+/* One split of a dataset from root (the others allocate its arrays). Returns 0 or an error. */
 static int bcast_split(split_t *s, int dim, int ntargets, int root)
 {
     size_t n = (size_t)s->n;

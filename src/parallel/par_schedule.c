@@ -115,7 +115,8 @@ static int next_items(int *items, int want, int idle)
     return n;
 }
 
-/* World rank 0: stores a finished item. */
+/* World rank 0: stores a finished item through the record() hook (regular items count as
+ * progress); a failed item, or a failing record(), stops the hand-out (sched.stop). */
 static void record(int item, int status, const void *result)
 {
     int regular = item < sched.s->nitems;
@@ -164,6 +165,7 @@ static void answer(int g)
     }
 }
 
+/* World rank 0: answer() for every group but its own. */
 static void answer_all(void)
 {
     for (int g = 1; g < sched.ngroups; g++)
@@ -211,6 +213,8 @@ static void serve(int source)
     answer_all();   /* spare requests held back may be answerable now */
 }
 
+/* World rank 0: serves the requests that have arrived (none waited for), or with blocking
+ * exactly one, waiting for it. */
 static void receive_and_serve(int blocking)
 {
     for (;;) {
@@ -263,10 +267,10 @@ static int run_one(const int *items, int j, int slot, unsigned char *out)
 
 /* An item alone on a rank of several threads (the last of a sweep, a posterior, a group's
  * ScaLAPACK item) has the rank's cores to itself. On one rank it runs on the master thread with
- * one OpenMP thread for its small tiled loops (on two threads the recursion's 32-row tiles ran
- * 2-5x slower) and all threads for the row strips of its triangular solves (threads_item), whose
- * bits do not depend on it; BLAS stays single-threaded there, since OpenBLAS's threaded dgemm
- * gives other bits than its serial one (measured) and results must not depend on the layout.
+ * one OpenMP thread for its small tiled loops (nested threads slow them: README "Threads") and
+ * all threads for the row strips of its triangular solves (threads_item), whose bits do not
+ * depend on it; BLAS stays single-threaded there, since OpenBLAS's threaded dgemm gives other
+ * bits than its serial one and results must not depend on the layout.
  * A ScaLAPACK item's bits depend on its process grid anyway: its BLAS gets the threads. */
 static int run_alone(const int *items, unsigned char *out)
 {
@@ -289,9 +293,8 @@ static int run_alone(const int *items, unsigned char *out)
 /* Runs n items of a batch side by side, results into the records of out, each with one BLAS
  * thread (the CNN's: the rank's threads, set at start-up). Returns the worst status of the
  * group. The region has `slots` threads even when n is smaller (the others idle), so that an
- * item's own OpenMP loops never become a nested team: a lone item of the benchmark job ran its
- * recursion 2-5x and its factorization 1.2x slower with two nested threads on its 32-row tiles
- * than on one. A lone item on a rank of several threads goes to run_alone instead. */
+ * item's own OpenMP loops never become a nested team, which runs its 32-row tiles slower (README
+ * "Threads"). A lone item on a rank of several threads goes to run_alone instead. */
 static int run_batch(const int *items, int n, unsigned char *out)
 {
     const threads_layout_t *l = threads_layout();
@@ -311,7 +314,9 @@ static int run_batch(const int *items, int n, unsigned char *out)
     return worst;
 }
 
-/* The leader hands a group its item (groups run one item at a time). */
+/* The leader hands a group its item (groups run one item at a time): collective over the group;
+ * the leader passes its n items, members pass 0; returns how many to run (0: stop). Without a
+ * group, returns n. */
 static int share_with_group(int *items, int n)
 {
     if (sched.gsize > 1) {
@@ -332,7 +337,9 @@ static int groups_unheard(void)
     return n;
 }
 
-/* World rank 0 (leader of group 0). */
+/* World rank 0 (leader of group 0): hands out items, runs batches of its own into buf, records
+ * every result, and returns once every other leader has finished. Returns the worst status of
+ * its own batches, else the first failure of record() or started(). */
 static int run_root(unsigned char *buf)
 {
     int status = NN_OK, items[PAR_MAX_SLOTS];
@@ -372,8 +379,9 @@ static void send_request(unsigned char *buf, int nresults, int closes, MPI_Reque
     MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD, req);
 }
 
-/* Leader of a group other than group 0. Results are sent from one of two buffers while the
- * next batch runs into the other. */
+/* Leader of a group other than group 0: asks for batches until answered with none, runs them
+ * with its group and sends their results back. Results are sent from one of two buffers while
+ * the next batch runs into the other. Returns the worst status of its batches. */
 static int run_leader(unsigned char *buf[2])
 {
     int status = NN_OK, items[PAR_MAX_SLOTS], open = 0, which = 0;
@@ -411,7 +419,8 @@ static int run_leader(unsigned char *buf[2])
     return status;
 }
 
-/* A non-leader member of a group. */
+/* A non-leader member of a group: runs the items its leader shares until told to stop. Returns
+ * the worst status of its batches. */
 static int run_member(unsigned char *buf)
 {
     int status = NN_OK, items[1];
