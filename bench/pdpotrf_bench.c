@@ -87,7 +87,7 @@ static void bench_dgemm(int n, int reps)
 
 static void bench_pdpotrf(int n, int nb, int p, int q, int reps)
 {
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, p, q, nb);
+    pgp_grid_t *g = pgp_grid_create(par_world(), p, q, nb);
     if (!g) {
         fprintf(stderr, "pdpotrf_bench: no %d x %d grid\n", p, q);
         MPI_Abort(MPI_COMM_WORLD, 2);
@@ -177,7 +177,7 @@ static void bench_item(int n, int m, int store, int nb)
                         .y_train = y, .x_test = xs, .test_label = label, .depths = depths,
                         .ndepth = 1, .noise = 1e-10, .noise_max = 0.1};
     long base = peak_rss_kb();
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, nb);
+    pgp_grid_t *g = pgp_grid_create(par_world(), 0, 0, nb);
     pgp_work_t *w = g ? pgp_work_create(g, &p, (pgp_store_t)store) : NULL;
     if (!w) {
         fprintf(stderr, "pdpotrf_bench: no work object\n");
@@ -190,7 +190,7 @@ static void bench_item(int n, int m, int store, int nb)
     int rc = pgp_item_run(w, 1.6, 0.1, &res);
     double t = MPI_Wtime() - t0;
     long peak = peak_rss_kb(), most = 0;
-    MPI_Reduce(&peak, &most, 1, MPI_LONG, MPI_MAX, 0, g->comm);
+    MPI_Reduce(&peak, &most, 1, MPI_LONG, MPI_MAX, 0, MPI_COMM_WORLD);   /* the grid is all ranks */
     if (g->rank == 0)
         printf("item n %d test %d grid %dx%d nb %d store %d rc %d status %d seconds %.2f "
                "factor_seconds %.2f peak_rss_gb %.3f before_gb %.3f estimate_gb %.3f "

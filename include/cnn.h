@@ -112,7 +112,7 @@ int cnn_arch_summary(const cnn_arch_t *arch, char *buf, size_t len);
  *                      of max(z,0) - z y + log(1 + exp(-|z|)).
  * cnn_bce_backward     dlogits = (probs - y) / B. */
 
-/* Sums n doubles in place over a group of ranks (MPI_Allreduce with MPI_SUM, for instance). */
+/* Sums n doubles in place over a group of ranks (in the CNN driver: par_sum_doubles). */
 typedef struct {
     void (*sum)(double *v, int n, void *ctx);
     void *ctx;

@@ -1,6 +1,8 @@
 /* par.h - the MPI layer: start-up, broadcasts of the job and the data, agreement on failures,
- * hosts, groups of ranks, and the dynamic item scheduler. Together with the drivers, this is the
- * only code that calls MPI. All par_ functions are collective over MPI_COMM_WORLD unless noted. */
+ * hosts, communicators and their collectives, and the dynamic item scheduler. par.c and
+ * par_schedule.c are the only code that calls MPI: the drivers and the distributed solver hold
+ * communicators as par_comm_t handles. The par_ functions without a handle are collective over
+ * all ranks unless noted; those taking one, over its ranks. */
 #ifndef PAR_H
 #define PAR_H
 
@@ -22,14 +24,55 @@ int par_agree(int status);
 /* Largest value of x over the ranks; smallest value of x over the ranks. */
 int par_max_int(int x);
 double par_min_double(double x);
-/* Ranks of MPI_COMM_WORLD on this rank's node (shared memory). */
+/* Ranks on this rank's node (shared memory). */
 int par_node_size(void);
 /* Ranks on this node (this one included) whose `bytes`-long key equals this rank's, e.g. ranks
  * that share one affinity mask. 1 if the keys cannot be gathered. */
 int par_node_count_same(const void *key, size_t bytes);
 
-/* Broadcasts from root: raw bytes, a malloc'd string (others receive a malloc'd copy), and a whole
- * dataset (others allocate theirs). Returns 0 or an error. */
+/* ---- communicators ---- */
+
+/* A communicator (a set of ranks, an MPI_Comm inside) as an opaque handle. */
+typedef struct par_comm par_comm_t;
+
+/* All ranks; valid once MPI is initialized (par_init or MPI_Init); never freed. */
+const par_comm_t *par_world(void);
+/* This rank's number in c, and the number of ranks of c. Not collective. */
+int par_comm_rank(const par_comm_t *c);
+int par_comm_size(const par_comm_t *c);
+/* A new communicator over the ranks of c (MPI_Comm_dup); NULL on this rank if it runs out of
+ * memory (its duplicate is released again), so callers agree on the result. */
+par_comm_t *par_comm_dup(const par_comm_t *c);
+/* The ranks of c with this rank's color, numbered by key (MPI_Comm_split); NULL as par_comm_dup. */
+par_comm_t *par_comm_split(const par_comm_t *c, int color, int key);
+/* Releases a communicator from par_comm_dup or par_comm_split; accepts NULL, sets *c = NULL. */
+void par_comm_free(par_comm_t **c);
+/* Returns when every rank of c has called it. */
+void par_barrier(const par_comm_t *c);
+
+/* In place over the ranks of c, element by element: v[i] becomes the sum (min, max) of every
+ * rank's v[i]. Every rank passes the same n. One MPI_Allreduce per call (below 2^31 elements), so
+ * a given call and layout always sums in the same order. */
+void par_sum_doubles(const par_comm_t *c, double *v, size_t n);
+void par_sum_floats(const par_comm_t *c, float *v, size_t n);
+void par_sum_ints(const par_comm_t *c, int *v, size_t n);
+void par_min_ints(const par_comm_t *c, int *v, size_t n);
+void par_max_ints(const par_comm_t *c, int *v, size_t n);
+
+/* bytes of buf from rank root of c to every rank of c. Returns 0 or NN_ERR_RUNTIME. */
+int par_comm_bcast(const par_comm_t *c, void *buf, size_t bytes, int root);
+/* Gather: every rank's `bytes` of mine land at all + r bytes on root (all is read on root only).
+ * Scatter: the inverse, root's all + r bytes into rank r's mine. bytes below 2^31. Returns 0 or
+ * NN_ERR_RUNTIME. */
+int par_gather(const par_comm_t *c, const void *mine, void *all, size_t bytes, int root);
+int par_scatter(const par_comm_t *c, const void *all, void *mine, size_t bytes, int root);
+
+/* A BLACS system handle for the ranks of c (Csys2blacs_handle), for Cblacs_gridinit; release it
+ * with Cfree_blacs_system_handle. Not collective. */
+int par_blacs_handle(const par_comm_t *c);
+
+/* Broadcasts from root over all ranks: raw bytes, a malloc'd string (others receive a malloc'd
+ * copy), and a whole dataset (others allocate theirs). Returns 0 or an error. */
 int par_bcast(void *buf, size_t bytes, int root);
 int par_bcast_text(char **text, int root);
 int par_bcast_dataset(dataset_t *ds, int root);
@@ -87,7 +130,8 @@ void par_poll(void);
 /* Rank within the group and group size of this process (valid during par_schedule). */
 int par_group_rank(void);
 int par_group_size(void);
-/* The group's communicator as an opaque handle (an MPI_Comm value) for the distributed solver. */
-void *par_group_comm(void);
+/* The group's communicator, for the group's collectives and the distributed solver; NULL outside
+ * par_schedule. Owned by the scheduler. */
+const par_comm_t *par_group_comm(void);
 
 #endif

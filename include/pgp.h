@@ -14,26 +14,20 @@
 #ifndef PGP_H
 #define PGP_H
 
-#include <mpi.h>
 #include <stddef.h>
 
 #include "nngp.h"
+#include "par.h"
 
-/* Block size used when 0 is asked for, measured with bench/pdpotrf.sh on 2 ranks of the 2-core
- * development machine (GFLOP/s of pdpotrf, best of 2-3 interleaved rounds; two sessions at
- * n = 20000; dgemm on the 2 cores 93, threaded LAPACK dpotrf at n = 20000 81-84):
- *   n = 20000, 1x2:  nb 64: 81.0, 82.5   nb 128: 78.6, 86.1   nb 256: 73.9
- *   n =  8000, 1x2:  nb 64: 80.1         nb 128: 73.6         nb 256: 63.9
- *   n =  8000, 2x1:  nb 64: 53.9         nb 128: 62.5         nb 256: 69.0
- * At n = 20000 nb 128 matches 64 within the noise, and it stays within 10% of the best on
- * both shapes at n = 8000, where 64 loses a fifth on 2x1. */
+/* Block size used when 0 is asked for: within 10% of the best pdpotrf rate on both 2-rank grid
+ * shapes (bench/pdpotrf.sh; the measurements are in README "Speed of the factorization"). */
 #define PGP_NB_DEFAULT 128
 /* The PBLAS logical block size pgp.c sets for the whole process (PBLAS's own default is 32). */
 #define PGP_PBLAS_KB 256
 
 /* A BLACS process grid over a communicator. */
 typedef struct {
-    MPI_Comm comm;        /* the grid's own duplicate of the communicator it was made from */
+    par_comm_t *comm;     /* the grid's own duplicate of the communicator it was made from */
     int rank, size;       /* in comm */
     int sys;              /* BLACS system handle of comm */
     int ctx;              /* BLACS context */
@@ -43,14 +37,14 @@ typedef struct {
 } pgp_grid_t;
 
 /* The automatic shape of a grid of size ranks: P x Q = size, P <= Q, P as large as possible
- * (as square as possible). With 2 ranks 1x2 factors faster than 2x1 (numbers above). */
+ * (as square as possible). With 2 ranks 1x2 factors faster than 2x1 (README, as above). */
 void pgp_grid_shape(int size, int *p, int *q);
 
 /* Forms a p x q grid over (a duplicate of) comm, with block size nb (<= 0: PGP_NB_DEFAULT).
  * p = q = 0: pgp_grid_shape; one of them 0: the other from the size of comm; p q must equal the
  * size of comm. Collective over comm; the grid does not depend on comm staying alive. Returns
  * NULL with a message on every rank on failure (NN_ERR_INPUT for a shape that does not fit). */
-pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb);
+pgp_grid_t *pgp_grid_create(const par_comm_t *comm, int p, int q, int nb);
 /* Releases the BLACS context and the communicator; accepts NULL and sets *g = NULL.
  * Collective over the grid. */
 void pgp_grid_destroy(pgp_grid_t **g);

@@ -1,7 +1,7 @@
 /* sweep.h - the experiment drivers: an NNGP job (grid items through par_schedule, best models,
  * posteriors of the reported models, checkpoint after every item, resume) and a CNN job (one
  * training run per item, checkpoint after every epoch and on a signal, resume).
- * Collective over MPI_COMM_WORLD; the data are already loaded and broadcast. */
+ * Collective over all ranks; the data are already loaded and broadcast. */
 #ifndef SWEEP_H
 #define SWEEP_H
 

@@ -134,19 +134,12 @@ static int grid_shapes(int shapes[][2])
 }
 
 /* Groups of g consecutive world ranks; *color numbers the group. */
-static MPI_Comm group_split(int g, int *color)
+static par_comm_t *group_split(int g, int *color)
 {
-    MPI_Comm c;
     *color = par_rank() / g;
-    MPI_Comm_split(MPI_COMM_WORLD, *color, par_rank(), &c);
+    par_comm_t *c = par_comm_split(par_world(), *color, par_rank());
+    assert_non_null(c);
     return c;
-}
-
-static int comm_rank(MPI_Comm c)
-{
-    int r;
-    MPI_Comm_rank(c, &r);
-    return r;
 }
 
 /* ---- the serial reference (computed on rank 0 of a communicator, broadcast) ---- */
@@ -174,14 +167,14 @@ typedef struct {
 } ref_t;
 
 static ref_t ref_compute(const nngp_problem_t *prob, double sw2, double sb2, int post_depth,
-                         int with_cov, MPI_Comm comm)
+                         int with_cov, const par_comm_t *comm)
 {
     ref_t ref = {.sw2 = sw2, .sb2 = sb2, .post_depth = post_depth, .with_cov = with_cov};
     size_t ns = (size_t)prob->ntest, nm = ns * prob->ntargets, nc = with_cov ? ns * ns : 1;
     ref.mean = malloc(nm * sizeof(double));
     ref.var = malloc(ns * sizeof(double));
     ref.cov = malloc(nc * sizeof(double));
-    if (comm_rank(comm) == 0) {
+    if (par_comm_rank(comm) == 0) {
         nngp_work_t *w = nngp_work_create(prob);
         assert_non_null(w);
         nngp_result_t r = as_result(&ref.item);
@@ -191,15 +184,15 @@ static ref_t ref_compute(const nngp_problem_t *prob, double sw2, double sb2, int
                                     with_cov ? ref.cov : NULL, &ref.noise, &ref.info);
         nngp_work_destroy(&w);
     }
-    MPI_Bcast(&ref.item, (int)sizeof ref.item, MPI_BYTE, 0, comm);
     int ints[2] = {ref.rc, ref.info};
-    MPI_Bcast(ints, 2, MPI_INT, 0, comm);
+    assert_int_equal(par_comm_bcast(comm, &ref.item, sizeof ref.item, 0), 0);
+    assert_int_equal(par_comm_bcast(comm, ints, sizeof ints, 0), 0);
     ref.rc = ints[0];
     ref.info = ints[1];
-    MPI_Bcast(&ref.noise, 1, MPI_DOUBLE, 0, comm);
-    MPI_Bcast(ref.mean, (int)nm, MPI_DOUBLE, 0, comm);
-    MPI_Bcast(ref.var, (int)ns, MPI_DOUBLE, 0, comm);
-    MPI_Bcast(ref.cov, (int)nc, MPI_DOUBLE, 0, comm);
+    assert_int_equal(par_comm_bcast(comm, &ref.noise, sizeof ref.noise, 0), 0);
+    assert_int_equal(par_comm_bcast(comm, ref.mean, nm * sizeof(double), 0), 0);
+    assert_int_equal(par_comm_bcast(comm, ref.var, ns * sizeof(double), 0), 0);
+    assert_int_equal(par_comm_bcast(comm, ref.cov, nc * sizeof(double), 0), 0);
     return ref;
 }
 
@@ -327,8 +320,8 @@ static void check_posterior(pgp_work_t *w, const nngp_problem_t *prob, const ref
 
 /* One work object on a p x q grid over comm: its item (and posterior, if the reference has one)
  * against the reference. */
-static void compare_on_grid(const nngp_problem_t *prob, MPI_Comm comm, int p, int q, int nb,
-                            pgp_store_t store, const ref_t *ref, double rtol)
+static void compare_on_grid(const nngp_problem_t *prob, const par_comm_t *comm, int p, int q,
+                            int nb, pgp_store_t store, const ref_t *ref, double rtol)
 {
     char label[96];
     snprintf(label, sizeof label, "%dx%d grid, nb %d, store %d, (%g, %g)", p, q, nb, (int)store,
@@ -358,13 +351,13 @@ static void items_on_every_grid(int nclass, uint64_t seed)
     int shapes[8][2], ns = grid_shapes(shapes);
     for (int s = 0; s < ns; s++) {
         int color, p = shapes[s][0], q = shapes[s][1];
-        MPI_Comm comm = group_split(p * q, &color);
+        par_comm_t *comm = group_split(p * q, &color);
         ref_t ref = ref_compute(&prob, pairs[color % 4][0], pairs[color % 4][1], 3, 1, comm);
         compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_GRAM, &ref, RTOL);
         compare_on_grid(&prob, comm, p, q, 32, PGP_STORE_LAYER, &ref, RTOL);
         compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_FACTOR, &ref, RTOL);
         ref_free(&ref);
-        MPI_Comm_free(&comm);
+        par_comm_free(&comm);
     }
     blobs_free(&b);
 }
@@ -392,12 +385,12 @@ static void test_depth0_posterior(void **state)
     int shapes[8][2], ns = grid_shapes(shapes);
     for (int s = 0; s < ns; s++) {
         int color, p = shapes[s][0], q = shapes[s][1];
-        MPI_Comm comm = group_split(p * q, &color);
+        par_comm_t *comm = group_split(p * q, &color);
         ref_t ref = ref_compute(&prob, pairs[color % 4][0], pairs[color % 4][1], 0, 1, comm);
         compare_on_grid(&prob, comm, p, q, 32, PGP_STORE_FACTOR, &ref, RTOL);
         compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_GRAM, &ref, RTOL);
         ref_free(&ref);
-        MPI_Comm_free(&comm);
+        par_comm_free(&comm);
     }
     blobs_free(&b);
 }
@@ -421,7 +414,7 @@ static void test_jitter_retry(void **state)
     int shapes[8][2], ns = grid_shapes(shapes);
     for (int s = 0; s < ns; s++) {
         int color, p = shapes[s][0], q = shapes[s][1];
-        MPI_Comm comm = group_split(p * q, &color);
+        par_comm_t *comm = group_split(p * q, &color);
         nngp_problem_t prob = blobs_problem(&b, depths, 2, 0.0, 1e-2);
         ref_t ref = ref_compute(&prob, 2.0, 0.1, -1, 0, comm);
         for (int d = 0; d < 2; d++)
@@ -452,7 +445,7 @@ static void test_jitter_retry(void **state)
         assert_true(info > 0 && s2 == 0.0);
         pgp_work_destroy(&w);
         pgp_grid_destroy(&g);
-        MPI_Comm_free(&comm);
+        par_comm_free(&comm);
     }
     blobs_free(&b);
 }
@@ -466,7 +459,7 @@ static void test_stores_agree(void **state)
     blobs_t b = blobs_make(44, 3, 20, 300, 100, 50);
     const int depths[] = {1, 3};
     nngp_problem_t prob = blobs_problem(&b, depths, 2, 1e-6, 0.1);
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 16);
+    pgp_grid_t *g = pgp_grid_create(par_world(), 0, 0, 16);
     assert_non_null(g);
     item_res_t res[3];
     double mean[3][300], var[3][100];
@@ -510,7 +503,7 @@ static void test_posterior_reuses_the_item(void **state)
     blobs_t b = blobs_make(45, 3, 20, 300, 100, 50);
     const int depths[] = {1, 3};
     nngp_problem_t prob = blobs_problem(&b, depths, 2, 1e-6, 0.1);
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 16);
+    pgp_grid_t *g = pgp_grid_create(par_world(), 0, 0, 16);
     assert_non_null(g);
     for (int s = 0; s < 3; s++) {
         item_res_t res;
@@ -603,7 +596,7 @@ static void test_bad_input(void **state)
     nngp_problem_t prob = blobs_problem(&b, depths, 2, 1e-6, 0.1);
     int p, q;
     pgp_grid_shape(par_size(), &p, &q);
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 8);
+    pgp_grid_t *g = pgp_grid_create(par_world(), 0, 0, 8);
     assert_non_null(g);
     assert_int_equal(g->nprow, p);
     assert_int_equal(g->npcol, q);
@@ -621,7 +614,7 @@ static void test_bad_input(void **state)
     pgp_grid_destroy(&g);
 
     nn_error_clear();
-    assert_null(pgp_grid_create(MPI_COMM_WORLD, 3, par_size(), 0));
+    assert_null(pgp_grid_create(par_world(), 3, par_size(), 0));
     assert_non_null(strstr(nn_errmsg(), "does not fit a group of"));
     blobs_free(&b);
 
@@ -711,16 +704,16 @@ static void test_acceptance_n2000(void **state)
         }
         ref_t ref[2];
         for (int k = 0; k < 2; k++)
-            ref[k] = ref_compute(&prob, pairs[k][0], pairs[k][1], 5, 0, MPI_COMM_WORLD);
+            ref[k] = ref_compute(&prob, pairs[k][0], pairs[k][1], 5, 0, par_world());
         static const int acc_shapes[3][2] = {{1, 1}, {1, 2}, {2, 2}};
         for (int s = 0; s < 3; s++) {
             int p = acc_shapes[s][0], q = acc_shapes[s][1], color;
             if (par_size() % (p * q))
                 continue;
-            MPI_Comm comm = group_split(p * q, &color);
+            par_comm_t *comm = group_split(p * q, &color);
             memset(&lastdiff, 0, sizeof lastdiff);
             compare_on_grid(&prob, comm, p, q, 0, PGP_STORE_GRAM, &ref[color % 2], RTOL);
-            MPI_Comm_free(&comm);
+            par_comm_free(&comm);
             double d[2] = {lastdiff.lml, lastdiff.mean}, all[2];
             MPI_Allreduce(d, all, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
             print_message("n = 2000, %s, %dx%d grid(s): max relative difference log marginal "

@@ -1,9 +1,9 @@
 /* pgp.c - the NNGP work item on a BLACS grid: kernel tiles assembled in place in the 2-D
  * block-cyclic layout (local GEMM for the Gram entries, the kernel.h recursion on the tiles),
  * then pdpotrf / pdpotrs / pdgemm / pdtrsm / pdsyrk. Only the lower block triangle of a symmetric
- * kernel is ever computed. As the distributed solver it calls MPI itself (MPI_Allreduce over the
- * grid's communicator for replicated results and agreement). It does not schedule items, read
- * files or parse jobs. */
+ * kernel is ever computed. Replicated results and agreement go through the parallel module's
+ * collectives over the grid's communicator (par.h). It does not schedule items, read files or
+ * parse jobs. */
 #include "pgp.h"
 
 #include <cblas.h>
@@ -24,8 +24,7 @@
 /* The PBLAS "logical block size": how many columns of a panel its Level 3 routines (the trailing
  * update pdsyrk inside pdpotrf, pdgemm, pdtrsm) treat per local GEMM when the panel spans several
  * process rows or columns. The reference value is 32, which turns pdpotrf's update on a grid with
- * P > 1 into rank-32 GEMMs: pdpotrf at n = 8000 on a 2 x 1 grid with nb = 256 ran at 18-43
- * GFLOP/s with 32 and at 67-73 with 256 (three interleaved rounds, bench/pdpotrf.sh machine).
+ * P > 1 into rank-32 GEMMs, up to 4x slower (README "Speed of the factorization").
  * PILAENV is the documented tuning hook of PBLAS (pilaenv.f: "users are encouraged to modify
  * this subroutine"); this definition takes the place of the library's through the dynamic linker
  * (the library calls it through its PLT). It must return the same value on every process, which
@@ -50,18 +49,16 @@ void pgp_grid_shape(int size, int *p, int *q)
 }
 
 /* 1 on every rank if ok is nonzero on every rank of comm. */
-static int all_ok(MPI_Comm comm, int ok)
+static int all_ok(const par_comm_t *comm, int ok)
 {
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
-    return all;
+    ok = ok != 0;
+    par_min_ints(comm, &ok, 1);
+    return ok;
 }
 
-pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
+pgp_grid_t *pgp_grid_create(const par_comm_t *comm, int p, int q, int nb)
 {
-    int size, rank;
-    MPI_Comm_size(comm, &size);
-    MPI_Comm_rank(comm, &rank);
+    int size = par_comm_size(comm), rank = par_comm_rank(comm);
     if (p <= 0 && q <= 0)
         pgp_grid_shape(size, &p, &q);
     else if (p <= 0 && size % q == 0)
@@ -74,18 +71,20 @@ pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
         return NULL;
     }
     pgp_grid_t *g = calloc(1, sizeof *g);
-    if (!all_ok(comm, g != NULL)) {
+    par_comm_t *dup = par_comm_dup(comm);
+    if (!all_ok(comm, g && dup)) {
+        par_comm_free(&dup);
         free(g);
         nn_fail(NN_ERR_NOMEM, "pgp: out of memory for the process grid");
         return NULL;
     }
     int me, np;
     Cblacs_pinfo(&me, &np);   /* initialises the BLACS on first use (MPI is already running) */
-    MPI_Comm_dup(comm, &g->comm);
+    g->comm = dup;
     g->rank = rank;
     g->size = size;
     g->nb = nb > 0 ? nb : PGP_NB_DEFAULT;
-    g->sys = Csys2blacs_handle(g->comm);
+    g->sys = par_blacs_handle(g->comm);
     g->ctx = g->sys;
     Cblacs_gridinit(&g->ctx, "Row", p, q);
     Cblacs_gridinfo(g->ctx, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
@@ -94,7 +93,7 @@ pgp_grid_t *pgp_grid_create(MPI_Comm comm, int p, int q, int nb)
         if (g->myrow >= 0)
             Cblacs_gridexit(g->ctx);
         Cfree_blacs_system_handle(g->sys);
-        MPI_Comm_free(&g->comm);
+        par_comm_free(&g->comm);
         free(g);
         return NULL;
     }
@@ -107,7 +106,7 @@ void pgp_grid_destroy(pgp_grid_t **pg)
         return;
     Cblacs_gridexit((*pg)->ctx);
     Cfree_blacs_system_handle((*pg)->sys);
-    MPI_Comm_free(&(*pg)->comm);
+    par_comm_free(&(*pg)->comm);
     free(*pg);
     *pg = NULL;
 }
@@ -347,14 +346,15 @@ static void gather_diag(const int *idx, int n, const double *d, double *out)
 
 /* Gathers a distributed m x n matrix (tiles t, local array a) to every rank as a row-major
  * m x n array (every entry is held by exactly one rank, so the sum is exact). */
-static void tiles_allgather(const tiles_t *t, const double *a, double *out, MPI_Comm comm)
+static void tiles_allgather(const tiles_t *t, const double *a, double *out,
+                            const par_comm_t *comm)
 {
     memset(out, 0, (size_t)t->m * t->n * sizeof *out);
     for (int j = 0; j < t->locc; j++)
         for (int i = 0; i < t->locr; i++)
             out[(size_t)t->grow[i] * t->n + t->gcol[j]] = a[(size_t)j * t->lld + i];
     if (t->m > 0 && t->n > 0)
-        MPI_Allreduce(MPI_IN_PLACE, out, t->m * t->n, MPI_DOUBLE, MPI_SUM, comm);
+        par_sum_doubles(comm, out, (size_t)t->m * t->n);
 }
 
 /* ---- the work object ---- */
@@ -607,8 +607,8 @@ static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double
         int inf = 0;
         pdpotrf_("L", &n, w->f, &one, &one, w->tt.desc, &inf, 1);
         /* info is global output; agree anyway (largest failing minor, any illegal argument) */
-        int lim[2] = {inf, -inf}, all[2];
-        MPI_Allreduce(lim, all, 2, MPI_INT, MPI_MAX, w->g->comm);
+        int all[2] = {inf, -inf};
+        par_max_ints(w->g->comm, all, 2);
         inf = all[1] > 0 ? -all[1] : all[0];
         seconds[NNGP_PHASE_FACTOR] += timer_now() - t0;
         attempts++;
@@ -680,15 +680,15 @@ static double log_marginal(pgp_work_t *w)
 {
     const nngp_problem_t *p = &w->p;
     const tiles_t *t = &w->ty;
-    double part[2] = {0.0, 0.0}, sum[2];
+    double sum[2] = {0.0, 0.0};   /* this rank's parts, then their sums */
     for (int j = 0; j < t->locc; j++)
         for (int i = 0; i < t->locr; i++)
-            part[0] += p->y_train[(size_t)t->grow[i] * p->ntargets + t->gcol[j]] *
+            sum[0] += p->y_train[(size_t)t->grow[i] * p->ntargets + t->gcol[j]] *
                        w->alpha[(size_t)j * t->lld + i];
     view_t f = {w->f, 0};
     for (int k = 0; k < w->tt.ndiag; k++)
-        part[1] += log(*tiles_diag(&w->tt, f, k));
-    MPI_Allreduce(part, sum, 2, MPI_DOUBLE, MPI_SUM, w->g->comm);
+        sum[1] += log(*tiles_diag(&w->tt, f, k));
+    par_sum_doubles(w->g->comm, sum, 2);
     return -0.5 * sum[0] - p->ntargets * (sum[1] + 0.5 * p->ntrain * log(2.0 * M_PI));
 }
 
@@ -743,9 +743,8 @@ int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2)
 /* V <- L^-1 V with the factor L in w->f and V in ts layout (the rank's test columns), on a grid
  * of one process row, where every rank holds every row: each column panel of L is broadcast by
  * the rank that holds it, and each rank solves its own columns of V with local BLAS (the
- * panel's triangle, then one GEMM below it). At n = 40000 and 10000 test points on 1x2 this ran
- * at 0.92 of the dgemm rate, pdtrsm at 0.75-0.80 (README "Scale runs"). The broadcasts move
- * n^2/2 doubles in all; the panel takes n nb doubles (pgp_posterior_bytes). Returns 0, or
+ * panel's triangle, then one GEMM below it), faster than pdtrsm there (README "Scale runs").
+ * The broadcasts move n^2/2 doubles in all; the panel takes n nb doubles (pgp_posterior_bytes). Returns 0, or
  * NN_ERR_NOMEM on every rank. */
 static int solve_lower_one_row(pgp_work_t *w, double *v)
 {
@@ -762,9 +761,11 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
         if (g->mycol == owner) {   /* its local block column kb / Q, from row k0 down */
             const double *src = w->f + (size_t)(kb / g->npcol) * nb * t->lld + k0;
             for (int j = 0; j < width; j++)
-                memcpy(panel + (size_t)j * rows, src + (size_t)j * t->lld, (size_t)rows * sizeof *panel);
+                memcpy(panel + (size_t)j * rows, src + (size_t)j * t->lld,
+                       (size_t)rows * sizeof *panel);
         }
-        MPI_Bcast(panel, rows * width, MPI_DOUBLE, owner, g->comm);   /* grid rank = column */
+        /* from the owner's grid rank, which is its column */
+        par_comm_bcast(g->comm, panel, (size_t)rows * width * sizeof *panel, owner);
         if (ncols <= 0)
             continue;
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, width, ncols,
@@ -777,70 +778,159 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
     return NN_OK;
 }
 
+/* The covariance's test x test prior: the lower tiles (t, local array k) of the test points'
+ * kernel, stepped layer by layer beside the item's recursion, and the test diagonal of the layer
+ * before in local row and column order (drow, dcol). */
+typedef struct {
+    tiles_t t;
+    double *k, *drow, *dcol;
+} test_prior_t;
+
+/* Allocates a test prior of ns points over g into a zeroed tp. Returns 0, or 1 if this rank is
+ * out of memory (test_prior_free releases what was allocated). */
+static int test_prior_alloc(test_prior_t *tp, int ns, const pgp_grid_t *g)
+{
+    int fail = tiles_init(&tp->t, ns, ns, g, 1) != 0;
+    if (!fail) {
+        tp->k = nn_alloc_doubles_or_flag(local_size(&tp->t), &fail);
+        tp->drow = nn_alloc_doubles_or_flag((size_t)tp->t.locr, &fail);
+        tp->dcol = nn_alloc_doubles_or_flag((size_t)tp->t.locc, &fail);
+    }
+    return fail;
+}
+
+static void test_prior_free(test_prior_t *tp)
+{
+    free(tp->k);
+    free(tp->drow);
+    free(tp->dcol);
+    tiles_free(&tp->t);
+}
+
+/* Leaves in w the factor and the solution of the model (depth, sw2, sb2), and with tp (NULL:
+ * none) its test prior. The item that factored this model usually left everything the mean and
+ * variance need (a one-model job, the deepest depth of an item): then neither the kernel nor
+ * the factor is built again, with the same bits. The test prior's recursion needs the test
+ * diagonal of every layer, so it takes the whole path. *s2, *inf: the noise used and pdpotrf's
+ * info. Returns 0 or the status of factor_depth or solve_targets. */
+static int posterior_model(pgp_work_t *w, int depth, double sw2, double sb2, test_prior_t *tp,
+                           double *s2, int *inf, double seconds[NNGP_NPHASES])
+{
+    const nngp_problem_t *p = &w->p;
+    if (!tp && pgp_work_holds(w, depth, sw2, sb2)) {
+        *s2 = w->held.noise_used;
+        *inf = w->held.info;
+        return 0;
+    }
+    view_t vss = {tp ? tp->k : NULL, 0};
+    if (tp) {
+        tiles_gram(&tp->t, vss, p->x_test, p->x_test, p->dim, w->gd_s);
+        tiles_layer0(&tp->t, vss, vss, sw2, sb2);
+    }
+    double t0 = timer_now();
+    layer0_all(w, sw2, sb2, 0, seconds);
+    for (int l = 1; l <= depth; l++) {
+        if (p->poll)
+            p->poll();
+        if (tp) {   /* before kd_s advances */
+            gather_diag(tp->t.grow, tp->t.locr, w->kd_s, tp->drow);
+            gather_diag(tp->t.gcol, tp->t.locc, w->kd_s, tp->dcol);
+            tiles_step(&tp->t, vss, tp->drow, tp->dcol, sw2, sb2);
+        }
+        step_all(w, sw2, sb2, 0);
+        if (tp)
+            tiles_set_diag(&tp->t, vss, w->kd_s, 0.0);
+    }
+    seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
+    int rc = factor_depth(w, depth, sw2, sb2, s2, inf, seconds);
+    t0 = timer_now();
+    if (rc == 0)
+        rc = solve_targets(w, depth, sw2, sb2, *s2, *inf);
+    seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
+    return rc;
+}
+
+/* The log marginal likelihood (kept in w) and the test means (ntest x ntargets, row-major) of
+ * the model w holds. */
+static void posterior_mean(pgp_work_t *w, double *mean)
+{
+    w->post_lml = log_marginal(w);
+    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+}
+
+/* var_j = kss_j - |L^-1 k_j|^2 for the ntest > 0 test points: V = L^-1 K_ts in place of w's
+ * test kernel (which w then no longer holds: it is built again when asked for, and V stays
+ * there for posterior_covariance), then column sums of squares into colsum (ntest doubles).
+ * Returns 0 or NN_ERR_NOMEM (every rank). */
+static int posterior_variance(pgp_work_t *w, double *colsum, double *var)
+{
+    const pgp_grid_t *g = w->g;
+    const tiles_t *t = &w->ts;
+    int nt = w->p.ntrain, ns = w->p.ntest, one = 1, rc;
+    double *v = w->ks, d_one = 1.0;
+    w->held.valid = 0;
+    if (nt > 0 && g->nprow == 1 && (rc = solve_lower_one_row(w, v)) != NN_OK)
+        return rc;
+    if (nt > 0 && g->nprow > 1)
+        pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one, &one,
+                w->ts.desc);
+    memset(colsum, 0, (size_t)ns * sizeof *colsum);
+    for (int j = 0; j < t->locc; j++) {
+        const double *vj = v + (size_t)j * t->lld;
+        double s = 0.0;
+        for (int i = 0; i < t->locr; i++)
+            s += vj[i] * vj[i];
+        colsum[t->gcol[j]] = s;
+    }
+    par_sum_doubles(g->comm, colsum, (size_t)ns);
+    for (int j = 0; j < ns; j++)
+        var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
+    return NN_OK;
+}
+
+/* cov (ntest x ntest, row-major, every rank) = Kss - V^T V with V from posterior_variance: the
+ * lower triangle by pdsyrk into the test prior tp, gathered and mirrored. */
+static void posterior_covariance(pgp_work_t *w, test_prior_t *tp, double *cov)
+{
+    const tiles_t *t = &tp->t;
+    int nt = w->p.ntrain, ns = w->p.ntest, one = 1;
+    double d_one = 1.0, d_mone = -1.0;
+    if (nt > 0)
+        pdsyrk_("L", "T", &ns, &nt, &d_mone, w->ks, &one, &one, w->ts.desc, &d_one, tp->k, &one,
+                &one, t->desc);
+    memset(cov, 0, (size_t)ns * ns * sizeof *cov);
+    for (int j = 0; j < t->locc; j++)
+        for (int i = 0; i < t->locr; i++) {
+            int gi = t->grow[i], gj = t->gcol[j];
+            if (gi < gj)
+                continue;
+            double x = tp->k[(size_t)j * t->lld + i];
+            cov[(size_t)gi * ns + gj] = x;
+            if (gi != gj)
+                cov[(size_t)gj * ns + gi] = x;
+        }
+    par_sum_doubles(w->g->comm, cov, (size_t)ns * ns);
+}
+
 int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean, double *var,
                   double *cov, double *noise_used, int *info)
 {
     const nngp_problem_t *p = &w->p;
     const pgp_grid_t *g = w->g;
-    int nt = p->ntrain, ns = p->ntest, one = 1;
+    int ns = p->ntest, fail = 0, rc = 0, inf = 0;
     if (depth < 0)
         return nn_fail(NN_ERR_INPUT, "pgp_posterior: depth %d < 0", depth);
-    double seconds[NNGP_NPHASES] = {0};
-    /* with cov the test x test prior (lower tiles) and its diagonal in local order */
-    tiles_t tss = {0};
-    int fail = 0;
-    double *kss = NULL, *drow_s = NULL, *dcol_ss = NULL;
+    double seconds[NNGP_NPHASES] = {0}, s2 = 0.0;
+    test_prior_t prior = {0}, *tp = cov ? &prior : NULL;
     double *colsum = nn_alloc_doubles_or_flag(ns, &fail);
-    if (cov) {
-        fail |= tiles_init(&tss, ns, ns, g, 1) != 0;
-        if (!fail) {
-            kss = nn_alloc_doubles_or_flag(local_size(&tss), &fail);
-            drow_s = nn_alloc_doubles_or_flag((size_t)tss.locr, &fail);
-            dcol_ss = nn_alloc_doubles_or_flag((size_t)tss.locc, &fail);
-        }
-    }
-    int rc = 0;
+    if (tp)
+        fail |= test_prior_alloc(tp, ns, g);
     if (!all_ok(g->comm, !fail)) {
         rc = nn_fail(NN_ERR_NOMEM, "pgp_posterior: out of memory (%d train, %d test points, %d x "
-                     "%d grid)", nt, ns, g->nprow, g->npcol);
+                     "%d grid)", p->ntrain, ns, g->nprow, g->npcol);
         goto done;
     }
-    /* The item that factored this model usually left everything the mean and variance need (a
-     * one-model job, the deepest depth of an item): then neither the kernel nor the factor is
-     * built again, with the same bits. The covariance's test x test recursion needs the test
-     * diagonal of every layer, so it takes the whole path. */
-    double s2 = 0.0;
-    int inf = 0;
-    if (!cov && pgp_work_holds(w, depth, sw2, sb2)) {
-        s2 = w->held.noise_used;
-        inf = w->held.info;
-    } else {
-        view_t vss = {kss, 0};
-        if (cov) {
-            tiles_gram(&tss, vss, p->x_test, p->x_test, p->dim, w->gd_s);
-            tiles_layer0(&tss, vss, vss, sw2, sb2);
-        }
-        double t0 = timer_now();
-        layer0_all(w, sw2, sb2, 0, seconds);
-        for (int l = 1; l <= depth; l++) {
-            if (p->poll)
-                p->poll();
-            if (cov) {   /* before kd_s advances */
-                gather_diag(tss.grow, tss.locr, w->kd_s, drow_s);
-                gather_diag(tss.gcol, tss.locc, w->kd_s, dcol_ss);
-                tiles_step(&tss, vss, drow_s, dcol_ss, sw2, sb2);
-            }
-            step_all(w, sw2, sb2, 0);
-            if (cov)
-                tiles_set_diag(&tss, vss, w->kd_s, 0.0);
-        }
-        seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
-        rc = factor_depth(w, depth, sw2, sb2, &s2, &inf, seconds);
-        t0 = timer_now();
-        if (rc == 0)
-            rc = solve_targets(w, depth, sw2, sb2, s2, inf);
-        seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
-    }
+    rc = posterior_model(w, depth, sw2, sb2, tp, &s2, &inf, seconds);
     if (noise_used)
         *noise_used = s2;
     if (info)
@@ -848,60 +938,18 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     if (rc)
         goto done;
     double t0 = timer_now();
-    w->post_lml = log_marginal(w);
-    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+    posterior_mean(w, mean);
     seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
     t0 = timer_now();
-    if (ns > 0) {
-        /* var_j = kss_j - |L^-1 k_j|^2: V = L^-1 K_ts in place of the test kernel (which w then
-         * no longer holds: it is built again when asked for), then column sums of squares */
-        double *v = w->ks;
-        w->held.valid = 0;
-        double d_one = 1.0, d_mone = -1.0;
-        if (nt > 0 && g->nprow == 1 && (rc = solve_lower_one_row(w, v)) != NN_OK)
-            goto done;
-        if (nt > 0 && g->nprow > 1)
-            pdtrsm_("L", "L", "N", "N", &nt, &ns, &d_one, w->f, &one, &one, w->tt.desc, v, &one,
-                    &one, w->ts.desc);
-        memset(colsum, 0, (size_t)ns * sizeof *colsum);
-        const tiles_t *t = &w->ts;
-        for (int j = 0; j < t->locc; j++) {
-            const double *vj = v + (size_t)j * t->lld;
-            double s = 0.0;
-            for (int i = 0; i < t->locr; i++)
-                s += vj[i] * vj[i];
-            colsum[t->gcol[j]] = s;
-        }
-        MPI_Allreduce(MPI_IN_PLACE, colsum, ns, MPI_DOUBLE, MPI_SUM, g->comm);
-        for (int j = 0; j < ns; j++)
-            var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
-        if (cov) {
-            /* cov = Kss - V^T V on the lower triangle, gathered and mirrored */
-            if (nt > 0)
-                pdsyrk_("L", "T", &ns, &nt, &d_mone, v, &one, &one, w->ts.desc, &d_one, kss, &one,
-                        &one, tss.desc);
-            memset(cov, 0, (size_t)ns * ns * sizeof *cov);
-            for (int j = 0; j < tss.locc; j++)
-                for (int i = 0; i < tss.locr; i++) {
-                    int gi = tss.grow[i], gj = tss.gcol[j];
-                    if (gi < gj)
-                        continue;
-                    double x = kss[(size_t)j * tss.lld + i];
-                    cov[(size_t)gi * ns + gj] = x;
-                    if (gi != gj)
-                        cov[(size_t)gj * ns + gi] = x;
-                }
-            MPI_Allreduce(MPI_IN_PLACE, cov, ns * ns, MPI_DOUBLE, MPI_SUM, g->comm);
-        }
-    }
+    if (ns > 0 && (rc = posterior_variance(w, colsum, var)) != NN_OK)
+        goto done;
+    if (ns > 0 && tp)
+        posterior_covariance(w, tp, cov);
     seconds[NNGP_PHASE_VARIANCE] += timer_now() - t0;
     memcpy(w->post_seconds, seconds, sizeof seconds);
 done:
-    free(kss);
-    free(drow_s);
-    free(dcol_ss);
     free(colsum);
-    tiles_free(&tss);
+    test_prior_free(&prior);
     return rc;
 }
 

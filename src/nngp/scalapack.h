@@ -7,13 +7,12 @@
 #ifndef NNGP_SCALAPACK_H
 #define NNGP_SCALAPACK_H
 
-#include <mpi.h>
 #include <stddef.h>
 
 /* ---- BLACS (C interface) ---- */
 void Cblacs_pinfo(int *mypnum, int *nprocs);
-/* A BLACS system handle for an MPI communicator; free it with Cfree_blacs_system_handle. */
-int Csys2blacs_handle(MPI_Comm comm);
+/* Frees a BLACS system handle (par_blacs_handle makes them: the one BLACS call that takes an
+ * MPI communicator lives in the parallel module). */
 void Cfree_blacs_system_handle(int handle);
 /* On entry *ctx is a system handle; on exit the context of an nprow x npcol grid, ranks placed
  * in row-major order ("Row"). Collective over the handle's communicator. */

@@ -1,5 +1,6 @@
-/* par.c - MPI start-up, broadcasts, failure agreement, hosts and the SLURM launch check.
- * The scheduler lives in par_schedule.c; numerical code never sees MPI. */
+/* par.c - MPI start-up, communicators and their collectives, broadcasts, failure agreement,
+ * hosts and the SLURM launch check. With par_schedule.c (the scheduler) the only code that calls
+ * MPI; everything else holds a communicator as a par_comm_t handle. */
 #include "par.h"
 
 #include <limits.h>
@@ -10,6 +11,146 @@
 
 #include "nn_error.h"
 #include "nn_log.h"
+
+/* The one BLACS routine that takes an MPI communicator (BLACS C interface; the other BLACS,
+ * PBLAS and ScaLAPACK prototypes are in src/nngp/scalapack.h). */
+int Csys2blacs_handle(MPI_Comm comm);
+
+struct par_comm {
+    MPI_Comm comm;
+};
+
+static const struct par_comm world = {MPI_COMM_WORLD};   /* par_world() */
+
+/* ---- communicators ---- */
+
+const par_comm_t *par_world(void) { return &world; }
+
+int par_comm_rank(const par_comm_t *c)
+{
+    int r;
+    MPI_Comm_rank(c->comm, &r);
+    return r;
+}
+
+int par_comm_size(const par_comm_t *c)
+{
+    int s;
+    MPI_Comm_size(c->comm, &s);
+    return s;
+}
+
+/* A handle for comm, a new communicator; NULL (comm released) when out of memory. */
+static par_comm_t *comm_wrap(MPI_Comm comm)
+{
+    par_comm_t *c = malloc(sizeof *c);
+    if (!c) {
+        MPI_Comm_free(&comm);
+        nn_fail(NN_ERR_NOMEM, "out of memory for a communicator");
+        return NULL;
+    }
+    c->comm = comm;
+    return c;
+}
+
+par_comm_t *par_comm_dup(const par_comm_t *c)
+{
+    MPI_Comm comm;
+    MPI_Comm_dup(c->comm, &comm);
+    return comm_wrap(comm);
+}
+
+par_comm_t *par_comm_split(const par_comm_t *c, int color, int key)
+{
+    MPI_Comm comm;
+    MPI_Comm_split(c->comm, color, key, &comm);
+    return comm_wrap(comm);
+}
+
+void par_comm_free(par_comm_t **c)
+{
+    if (!c || !*c)
+        return;
+    MPI_Comm_free(&(*c)->comm);
+    free(*c);
+    *c = NULL;
+}
+
+void par_barrier(const par_comm_t *c) { MPI_Barrier(c->comm); }
+
+/* v[0..n) in place, element by element over c: one MPI_Allreduce per INT_MAX elements (MPI counts
+ * are int), so any array below that takes exactly one call, n = 0 included. */
+static void allreduce(const par_comm_t *c, void *v, size_t n, MPI_Datatype type, size_t size,
+                      MPI_Op op)
+{
+    char *p = v;
+    do {
+        int count = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        MPI_Allreduce(MPI_IN_PLACE, p, count, type, op, c->comm);
+        p += (size_t)count * size;
+        n -= (size_t)count;
+    } while (n > 0);
+}
+
+void par_sum_doubles(const par_comm_t *c, double *v, size_t n)
+{
+    allreduce(c, v, n, MPI_DOUBLE, sizeof *v, MPI_SUM);
+}
+
+void par_sum_floats(const par_comm_t *c, float *v, size_t n)
+{
+    allreduce(c, v, n, MPI_FLOAT, sizeof *v, MPI_SUM);
+}
+
+void par_sum_ints(const par_comm_t *c, int *v, size_t n)
+{
+    allreduce(c, v, n, MPI_INT, sizeof *v, MPI_SUM);
+}
+
+void par_min_ints(const par_comm_t *c, int *v, size_t n)
+{
+    allreduce(c, v, n, MPI_INT, sizeof *v, MPI_MIN);
+}
+
+void par_max_ints(const par_comm_t *c, int *v, size_t n)
+{
+    allreduce(c, v, n, MPI_INT, sizeof *v, MPI_MAX);
+}
+
+int par_comm_bcast(const par_comm_t *c, void *buf, size_t bytes, int root)
+{
+    char *p = buf;
+    while (bytes > 0) {   /* MPI counts are int: send in chunks below INT_MAX */
+        int chunk = bytes > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)bytes;
+        if (MPI_Bcast(p, chunk, MPI_BYTE, root, c->comm) != MPI_SUCCESS)
+            return nn_fail(NN_ERR_RUNTIME, "MPI_Bcast of %d bytes failed", chunk);
+        p += chunk;
+        bytes -= (size_t)chunk;
+    }
+    return NN_OK;
+}
+
+int par_gather(const par_comm_t *c, const void *mine, void *all, size_t bytes, int root)
+{
+    if (bytes > (size_t)INT_MAX ||
+        MPI_Gather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, root, c->comm) !=
+            MPI_SUCCESS)
+        return nn_fail(NN_ERR_RUNTIME, "MPI_Gather of %zu bytes per rank failed", bytes);
+    return NN_OK;
+}
+
+int par_scatter(const par_comm_t *c, const void *all, void *mine, size_t bytes, int root)
+{
+    if (bytes > (size_t)INT_MAX ||
+        MPI_Scatter(all, (int)bytes, MPI_BYTE, mine, (int)bytes, MPI_BYTE, root, c->comm) !=
+            MPI_SUCCESS)
+        return nn_fail(NN_ERR_RUNTIME, "MPI_Scatter of %zu bytes per rank failed", bytes);
+    return NN_OK;
+}
+
+int par_blacs_handle(const par_comm_t *c) { return Csys2blacs_handle(c->comm); }
+
+/* ---- start-up and all ranks ---- */
 
 int par_init(int *argc, char ***argv)
 {
@@ -61,9 +202,8 @@ int par_agree(int status)
 
 int par_max_int(int x)
 {
-    int m;
-    MPI_Allreduce(&x, &m, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return m;
+    par_max_ints(&world, &x, 1);
+    return x;
 }
 
 double par_min_double(double x)
@@ -103,15 +243,7 @@ int par_node_count_same(const void *key, size_t bytes)
 
 int par_bcast(void *buf, size_t bytes, int root)
 {
-    char *p = buf;
-    while (bytes > 0) {   /* MPI counts are int: send in chunks below INT_MAX */
-        int chunk = bytes > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)bytes;
-        if (MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
-            return nn_fail(NN_ERR_RUNTIME, "MPI_Bcast of %d bytes failed", chunk);
-        p += chunk;
-        bytes -= (size_t)chunk;
-    }
-    return NN_OK;
+    return par_comm_bcast(&world, buf, bytes, root);
 }
 
 int par_bcast_text(char **text, int root)
@@ -126,6 +258,7 @@ int par_bcast_text(char **text, int root)
     return par_bcast(*text, (size_t)len + 1, root);
 }
 
+/* One split of a dataset from root (the others allocate its arrays). Returns 0 or an error. */
 static int bcast_split(split_t *s, int dim, int ntargets, int root)
 {
     size_t n = (size_t)s->n;

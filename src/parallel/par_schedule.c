@@ -52,7 +52,7 @@ typedef struct {
 
 static struct {
     const par_schedule_t *s;
-    MPI_Comm group;
+    par_comm_t *group;          /* this rank's group (par_group_comm) */
     int grank, gsize, slots, ngroups;
     size_t record_bytes;        /* item_header_t + result, rounded up to 8 bytes */
     size_t message_bytes;       /* request_t + slots records */
@@ -69,16 +69,17 @@ static struct {
     group_account_t *account;   /* [ngroups] */
     unsigned char *msg;         /* receive buffer */
     progress_t progress;
-} sched = {.group = MPI_COMM_NULL, .grank = 0, .gsize = 1};
+} sched = {.group = NULL, .grank = 0, .gsize = 1};
 
 int par_group_rank(void) { return sched.grank; }
 int par_group_size(void) { return sched.gsize; }
-void *par_group_comm(void) { return (void *)sched.group; }
+const par_comm_t *par_group_comm(void) { return sched.group; }
 
 /* The request header padded to 8 bytes, so that the records (8-byte multiples, doubles after an
  * 8-byte item_header_t) stay aligned for the doubles the items write into them. */
 #define REQUEST_BYTES ((sizeof(request_t) + 7) / 8 * 8)
 
+/* Record j of a message (item_header_t, then the item's result). */
 static unsigned char *record_at(unsigned char *msg, int j)
 {
     return msg + REQUEST_BYTES + (size_t)j * sched.record_bytes;
@@ -114,7 +115,8 @@ static int next_items(int *items, int want, int idle)
     return n;
 }
 
-/* World rank 0: stores a finished item. */
+/* World rank 0: stores a finished item through the record() hook (regular items count as
+ * progress); a failed item, or a failing record(), stops the hand-out (sched.stop). */
 static void record(int item, int status, const void *result)
 {
     int regular = item < sched.s->nitems;
@@ -163,6 +165,7 @@ static void answer(int g)
     }
 }
 
+/* World rank 0: answer() for every group but its own. */
 static void answer_all(void)
 {
     for (int g = 1; g < sched.ngroups; g++)
@@ -175,6 +178,20 @@ static void stop_handout(int interrupted)
     sched.stop = 1;
     sched.interrupted |= interrupted;
     answer_all();
+}
+
+/* World rank 0: records the n finished items of a batch (the records of msg, as a request
+ * carries them); a failure among them stops the hand-out, so nobody waits for more. */
+static void record_batch(unsigned char *msg, int n)
+{
+    int stopped = sched.stop;
+    for (int j = 0; j < n; j++) {
+        item_header_t h;
+        memcpy(&h, record_at(msg, j), sizeof h);
+        record(h.item, h.status, record_at(msg, j) + sizeof h);
+    }
+    if (sched.stop && !stopped)
+        stop_handout(0);
 }
 
 /* World rank 0: handles one request already received into sched.msg from source: its results
@@ -191,18 +208,13 @@ static void serve(int source)
     a->held -= req.closes;
     if (req.signal || signal_pending())
         stop_handout(1);
-    int stopped = sched.stop;
-    for (int j = 0; j < req.nresults; j++) {
-        item_header_t h;
-        memcpy(&h, record_at(sched.msg, j), sizeof h);
-        record(h.item, h.status, record_at(sched.msg, j) + sizeof h);
-    }
-    if (sched.stop && !stopped)   /* a failure: nobody waits for more */
-        stop_handout(0);
+    record_batch(sched.msg, req.nresults);
     answer(g);
     answer_all();   /* spare requests held back may be answerable now */
 }
 
+/* World rank 0: serves the requests that have arrived (none waited for), or with blocking
+ * exactly one, waiting for it. */
 static void receive_and_serve(int blocking)
 {
     for (;;) {
@@ -255,10 +267,10 @@ static int run_one(const int *items, int j, int slot, unsigned char *out)
 
 /* An item alone on a rank of several threads (the last of a sweep, a posterior, a group's
  * ScaLAPACK item) has the rank's cores to itself. On one rank it runs on the master thread with
- * one OpenMP thread for its small tiled loops (on two threads the recursion's 32-row tiles ran
- * 2-5x slower) and all threads for the row strips of its triangular solves (threads_item), whose
- * bits do not depend on it; BLAS stays single-threaded there, since OpenBLAS's threaded dgemm
- * gives other bits than its serial one (measured) and results must not depend on the layout.
+ * one OpenMP thread for its small tiled loops (nested threads slow them: README "Threads") and
+ * all threads for the row strips of its triangular solves (threads_item), whose bits do not
+ * depend on it; BLAS stays single-threaded there, since OpenBLAS's threaded dgemm gives other
+ * bits than its serial one and results must not depend on the layout.
  * A ScaLAPACK item's bits depend on its process grid anyway: its BLAS gets the threads. */
 static int run_alone(const int *items, unsigned char *out)
 {
@@ -281,9 +293,8 @@ static int run_alone(const int *items, unsigned char *out)
 /* Runs n items of a batch side by side, results into the records of out, each with one BLAS
  * thread (the CNN's: the rank's threads, set at start-up). Returns the worst status of the
  * group. The region has `slots` threads even when n is smaller (the others idle), so that an
- * item's own OpenMP loops never become a nested team: a lone item of the benchmark job ran its
- * recursion 2-5x and its factorization 1.2x slower with two nested threads on its 32-row tiles
- * than on one. A lone item on a rank of several threads goes to run_alone instead. */
+ * item's own OpenMP loops never become a nested team, which runs its 32-row tiles slower (README
+ * "Threads"). A lone item on a rank of several threads goes to run_alone instead. */
 static int run_batch(const int *items, int n, unsigned char *out)
 {
     const threads_layout_t *l = threads_layout();
@@ -298,20 +309,19 @@ static int run_batch(const int *items, int n, unsigned char *out)
                 worst = status;
         }
     }
-    if (sched.gsize > 1) {
-        int group_worst;
-        MPI_Allreduce(&worst, &group_worst, 1, MPI_INT, MPI_MIN, sched.group);
-        worst = group_worst;
-    }
+    if (sched.gsize > 1)
+        par_min_ints(sched.group, &worst, 1);
     return worst;
 }
 
-/* The leader hands a group its item (groups run one item at a time). */
+/* The leader hands a group its item (groups run one item at a time): collective over the group;
+ * the leader passes its n items, members pass 0; returns how many to run (0: stop). Without a
+ * group, returns n. */
 static int share_with_group(int *items, int n)
 {
     if (sched.gsize > 1) {
         int item = n > 0 ? items[0] : -1;
-        MPI_Bcast(&item, 1, MPI_INT, 0, sched.group);
+        par_comm_bcast(sched.group, &item, sizeof item, 0);
         items[0] = item;
         n = item >= 0;
     }
@@ -327,7 +337,9 @@ static int groups_unheard(void)
     return n;
 }
 
-/* World rank 0 (leader of group 0). */
+/* World rank 0 (leader of group 0): hands out items, runs batches of its own into buf, records
+ * every result, and returns once every other leader has finished. Returns the worst status of
+ * its own batches, else the first failure of record() or started(). */
 static int run_root(unsigned char *buf)
 {
     int status = NN_OK, items[PAR_MAX_SLOTS];
@@ -346,14 +358,7 @@ static int run_root(unsigned char *buf)
         if (st != NN_OK)
             status = st;
         call_started();
-        int stopped = sched.stop;
-        for (int j = 0; j < n; j++) {
-            item_header_t h;
-            memcpy(&h, record_at(buf, j), sizeof h);
-            record(h.item, h.status, record_at(buf, j) + sizeof h);
-        }
-        if (sched.stop && !stopped)
-            stop_handout(0);
+        record_batch(buf, n);
         answer_all();   /* spare requests held back may be answerable now */
     }
     call_started();
@@ -374,8 +379,9 @@ static void send_request(unsigned char *buf, int nresults, int closes, MPI_Reque
     MPI_Isend(buf, (int)bytes, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD, req);
 }
 
-/* Leader of a group other than group 0. Results are sent from one of two buffers while the
- * next batch runs into the other. */
+/* Leader of a group other than group 0: asks for batches until answered with none, runs them
+ * with its group and sends their results back. Results are sent from one of two buffers while
+ * the next batch runs into the other. Returns the worst status of its batches. */
 static int run_leader(unsigned char *buf[2])
 {
     int status = NN_OK, items[PAR_MAX_SLOTS], open = 0, which = 0;
@@ -413,7 +419,8 @@ static int run_leader(unsigned char *buf[2])
     return status;
 }
 
-/* A non-leader member of a group. */
+/* A non-leader member of a group: runs the items its leader shares until told to stop. Returns
+ * the worst status of its batches. */
 static int run_member(unsigned char *buf)
 {
     int status = NN_OK, items[1];
@@ -436,15 +443,15 @@ int par_schedule(const par_schedule_t *s)
     sched.slots = par_max_int(sched.slots);   /* every rank sizes its messages alike */
     sched.record_bytes = (sizeof(item_header_t) + s->result_bytes + 7) / 8 * 8;
     sched.message_bytes = REQUEST_BYTES + (size_t)sched.slots * sched.record_bytes;
-    MPI_Comm_split(MPI_COMM_WORLD, rank / g, rank, &sched.group);
-    MPI_Comm_rank(sched.group, &sched.grank);
-    MPI_Comm_size(sched.group, &sched.gsize);
+    sched.group = par_comm_split(par_world(), rank / g, rank);
+    sched.grank = sched.group ? par_comm_rank(sched.group) : 0;
+    sched.gsize = g;
     sched.ngroups = size / g;
     sched.leaders_out = sched.ngroups - 1;
     unsigned char *buf[2] = {malloc(sched.message_bytes), malloc(sched.message_bytes)};
     sched.msg = malloc(sched.message_bytes);
     sched.account = calloc((size_t)sched.ngroups, sizeof *sched.account);
-    int status = buf[0] && buf[1] && sched.msg && sched.account
+    int status = sched.group && buf[0] && buf[1] && sched.msg && sched.account
                      ? NN_OK : nn_fail(NN_ERR_NOMEM, "scheduler buffers");
     status = par_agree(status);
     if (status == NN_OK) {
@@ -466,7 +473,7 @@ int par_schedule(const par_schedule_t *s)
             progress_finish(&sched.progress);
         status = par_agree(status);
         int interrupted = sched.interrupted;
-        MPI_Bcast(&interrupted, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        par_bcast(&interrupted, sizeof interrupted, 0);
         if (status == NN_OK && interrupted)
             status = nn_fail(NN_ERR_INTERRUPTED, "interrupted by a signal");
     }
@@ -476,7 +483,6 @@ int par_schedule(const par_schedule_t *s)
     free(sched.account);
     sched.msg = NULL;
     sched.account = NULL;
-    MPI_Comm_free(&sched.group);
-    sched.group = MPI_COMM_NULL;
+    par_comm_free(&sched.group);
     return status;
 }

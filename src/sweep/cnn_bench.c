@@ -27,13 +27,13 @@ int cnn_bench_run(const sweep_ctx_t *job_ctx, const cnn_spec_t *sp, long long st
     run_t r;
     int opened = 0;
     if (st == NN_OK) {
-        st = run_open(&r, &c, sp, rec, MPI_COMM_WORLD);
+        st = run_open(&r, &c, sp, rec, par_world());
         opened = 1;
     }
     double t0 = 0;
     for (long long s = 0; s < BENCH_WARMUP + steps && st == NN_OK; s++) {
         if (s == BENCH_WARMUP) {
-            MPI_Barrier(r.comm);
+            par_barrier(r.comm);
             t0 = timer_now();
         }
         if (r.batch == r.nbatches) {   /* epochs as in training: a new order each time */
@@ -50,7 +50,7 @@ int cnn_bench_run(const sweep_ctx_t *job_ctx, const cnn_spec_t *sp, long long st
             st = nn_fail(NN_ERR_INTERRUPTED, "benchmark interrupted by a signal");
     }
     if (st == NN_OK) {
-        MPI_Barrier(r.comm);
+        par_barrier(r.comm);
         double seconds = timer_now() - t0, images = (double)steps * r.gB;
         log_info("bench: run %s, %zu parameters, global batch %d on %d rank(s), %s, %d warm-up "
                  "+ %lld timed steps in %.3f s, mean training loss of rank 0's slice %.4f",

@@ -9,7 +9,6 @@
 #include "cnn_train.h"
 
 #include <math.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +56,17 @@ static float *record_floats(const sweep_ctx_t *c, double *rec)
 
 /* ---- group collectives ---- */
 
+/* The sync bn reducer's sum: ctx points to the run's group (run_t.comm). */
 static void sum_doubles(double *v, int n, void *ctx)
 {
-    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, *(MPI_Comm *)ctx);
+    par_sum_doubles(*(const par_comm_t *const *)ctx, v, (size_t)n);
 }
 
 /* The worst (lowest) status over the group; the message stays with the failing rank. */
-static int group_agree(int st, MPI_Comm comm, int gsize)
+static int group_agree(int st, const par_comm_t *comm, int gsize)
 {
     if (gsize > 1)
-        MPI_Allreduce(MPI_IN_PLACE, &st, 1, MPI_INT, MPI_MIN, comm);
+        par_min_ints(comm, &st, 1);
     return st;
 }
 
@@ -113,15 +113,16 @@ static void shard(int n, int q, int P, int *off, int *cnt)
     *cnt = (int)((long long)n * (q + 1) / P) - *off;
 }
 
-int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec, MPI_Comm comm)
+int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec,
+             const par_comm_t *comm)
 {
     const dataset_t *ds = c->state->ds;
     memset(r, 0, sizeof *r);
     r->c = c;
     r->sp = sp;
     r->comm = comm;
-    MPI_Comm_rank(comm, &r->grank);
-    MPI_Comm_size(comm, &r->gsize);
+    r->grank = par_comm_rank(comm);
+    r->gsize = par_comm_size(comm);
     int g = r->gsize, q = r->grank, ntrain = ds->train.n;
     r->gB = sp->batch_size;
     r->nbatches = r->gB > 0 ? ntrain / r->gB : 0;
@@ -196,11 +197,10 @@ static cnn_ckpt_t ckpt_view(const run_t *r)
 static int run_save(run_t *r)
 {
     double t0 = timer_now();
-    MPI_Gather(cnn_buffers(r->net), (int)r->nbuf, MPI_FLOAT, r->all_bufs, (int)r->nbuf,
-               MPI_FLOAT, 0, r->comm);
-    MPI_Gather(r->sums, 2, MPI_DOUBLE, r->all_sums, 2, MPI_DOUBLE, 0, r->comm);
-    int st = NN_OK;
-    if (r->grank == 0) {
+    int st = par_gather(r->comm, cnn_buffers(r->net), r->all_bufs, r->nbuf * sizeof(float), 0);
+    if (st == NN_OK)
+        st = par_gather(r->comm, r->sums, r->all_sums, sizeof r->sums, 0);
+    if (st == NN_OK && r->grank == 0) {
         cnn_ckpt_t k = ckpt_view(r);
         st = cnn_ckpt_write(r->ckpt_path, r->c->state->job->text, r->sp->name, &k);
     }
@@ -240,14 +240,18 @@ static int run_restore(run_t *r)
     st = group_agree(st, r->comm, r->gsize);
     if (st != NN_OK)
         return st;
-    MPI_Bcast(pos, 5, MPI_LONG_LONG, 0, r->comm);
-    if (!pos[0])
-        return NN_OK;
-    MPI_Bcast(cnn_params(r->net), (int)r->np, MPI_FLOAT, 0, r->comm);
-    MPI_Bcast(r->opt->state, (int)r->opt->nstate, MPI_FLOAT, 0, r->comm);
-    MPI_Scatter(r->all_bufs, (int)r->nbuf, MPI_FLOAT, cnn_buffers(r->net), (int)r->nbuf,
-                MPI_FLOAT, 0, r->comm);
-    MPI_Scatter(r->all_sums, 2, MPI_DOUBLE, r->sums, 2, MPI_DOUBLE, 0, r->comm);
+    st = par_comm_bcast(r->comm, pos, sizeof pos, 0);
+    if (st != NN_OK || !pos[0])
+        return st;
+    st = par_comm_bcast(r->comm, cnn_params(r->net), r->np * sizeof(float), 0);
+    if (st == NN_OK)
+        st = par_comm_bcast(r->comm, r->opt->state, r->opt->nstate * sizeof(float), 0);
+    if (st == NN_OK)
+        st = par_scatter(r->comm, r->all_bufs, cnn_buffers(r->net), r->nbuf * sizeof(float), 0);
+    if (st == NN_OK)
+        st = par_scatter(r->comm, r->all_sums, r->sums, sizeof r->sums, 0);
+    if (st != NN_OK)
+        return st;
     r->epoch = (int)pos[1];
     r->batch = (int)pos[2];
     r->step = pos[3];
@@ -261,7 +265,7 @@ static int step_agree(const run_t *r, int st, int *stop)
 {
     int v[2] = {st, signal_pending() ? -1 : 0};
     if (r->gsize > 1)
-        MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MIN, r->comm);
+        par_min_ints(r->comm, v, 2);
     *stop = v[1] < 0;
     return v[0];
 }
@@ -321,7 +325,7 @@ int run_step(run_t *r, double lr, int *stop)
         float scale = (float)r->lb / (float)r->gB;
         for (size_t i = 0; i < r->np; i++)
             grads[i] *= scale;
-        MPI_Allreduce(MPI_IN_PLACE, grads, (int)r->np, MPI_FLOAT, MPI_SUM, r->comm);
+        par_sum_floats(r->comm, grads, r->np);
     }
     cnn_optim_step(r->opt, cnn_params(r->net), grads, lr);
     r->batch++;
@@ -354,7 +358,7 @@ static int finish_epoch(run_t *r, double lr)
     double t0 = timer_now();
     float *bufs = cnn_buffers(r->net);
     if (r->gsize > 1 && r->nbuf > 0 && !r->sp->sync_bn) {
-        MPI_Allreduce(MPI_IN_PLACE, bufs, (int)r->nbuf, MPI_FLOAT, MPI_SUM, r->comm);
+        par_sum_floats(r->comm, bufs, r->nbuf);
         for (size_t i = 0; i < r->nbuf; i++)
             bufs[i] /= (float)r->gsize;
     }
@@ -368,8 +372,8 @@ static int finish_epoch(run_t *r, double lr)
     if (st != NN_OK)
         return st;
     if (r->gsize > 1) {
-        MPI_Allreduce(MPI_IN_PLACE, r->sums, 2, MPI_DOUBLE, MPI_SUM, r->comm);
-        MPI_Allreduce(MPI_IN_PLACE, tsum, 2, MPI_DOUBLE, MPI_SUM, r->comm);
+        par_sum_doubles(r->comm, r->sums, 2);
+        par_sum_doubles(r->comm, tsum, 2);
     }
     double seen = (double)r->nbatches * r->gB, nt = ds->test.n > 0 ? ds->test.n : NAN;
     double **curve = r->curve;
@@ -424,8 +428,8 @@ static int final_evaluation(run_t *r, int *confusion, double *noise_acc)
     if (st != NN_OK)
         return st;
     if (r->gsize > 1) {
-        MPI_Allreduce(MPI_IN_PLACE, confusion, nc * nc, MPI_INT, MPI_SUM, r->comm);
-        MPI_Allreduce(MPI_IN_PLACE, correct, CNN_NOISE_LEVELS, MPI_INT, MPI_SUM, r->comm);
+        par_sum_ints(r->comm, confusion, (size_t)nc * nc);
+        par_sum_ints(r->comm, correct, CNN_NOISE_LEVELS);
     }
     for (int k = 0; k < CNN_NOISE_LEVELS; k++)
         noise_acc[k] = ds->test.n ? (double)correct[k] / ds->test.n : NAN;
@@ -463,7 +467,7 @@ static int run_finish(run_t *r, double *rec)
 static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
 {
     run_t r;
-    int st = run_open(&r, c, sp, rec, (MPI_Comm)par_group_comm());
+    int st = run_open(&r, c, sp, rec, par_group_comm());
     if (st == NN_OK)
         st = run_restore(&r);
     while (st == NN_OK && r.epoch < sp->epochs) {

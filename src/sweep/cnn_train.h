@@ -5,10 +5,9 @@
 #ifndef CNN_TRAIN_H
 #define CNN_TRAIN_H
 
-#include <mpi.h>
-
 #include "cnn.h"
 #include "cnn_state.h"
+#include "par.h"
 
 /* What the runs of a job share: the state world rank 0 records into, and the data as float. */
 typedef struct {
@@ -23,7 +22,7 @@ typedef struct {
 typedef struct {
     const sweep_ctx_t *c;
     const cnn_spec_t *sp;
-    MPI_Comm comm;
+    const par_comm_t *comm;        /* the run's group (borrowed) */
     int grank, gsize;
     int nbatches, gB;              /* global batches per epoch (the last partial one dropped) */
     int lb, boff, maxlb;           /* this rank's slice of every global batch: [boff, boff + lb) */
@@ -53,7 +52,8 @@ size_t run_record_doubles(const sweep_ctx_t *c);
  * allocates the workspace; curves point into the record rec (run_record_doubles(c) doubles).
  * Collective over comm: returns the agreed status (NN_ERR_INPUT for a batch that does not fit);
  * on failure run_close frees. */
-int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec, MPI_Comm comm);
+int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec,
+             const par_comm_t *comm);
 void run_close(run_t *r);
 
 /* r->perm = the order of the training examples in epoch r->epoch (the same on every rank). */
@@ -68,7 +68,7 @@ int run_step(run_t *r, double lr, int *stop);
 /* The examples of a split as float (n, dim), malloc'd; NULL when out of memory. */
 float *run_split_to_float(const split_t *sp, int dim);
 
-/* The benchmark (cnn_bench.c): run sp trained by every rank of MPI_COMM_WORLD for steps >= 1
+/* The benchmark (cnn_bench.c): run sp trained by all ranks together for steps >= 1
  * timed steps after a short warm-up on the data of c (only c->state->ds is used); rank 0 prints
  * "images/s: N". Collective; returns 0 or the agreed error. */
 int cnn_bench_run(const sweep_ctx_t *c, const cnn_spec_t *sp, long long steps);

@@ -203,7 +203,7 @@ static int group_work(sweep_ctx_t *c)
     const nngp_layout_t *lay = c->layout;
     double t0 = timer_now();
     if (!c->grid)
-        c->grid = pgp_grid_create((MPI_Comm)par_group_comm(), lay->nprow, lay->npcol, lay->nb);
+        c->grid = pgp_grid_create(par_group_comm(), lay->nprow, lay->npcol, lay->nb);
     if (c->grid)
         c->pwork = pgp_work_create(c->grid, &c->problem, (pgp_store_t)lay->store);
     *c->gram_seconds = timer_now() - t0;
