@@ -560,7 +560,7 @@ static void test_self_check(void **state)
     assert_int_equal(nngp_posterior_check(serial, 3, 2.0, 0.3, s2, &ref), 0);
     nngp_work_destroy(&serial);
     assert_true(ref.solve < 1.0 && ref.factor < 1.0);
-    pgp_grid_t *g = pgp_grid_create(MPI_COMM_WORLD, 0, 0, 16);
+    pgp_grid_t *g = pgp_grid_create(par_world(), 0, 0, 16);
     assert_non_null(g);
     for (int s = 0; s < 3; s++) {
         pgp_work_t *w = pgp_work_create(g, &prob, (pgp_store_t)s);

@@ -1032,13 +1032,6 @@ int pgp_store_choose(int ntrain, int ntest, int nvalid, int ntargets, int nprow,
 
 /* ---- the self-check (nngp_check.h) ---- */
 
-/* Sums n doubles in place over the grid's ranks. */
-static void grid_sum(const pgp_grid_t *g, double *buf, size_t n)
-{
-    if (n > 0)
-        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, g->comm);
-}
-
 /* llt (ntrain x nrows, row-major) = L Ls^T with Ls the sampled rows of the factor in w->f (zero
  * right of the diagonal): the rows gathered to every rank, dealt out again as an ntrain x nrows
  * block-cyclic matrix, multiplied by pdtrmm, gathered. ls and b are work arrays of nrows x ntrain
@@ -1058,7 +1051,7 @@ static void factor_rows_product(const pgp_work_t *w, const int *rows, int nrows,
     for (int k = 0; k < nrows; k++)
         for (int jl = 0; pos_of[k] >= 0 && jl < t->locc && t->gcol[jl] <= rows[k]; jl++)
             ls[(size_t)k * n + t->gcol[jl]] = w->f[(size_t)jl * t->lld + pos_of[k]];
-    grid_sum(w->g, ls, (size_t)nrows * n);
+    par_sum_doubles(w->g->comm, ls, (size_t)nrows * n);
     for (int jl = 0; jl < tb->locc; jl++)
         for (int il = 0; il < tb->locr; il++)
             b[(size_t)jl * tb->lld + il] = ls[(size_t)tb->gcol[jl] * n + tb->grow[il]];
