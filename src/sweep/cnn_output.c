@@ -5,6 +5,7 @@
  * (finished runs only: a run in progress lives in its checkpoint file, cnn_checkpoint.c). */
 #include "cnn_state.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,14 @@ static int write_run_dims(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r,
     return st;
 }
 
+/* 1 if run r passes the self-check (weights agreed or not checked, final losses finite). */
+static int run_passes(const cnn_run_t *r)
+{
+    int E = r->epochs;
+    return r->weights_agree != 0 && E > 0 && isfinite(r->curve[CNN_TRAIN_LOSS][E - 1]) &&
+           isfinite(r->curve[CNN_TEST_LOSS][E - 1]);
+}
+
 /* Attaches the scales <g>/<dim0>, <g>/<dim1> (dim1 NULL: a 1-D array) to <g>/<name>. */
 static int attach_run_dims(h5file_t *f, const char *g, const char *name, const char *dim0,
                            const char *dim1)
@@ -151,7 +160,23 @@ static int write_run(h5file_t *f, const cnn_state_t *s, const cnn_run_t *r)
     if (!st) st = h5_write_attr_double(f, g, "checkpoint_seconds", r->checkpoint_seconds);
     if (!st) st = h5_write_attr_double(f, g, "final_test_accuracy",
                                        E ? r->curve[CNN_TEST_ACC][E - 1] : 0.0);
+    if (!st) st = h5_write_attr_int(f, g, "check_weights_agree", r->weights_agree);
+    if (!st) st = h5_write_attr_str(f, g, "self_check", run_passes(r) ? "PASSED" : "FAILED");
     return st;
+}
+
+const char *cnn_self_check(const cnn_state_t *s, int *nchecked)
+{
+    int failed = 0, pending = 0;
+    *nchecked = 0;
+    for (int i = 0; i < s->nruns; i++) {
+        pending |= !s->runs[i].done;
+        if (s->runs[i].done) {
+            failed |= !run_passes(&s->runs[i]);
+            ++*nchecked;
+        }
+    }
+    return failed ? "FAILED" : pending ? "PENDING" : "PASSED";
 }
 
 int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_name)
@@ -175,6 +200,12 @@ int cnn_state_write(const cnn_state_t *s, const char *path, const char *state_na
     for (int i = 0; i < s->nruns && !st; i++)
         if (s->runs[i].done)
             st = write_run(f, s, &s->runs[i]);
+    int nchecked;
+    if (!st) st = h5_write_attr_str(f, "/", "self_check", cnn_self_check(s, &nchecked));
+    if (!st) st = h5_write_attr_str(f, "/cnn", "self_check_description", "a run passes when "
+                                    "every rank of its group ended with the same parameters bit "
+                                    "for bit (check_weights_agree; the gradient allreduce agreed) "
+                                    "and its final training and test losses are finite");
     if (st) {
         h5_close(&f);
         return st;
@@ -218,6 +249,10 @@ static int read_run(h5file_t *f, const cnn_state_t *s, cnn_run_t *r)
     if (!st) st = h5_read_attr_double(f, g, "checkpoint_seconds", &r->checkpoint_seconds);
     if (st)
         return st;
+    long long agree = -1;
+    if (h5_exists(f, g, "check_weights_agree"))
+        h5_read_attr_int(f, g, "check_weights_agree", &agree);
+    r->weights_agree = (int)agree;
     r->nparams = (size_t)np;
     r->nbuffers = nbuf;
     r->group_size = (int)gs;

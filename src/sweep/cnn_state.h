@@ -31,6 +31,9 @@ typedef struct {
     double model_mb, seconds;           /* seconds: training, summed over resumed sessions */
     double checkpoint_seconds;          /* spent writing its checkpoints */
     int group_size;                     /* ranks that trained it */
+    int weights_agree;                  /* self-check: 1 every rank of the group ended with the
+                                           same parameters bit for bit, 0 not, -1 not checked
+                                           (a file written before the check existed) */
 } cnn_run_t;
 
 typedef struct {
@@ -45,6 +48,11 @@ typedef struct {
     char start_time[32];
     double t_start;
 } cnn_state_t;
+
+/* The job's self-check over the finished runs: "FAILED" when a run's ranks ended with different
+ * parameters or its final training or test loss is not finite, else "PENDING" while a run is
+ * unfinished, else "PASSED". *nchecked: runs checked. */
+const char *cnn_self_check(const cnn_state_t *s, int *nchecked);
 
 /* Rewrites the whole results file at path atomically with every finished run; state_name is
  * "running", "complete" or "interrupted". World rank 0 only. Returns 0 or an error. */

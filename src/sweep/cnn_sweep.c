@@ -9,6 +9,7 @@
 #include "cnn_train.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "par.h"
 #include "provenance.h"
 #include "sweep.h"
+#include "sweep_common.h"
 
 const double cnn_noise_levels[CNN_NOISE_LEVELS] = {0.05, 0.01, 0.005};
 const char *const cnn_curve_names[CNN_NCURVES] = {"train_loss", "train_accuracy", "test_loss",
@@ -38,7 +40,8 @@ const char *const cnn_curve_names[CNN_NCURVES] = {"train_loss", "train_accuracy"
 
 /* Header of a run's record (doubles), then the curves [CNN_NCURVES][max_epochs], the confusion
  * matrix [nc][nc], the noise accuracies [3], then parameters and buffers as floats. */
-enum { REC_EPOCHS, REC_NPARAMS, REC_NBUFFERS, REC_MB, REC_SECONDS, REC_CKPT_SECONDS, REC_HEADER };
+enum { REC_EPOCHS, REC_NPARAMS, REC_NBUFFERS, REC_MB, REC_SECONDS, REC_CKPT_SECONDS,
+       REC_WEIGHTS_AGREE, REC_HEADER };
 
 size_t run_record_doubles(const sweep_ctx_t *c)
 {
@@ -436,6 +439,23 @@ static int final_evaluation(run_t *r, int *confusion, double *noise_acc)
     return NN_OK;
 }
 
+/* The self-check's invariant of data-parallel training: 1 if every rank of r's group holds the
+ * same parameters bit for bit (each applied the same summed gradients). Compares a 62-bit
+ * FNV-1a hash of the parameter bytes over the group. Collective over the group. */
+static int params_agree(const run_t *r)
+{
+    uint64_t h = 14695981039346656037ull;
+    const unsigned char *b = (const unsigned char *)cnn_params(r->net);
+    for (size_t i = 0; i < r->np * sizeof(float); i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    int lo[2] = {(int)(h & 0x7fffffff), (int)((h >> 32) & 0x7fffffff)}, hi[2] = {lo[0], lo[1]};
+    if (r->gsize > 1) {
+        par_min_ints(r->comm, lo, 2);
+        par_max_ints(r->comm, hi, 2);
+    }
+    return lo[0] == hi[0] && lo[1] == hi[1];
+}
+
 /* Fills the leader's record of a finished run (header, confusion, noise accuracy, weights). */
 static int run_finish(run_t *r, double *rec)
 {
@@ -446,6 +466,7 @@ static int run_finish(run_t *r, double *rec)
     double *noise_acc = rec + REC_HEADER + ncurve + (size_t)nc * nc;
     double t0 = timer_now();
     int st = final_evaluation(r, confusion, noise_acc);
+    int agree = st == NN_OK ? params_agree(r) : 0;
     r->run_seconds += timer_now() - t0;
     if (st == NN_OK && r->grank == 0) {
         rec[REC_EPOCHS] = r->sp->epochs;
@@ -454,6 +475,7 @@ static int run_finish(run_t *r, double *rec)
         rec[REC_MB] = cnn_arch_mb(cnn_net_arch(r->net));
         rec[REC_SECONDS] = r->run_seconds;
         rec[REC_CKPT_SECONDS] = r->ckpt_seconds;
+        rec[REC_WEIGHTS_AGREE] = agree;
         float *f = record_floats(c, rec);
         memcpy(f, cnn_params(r->net), r->np * sizeof(float));
         memcpy(f + r->np, cnn_buffers(r->net), r->nbuf * sizeof(float));
@@ -514,6 +536,7 @@ static int record_item(int item, const void *result, void *vctx)
     r->model_mb = rec[REC_MB];
     r->seconds = rec[REC_SECONDS];
     r->checkpoint_seconds = rec[REC_CKPT_SECONDS];
+    r->weights_agree = (int)rec[REC_WEIGHTS_AGREE];
     r->group_size = s->group_size;
     int st = cnn_run_alloc(r, E, nc);
     if (st != NN_OK)
@@ -608,6 +631,20 @@ static int prepare_files(cnn_state_t *s, const char *out, int resume)
     return st;
 }
 
+/* Rank 0, at the end of a complete job: the self-check's verdict in the log (NN_ERR_CHECK when
+ * it FAILED under --strict). */
+static int log_self_check(const cnn_state_t *s, int strict)
+{
+    int n;
+    const char *verdict = cnn_self_check(s, &n);
+    char what[160];
+    snprintf(what, sizeof what, "%d run(s): each group's ranks %s the same weights, final losses "
+             "%s; see the runs' self_check attributes", n,
+             strcmp(verdict, "FAILED") ? "ended with" : "must end with",
+             strcmp(verdict, "FAILED") ? "finite" : "must be finite");
+    return sweep_check_verdict(verdict, what, strict);
+}
+
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
     cnn_state_t s;
@@ -666,6 +703,8 @@ int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
         }
         if (st == NN_OK)
             cnn_ckpt_remove_dir(opt->out_path);
+        if (st == NN_OK)
+            st = log_self_check(&s, opt->strict);
     }
     st = par_agree(st);
     for (int i = 0; i < s.nruns; i++) {

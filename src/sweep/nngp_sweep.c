@@ -20,6 +20,7 @@
 #include "par.h"
 #include "pgp.h"
 #include "provenance.h"
+#include "sweep_common.h"
 
 const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validation_accuracy",
                                                       "log_marginal_likelihood"};
@@ -705,20 +706,11 @@ static int log_self_check(const nngp_state_t *s, int strict)
     nngp_check_t worst;
     int n;
     const char *verdict = nngp_self_check(s, &worst, &n);
-    double threshold = s->job->nngp.check_threshold;
-    if (strcmp(verdict, "FAILED") != 0) {
-        log_info("self-check %s: %d fit(s), scaled residuals at most %.2g (solve) and %.2g "
-                 "(factorization), threshold %g", verdict, n, worst.solve, worst.factor,
-                 threshold);
-        return NN_OK;
-    }
-    int st = nn_fail(NN_ERR_CHECK, "self-check FAILED: scaled residuals up to %.3g (solve) and "
-                     "%.3g (factorization) against threshold %g; see /nngp/check", worst.solve,
-                     worst.factor, threshold);
-    if (strict)
-        return st;
-    log_warn("%s", nn_errmsg());
-    return NN_OK;
+    char what[256];
+    snprintf(what, sizeof what, "%d fit(s), scaled residuals at most %.2g (solve) and %.2g "
+             "(factorization) against threshold %g; see /nngp/check", n, worst.solve,
+             worst.factor, s->job->nngp.check_threshold);
+    return sweep_check_verdict(verdict, what, strict);
 }
 
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)

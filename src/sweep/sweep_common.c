@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nn_error.h"
+#include "nn_log.h"
 
 int sweep_resume_open(const char *path, const char *experiment, const char *job_text,
                       h5file_t **f)
@@ -33,4 +34,17 @@ int sweep_resume_open(const char *path, const char *experiment, const char *job_
         h5_close(&h);
     *f = h;
     return st;
+}
+
+int sweep_check_verdict(const char *verdict, const char *what, int strict)
+{
+    if (strcmp(verdict, "FAILED") != 0) {
+        log_info("self-check %s: %s", verdict, what);
+        return NN_OK;
+    }
+    int st = nn_fail(NN_ERR_CHECK, "self-check FAILED: %s", what);
+    if (strict)
+        return st;
+    log_warn("%s", nn_errmsg());
+    return NN_OK;
 }

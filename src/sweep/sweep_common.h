@@ -1,5 +1,5 @@
-/* sweep_common.h - private to the sweep module: what the NNGP and CNN drivers share when they
- * read an earlier results file back for --resume. */
+/* sweep_common.h - private to the sweep module: what the NNGP and CNN drivers share: reading an
+ * earlier results file back for --resume, and the end-of-run self-check verdict. */
 #ifndef SWEEP_COMMON_H
 #define SWEEP_COMMON_H
 
@@ -11,5 +11,9 @@
  * NN_ERR_INPUT with a message naming the file when it was not (another job, not a results file). */
 int sweep_resume_open(const char *path, const char *experiment, const char *job_text,
                       h5file_t **f);
+
+/* Rank 0 at the end of a complete run: logs "self-check VERDICT: what". A "FAILED" verdict is a
+ * warning, or NN_ERR_CHECK (message set) when strict; anything else returns 0. */
+int sweep_check_verdict(const char *verdict, const char *what, int strict);
 
 #endif
