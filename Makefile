@@ -1,14 +1,15 @@
 # nnsweep: NNGP and data-parallel CNN sweeps for HPC clusters.
 #   make            build build/nnsweep
-#   make test       install what the tests need, build, run every test (ends "N passed, N failed")
-#   make bench      install PyTorch if missing, side-by-side benchmarks against it (prints ratios)
-#   make demo       install what the build needs, build, the default NNGP sweep on all cores
+#   make test       apt-get the missing Debian test packages (root), build, run every test
+#   make bench      apt-get the missing Debian packages, PyTorch too (root), benchmarks against it
+#   make demo       apt-get the missing Debian build packages (root), build, the default NNGP sweep
 #   make deps       install every missing Debian package (as root; elsewhere prints what to run)
 #   make install    build if needed, then install the program, its man page, the jobs/ files and
 #                   the slurm/ scripts under PREFIX (default /usr/local; DESTDIR for packagers);
 #                   make uninstall removes them
-# demo, test and bench install first and then build in a new make, so the pkg-config flags are
-# read after the packages exist (a fresh machine's first command works).
+# demo, test and bench install first (scripts/deps.sh) and then build in a new make, so the
+# pkg-config flags are read after the packages exist (a fresh machine's first command works);
+# NNSWEEP_NO_DEPS=1 leaves the install step out (clusters with modules, no root).
 #   make SANITIZE=1 test   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 # A cluster overrides anything below in config.mk (or on the command line).
 -include config.mk
@@ -96,21 +97,24 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
+# The install step of demo, test and bench: scripts/deps.sh KIND, nothing when NNSWEEP_NO_DEPS=1.
+deps_step = $(if $(filter 1,$(NNSWEEP_NO_DEPS)),,@scripts/deps.sh $(1))
+
 deps:
 	@scripts/deps.sh all
 
 test:
-	@scripts/deps.sh test
+	$(call deps_step,test)
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@SANITIZE=$(SANITIZE) NNSWEEP_BIN=$(CURDIR)/$(BUILD)/nnsweep tests/run.sh $(TEST_BIN)
 
 bench:
-	@scripts/deps.sh bench
+	$(call deps_step,bench)
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
 demo:
-	@scripts/deps.sh build
+	$(call deps_step,build)
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 

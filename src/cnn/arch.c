@@ -255,6 +255,80 @@ static int infer(cnn_layer_t *L, size_t *nparams, size_t *nbuffers)
     return 0;
 }
 
+/* Upper bound on the layers of spec: one per run of non-space characters. */
+static int count_tokens(const char *spec)
+{
+    int n = 0;
+    for (const char *s = spec; *s; s++)
+        n += !isspace((unsigned char)*s) && (s == spec || isspace((unsigned char)s[-1]));
+    return n;
+}
+
+/* Reads the token at *sp (not a blank) into L (pos set): its text, kind and arguments, and
+ * moves *sp past it. Returns 0 or the layer_err status. */
+static int read_layer(const char **sp, cnn_layer_t *L)
+{
+    const char *s = *sp, *start = s;
+    while (isalnum((unsigned char)*s) || *s == '_')
+        s++;
+    size_t namelen = (size_t)(s - start);
+    const char *open = NULL, *close = NULL;
+    if (*s == '(') {
+        open = s;
+        close = strchr(s, ')');
+        s = close ? close + 1 : s + strlen(s);
+    }
+    *sp = s;
+    const char *end = s;
+    while (*end && !isspace((unsigned char)*end))   /* junk glued to the token */
+        end++;
+    size_t tl = (size_t)(end - start);
+    snprintf(L->text, sizeof L->text, "%.*s", (int)(tl < CNN_TEXT_MAX ? tl : CNN_TEXT_MAX - 1),
+             start);
+    if (open && !close)
+        return layer_err(L, "missing ')'");
+    if (end != s || namelen == 0)
+        return layer_err(L, "cannot read this token: layers are separated by spaces, e.g. "
+                            "conv(32,3,pad=1) relu maxpool(2) flatten dense(10)");
+    int k = 0;
+    while (k < NKINDS && !(strlen(kinds[k].name) == namelen
+                           && !strncmp(kinds[k].name, start, namelen)))
+        k++;
+    if (k == NKINDS)
+        return layer_err(L, "unknown layer: expected conv, maxpool, avgpool, relu, tanh, bn, "
+                            "dropout, flatten or dense");
+    L->kind = kinds[k].kind;
+    args_t a;
+    memset(&a, 0, sizeof a);
+    if (open && split_args(open + 1, (size_t)(close - open - 1), &a)) {
+        char why[120];
+        snprintf(why, sizeof why, "cannot read the arguments: expects %s", kinds[k].usage);
+        return layer_err(L, why);
+    }
+    return set_args(L, &a, open != NULL, kinds[k].usage);
+}
+
+/* Appends L (= &arch->layers[arch->nlayers], read by read_layer) to arch: its input is the
+ * output of the layer before (the image for the first), its shapes and offsets are inferred.
+ * Returns 0 or infer's status. */
+static int chain_layer(cnn_arch_t *arch, cnn_layer_t *L)
+{
+    const cnn_layer_t *prev = arch->nlayers > 0 ? L - 1 : NULL;
+    L->in_c = prev ? prev->out_c : arch->in_c;
+    L->in_h = prev ? prev->out_h : arch->in_h;
+    L->in_w = prev ? prev->out_w : arch->in_w;
+    L->in_flat = prev ? prev->out_flat : 0;
+    int rc = infer(L, &arch->nparams, &arch->nbuffers);
+    if (rc)
+        return rc;
+    if (L->in_size > arch->max_out_size)
+        arch->max_out_size = L->in_size;
+    if (L->out_size > arch->max_out_size)
+        arch->max_out_size = L->out_size;
+    arch->nlayers++;
+    return 0;
+}
+
 int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch)
 {
     memset(arch, 0, sizeof *arch);
@@ -266,17 +340,13 @@ int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch)
     arch->in_c = c;
     arch->in_h = h;
     arch->in_w = w;
-    /* Upper bound on the layers: one per run of non-space characters. */
-    int cap = 0;
-    for (const char *s = spec; *s; s++)
-        cap += !isspace((unsigned char)*s) && (s == spec || isspace((unsigned char)s[-1]));
+    int cap = count_tokens(spec);
     if (cap == 0)
         return nn_fail(NN_ERR_INPUT, "layers: no layers given");
     arch->layers = calloc((size_t)cap, sizeof *arch->layers);
     if (!arch->layers)
         return nn_fail(NN_ERR_NOMEM, "layers: out of memory");
-
-    int cur_c = c, cur_h = h, cur_w = w, cur_flat = 0, rc = 0;
+    int rc = 0;
     const char *s = spec;
     while (rc == 0) {
         while (isspace((unsigned char)*s))
@@ -285,66 +355,9 @@ int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch)
             break;
         cnn_layer_t *L = &arch->layers[arch->nlayers];
         L->pos = arch->nlayers + 1;
-        const char *start = s;
-        while (isalnum((unsigned char)*s) || *s == '_')
-            s++;
-        size_t namelen = (size_t)(s - start);
-        const char *open = NULL, *close = NULL;
-        if (*s == '(') {
-            open = s;
-            close = strchr(s, ')');
-            s = close ? close + 1 : s + strlen(s);
-        }
-        const char *end = s;
-        while (*end && !isspace((unsigned char)*end))   /* junk glued to the token */
-            end++;
-        size_t tl = (size_t)(end - start);
-        snprintf(L->text, sizeof L->text, "%.*s", (int)(tl < CNN_TEXT_MAX ? tl : CNN_TEXT_MAX - 1),
-                 start);
-        if (open && !close) {
-            rc = layer_err(L, "missing ')'");
-            break;
-        }
-        if (end != s || namelen == 0) {
-            rc = layer_err(L, "cannot read this token: layers are separated by spaces, e.g. "
-                              "conv(32,3,pad=1) relu maxpool(2) flatten dense(10)");
-            break;
-        }
-        int k = 0;
-        while (k < NKINDS && !(strlen(kinds[k].name) == namelen
-                               && !strncmp(kinds[k].name, start, namelen)))
-            k++;
-        if (k == NKINDS) {
-            rc = layer_err(L, "unknown layer: expected conv, maxpool, avgpool, relu, tanh, bn, "
-                              "dropout, flatten or dense");
-            break;
-        }
-        L->kind = kinds[k].kind;
-        args_t a;
-        memset(&a, 0, sizeof a);
-        if (open && split_args(open + 1, (size_t)(close - open - 1), &a)) {
-            char why[120];
-            snprintf(why, sizeof why, "cannot read the arguments: expects %s", kinds[k].usage);
-            rc = layer_err(L, why);
-            break;
-        }
-        if ((rc = set_args(L, &a, open != NULL, kinds[k].usage)))
-            break;
-        L->in_c = cur_c;
-        L->in_h = cur_h;
-        L->in_w = cur_w;
-        L->in_flat = cur_flat;
-        if ((rc = infer(L, &arch->nparams, &arch->nbuffers)))
-            break;
-        cur_c = L->out_c;
-        cur_h = L->out_h;
-        cur_w = L->out_w;
-        cur_flat = L->out_flat;
-        if (L->in_size > arch->max_out_size)
-            arch->max_out_size = L->in_size;
-        if (L->out_size > arch->max_out_size)
-            arch->max_out_size = L->out_size;
-        arch->nlayers++;
+        rc = read_layer(&s, L);
+        if (!rc)
+            rc = chain_layer(arch, L);
     }
     if (rc) {
         cnn_arch_free(arch);

@@ -323,122 +323,169 @@ static int set_pgrid(const char *file, const entry_t *en, const char *secname, n
                     en->value);
 }
 
+/* The setters of set_key, one per key type: each parses en->value (not empty) into dst, the
+ * key's place in its section's struct, or returns the key_fail message and leaves dst alone. */
+
+/* K_INT (within kd's bounds, into an int) and K_LLONG (any value, into a long long). */
+static int set_integer(const char *file, const keydef_t *kd, const entry_t *en,
+                       const char *secname, void *dst)
+{
+    long long i;
+    char why[512];
+    if (job_parse_integer(en->value, &i, why, sizeof why) != 0)
+        return key_fail(file, en->line, secname, en->key, "%s", why);
+    if (kd->type == K_LLONG) {
+        memcpy(dst, &i, sizeof i);
+        return 0;
+    }
+    if (bounds_reason(kd, (double)i, why, sizeof why))
+        return key_fail(file, en->line, secname, en->key, "%s", why);
+    if (i > INT_MAX || i < INT_MIN)
+        return key_fail(file, en->line, secname, en->key, "value %lld is out of range", i);
+    int iv = (int)i;
+    memcpy(dst, &iv, sizeof iv);
+    return 0;
+}
+
+/* K_NUM: a double within kd's bounds. */
+static int set_number(const char *file, const keydef_t *kd, const entry_t *en,
+                      const char *secname, void *dst)
+{
+    double x;
+    char why[512];
+    if (job_parse_number(en->value, &x, why, sizeof why) != 0 ||
+        bounds_reason(kd, x, why, sizeof why))
+        return key_fail(file, en->line, secname, en->key, "%s", why);
+    memcpy(dst, &x, sizeof x);
+    return 0;
+}
+
+/* K_BOOL: an int 0 or 1. */
+static int set_bool(const char *file, const entry_t *en, const char *secname, void *dst)
+{
+    int bv;
+    if (parse_bool(en->value, &bv) != 0)
+        return key_fail(file, en->line, secname, en->key, "'%s' is not a boolean (true/false, "
+                        "yes/no, on/off, 1/0)", en->value);
+    memcpy(dst, &bv, sizeof bv);
+    return 0;
+}
+
+/* K_STR: copied into char[kd->size]. */
+static int set_string(const char *file, const keydef_t *kd, const entry_t *en,
+                      const char *secname, void *dst)
+{
+    const char *v = en->value;
+    if (strlen(v) >= kd->size)
+        return key_fail(file, en->line, secname, en->key, "too long (%zu characters, at most "
+                        "%zu)", strlen(v), kd->size - 1);
+    strcpy(dst, v);
+    return 0;
+}
+
+/* K_CHOICE: one of kd->choices (any case), stored as its index or, with kd->size, its name. */
+static int set_choice(const char *file, const keydef_t *kd, const entry_t *en,
+                      const char *secname, void *dst)
+{
+    const char *v = en->value;
+    for (int c = 0; kd->choices[c]; c++)
+        if (strcasecmp(v, kd->choices[c]) == 0) {
+            if (kd->size)
+                snprintf(dst, kd->size, "%s", kd->choices[c]);
+            else
+                memcpy(dst, &c, sizeof c);   /* the enums list their values in this order */
+            return 0;
+        }
+    char list[256] = "";
+    for (int c = 0; kd->choices[c]; c++) {
+        const char *sep = c == 0 ? "" : kd->choices[c + 1] ? ", " : " or ";
+        strncat(list, sep, sizeof list - strlen(list) - 1);
+        strncat(list, kd->choices[c], sizeof list - strlen(list) - 1);
+    }
+    return key_fail(file, en->line, secname, en->key, "unknown value '%s' (%s)", v, list);
+}
+
+/* Checks the values of grid g against kd: bounds and, for an integer grid (depth), integers,
+ * which are then sorted and must be distinct. Returns 0 or the key_fail message. */
+static int check_grid(const char *file, const keydef_t *kd, const entry_t *en,
+                      const char *secname, grid_t *g)
+{
+    char why[512];
+    for (int i = 0; i < g->n; i++) {
+        if ((kd->bounds & B_INTEGRAL) && (g->v[i] != floor(g->v[i]) || fabs(g->v[i]) > INT_MAX))
+            return key_fail(file, en->line, secname, en->key, "value %.15g is not an integer",
+                            g->v[i]);
+        if (bounds_reason(kd, g->v[i], why, sizeof why))
+            return key_fail(file, en->line, secname, en->key, "%s", why);
+    }
+    if (kd->bounds & B_INTEGRAL) {
+        qsort(g->v, (size_t)g->n, sizeof *g->v, cmp_double);
+        for (int i = 1; i < g->n; i++)
+            if (g->v[i] == g->v[i - 1])
+                return key_fail(file, en->line, secname, en->key, "value %.15g is listed twice",
+                                g->v[i]);
+    }
+    return 0;
+}
+
+/* K_GRID: a grid_t (the old one at dst released) whose values pass check_grid. */
+static int set_grid(const char *file, const keydef_t *kd, const entry_t *en, const char *secname,
+                    void *dst)
+{
+    grid_t g;
+    char why[512];
+    int rc = grid_parse(en->value, &g, why, sizeof why);
+    if (rc == NN_ERR_NOMEM)
+        return nn_fail(rc, "%s: out of memory", file);
+    if (rc != 0)
+        return key_fail(file, en->line, secname, en->key, "%s", why);
+    if ((rc = check_grid(file, kd, en, secname, &g)) != 0) {
+        grid_free(&g);
+        return rc;
+    }
+    grid_free((grid_t *)dst);
+    memcpy(dst, &g, sizeof g);
+    return 0;
+}
+
+/* K_DATASET: a dataset_kind_t from its name (any case). */
+static int set_dataset(const char *file, const entry_t *en, const char *secname, void *dst)
+{
+    const char *v = en->value;
+    char lower[32];
+    size_t n = strlen(v);
+    dataset_kind_t kind;
+    if (n < sizeof lower) {
+        for (size_t i = 0; i <= n; i++)
+            lower[i] = (char)tolower((unsigned char)v[i]);
+        if (dataset_kind_parse(lower, &kind) == 0) {
+            memcpy(dst, &kind, sizeof kind);
+            return 0;
+        }
+    }
+    return key_fail(file, en->line, secname, en->key, "unknown dataset '%s' (fashion-mnist, "
+                    "mnist, cifar10 or synthetic)", v);
+}
+
 /* Parses en->value as kd says into the struct at base. */
 static int set_key(const char *file, const keydef_t *kd, const entry_t *en, const char *secname,
                    void *base)
 {
     char *dst = (char *)base + kd->off;
-    const char *v = en->value;
-    char why[512];
-    if (!v[0])
+    if (!en->value[0])
         return key_fail(file, en->line, secname, en->key, "empty value (leave the key out to use "
                         "the default)");
     switch (kd->type) {
     case K_INT:
-    case K_LLONG: {
-        long long i;
-        if (job_parse_integer(v, &i, why, sizeof why) != 0)
-            return key_fail(file, en->line, secname, en->key, "%s", why);
-        if (kd->type == K_LLONG) {
-            memcpy(dst, &i, sizeof i);
-            return 0;
-        }
-        if (bounds_reason(kd, (double)i, why, sizeof why))
-            return key_fail(file, en->line, secname, en->key, "%s", why);
-        if (i > INT_MAX || i < INT_MIN)
-            return key_fail(file, en->line, secname, en->key, "value %lld is out of range", i);
-        int iv = (int)i;
-        memcpy(dst, &iv, sizeof iv);
-        return 0;
-    }
-    case K_NUM: {
-        double x;
-        if (job_parse_number(v, &x, why, sizeof why) != 0 || bounds_reason(kd, x, why, sizeof why))
-            return key_fail(file, en->line, secname, en->key, "%s", why);
-        memcpy(dst, &x, sizeof x);
-        return 0;
-    }
-    case K_BOOL: {
-        int bv;
-        if (parse_bool(v, &bv) != 0)
-            return key_fail(file, en->line, secname, en->key, "'%s' is not a boolean (true/false, "
-                            "yes/no, on/off, 1/0)", v);
-        memcpy(dst, &bv, sizeof bv);
-        return 0;
-    }
-    case K_STR:
-        if (strlen(v) >= kd->size)
-            return key_fail(file, en->line, secname, en->key, "too long (%zu characters, at most "
-                            "%zu)", strlen(v), kd->size - 1);
-        strcpy(dst, v);
-        return 0;
-    case K_CHOICE: {
-        for (int c = 0; kd->choices[c]; c++)
-            if (strcasecmp(v, kd->choices[c]) == 0) {
-                if (kd->size)
-                    snprintf(dst, kd->size, "%s", kd->choices[c]);
-                else
-                    memcpy(dst, &c, sizeof c);   /* the enums list their values in this order */
-                return 0;
-            }
-        char list[256] = "";
-        for (int c = 0; kd->choices[c]; c++) {
-            const char *sep = c == 0 ? "" : kd->choices[c + 1] ? ", " : " or ";
-            strncat(list, sep, sizeof list - strlen(list) - 1);
-            strncat(list, kd->choices[c], sizeof list - strlen(list) - 1);
-        }
-        return key_fail(file, en->line, secname, en->key, "unknown value '%s' (%s)", v, list);
-    }
-    case K_GRID: {
-        grid_t g;
-        int rc = grid_parse(v, &g, why, sizeof why);
-        if (rc == NN_ERR_NOMEM)
-            return nn_fail(rc, "%s: out of memory", file);
-        if (rc != 0)
-            return key_fail(file, en->line, secname, en->key, "%s", why);
-        for (int i = 0; i < g.n; i++) {
-            if ((kd->bounds & B_INTEGRAL) && (g.v[i] != floor(g.v[i]) || fabs(g.v[i]) > INT_MAX))
-                rc = key_fail(file, en->line, secname, en->key, "value %.15g is not an integer",
-                              g.v[i]);
-            else if (bounds_reason(kd, g.v[i], why, sizeof why))
-                rc = key_fail(file, en->line, secname, en->key, "%s", why);
-            if (rc)
-                break;
-        }
-        if (rc == 0 && (kd->bounds & B_INTEGRAL)) {   /* integer grids (depth): sorted, distinct */
-            qsort(g.v, (size_t)g.n, sizeof *g.v, cmp_double);
-            for (int i = 1; i < g.n && rc == 0; i++)
-                if (g.v[i] == g.v[i - 1])
-                    rc = key_fail(file, en->line, secname, en->key, "value %.15g is listed twice",
-                                  g.v[i]);
-        }
-        if (rc) {
-            grid_free(&g);
-            return rc;
-        }
-        grid_free((grid_t *)dst);
-        memcpy(dst, &g, sizeof g);
-        return 0;
-    }
-    case K_CLASSES:
-        return set_classes(file, en, secname, base);
-    case K_DATASET: {
-        char lower[32];
-        size_t n = strlen(v);
-        dataset_kind_t kind;
-        if (n < sizeof lower) {
-            for (size_t i = 0; i <= n; i++)
-                lower[i] = (char)tolower((unsigned char)v[i]);
-            if (dataset_kind_parse(lower, &kind) == 0) {
-                memcpy(dst, &kind, sizeof kind);
-                return 0;
-            }
-        }
-        return key_fail(file, en->line, secname, en->key, "unknown dataset '%s' (fashion-mnist, "
-                        "mnist, cifar10 or synthetic)", v);
-    }
-    case K_PGRID:
-        return set_pgrid(file, en, secname, base);
+    case K_LLONG: return set_integer(file, kd, en, secname, dst);
+    case K_NUM: return set_number(file, kd, en, secname, dst);
+    case K_BOOL: return set_bool(file, en, secname, dst);
+    case K_STR: return set_string(file, kd, en, secname, dst);
+    case K_CHOICE: return set_choice(file, kd, en, secname, dst);
+    case K_GRID: return set_grid(file, kd, en, secname, dst);
+    case K_CLASSES: return set_classes(file, en, secname, base);
+    case K_DATASET: return set_dataset(file, en, secname, dst);
+    case K_PGRID: return set_pgrid(file, en, secname, base);
     }
     return key_fail(file, en->line, secname, en->key, "internal error: unhandled key type");
 }

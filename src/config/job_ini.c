@@ -76,14 +76,16 @@ static int valid_variant_name(const char *s)
     return 1;
 }
 
-/* "[name]" line from s (at '[') to e (end, trailing blanks cut). Records the section. */
-static void section_header(reader_t *r, const char *s, const char *e)
+/* The name of a "[name]" line from s (at '[') to e (end, trailing blanks cut), blanks around it
+ * cut, in *nb..*ne. Returns 0, or -1 with r->status set (no ']', text after it). */
+static int header_name(reader_t *r, const char *s, const char *e, const char **nb,
+                       const char **ne)
 {
     const char *close = memchr(s, ']', (size_t)(e - s));
     if (!close) {
         r->status = nn_fail(NN_ERR_INPUT, "%s:%d: malformed section header: no closing ']'",
                             r->file, r->lineno);
-        return;
+        return -1;
     }
     const char *after = close + 1;
     while (after < e && isspace((unsigned char)*after))
@@ -91,78 +93,76 @@ static void section_header(reader_t *r, const char *s, const char *e)
     if (after < e && *after != ';' && *after != '#') {
         r->status = nn_fail(NN_ERR_INPUT, "%s:%d: unexpected text after section header: '%.*s'",
                             r->file, r->lineno, (int)(e - after), after);
-        return;
+        return -1;
     }
-    const char *nb = s + 1, *ne = close;
-    while (nb < ne && isspace((unsigned char)*nb))
-        nb++;
-    while (ne > nb && isspace((unsigned char)ne[-1]))
-        ne--;
+    *nb = s + 1;
+    *ne = close;
+    while (*nb < *ne && isspace((unsigned char)**nb))
+        (*nb)++;
+    while (*ne > *nb && isspace((unsigned char)(*ne)[-1]))
+        (*ne)--;
+    return 0;
+}
+
+/* Is nb..ne "variant" alone or followed by blanks? */
+static int is_variant_header(const char *nb, const char *ne)
+{
     size_t len = (size_t)(ne - nb);
-    static const struct { const char *name; sec_kind_t kind; } known[] = {
-        {"data", SEC_DATA}, {"nngp", SEC_NNGP}, {"cnn", SEC_CNN}, {"output", SEC_OUTPUT}};
-    char *name = NULL;
-    sec_kind_t kind = SEC_DATA;
-    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-        if (len == strlen(known[k].name) && memcmp(nb, known[k].name, len) == 0) {
-            name = dup_range(nb, ne);
-            kind = known[k].kind;
-            if (!name) {
-                reader_nomem(r);
-                return;
-            }
-        }
-    if (!name && len >= 7 && memcmp(nb, "variant", 7) == 0 &&
-        (len == 7 || isspace((unsigned char)nb[7]))) {
-        const char *vb = nb + 7;
-        while (vb < ne && isspace((unsigned char)*vb))
-            vb++;
-        int vlen = (int)(ne - vb);
-        char vname[JOB_NAME_MAX];
-        if (vlen == 0) {
-            r->status = nn_fail(NN_ERR_INPUT, "%s:%d: [variant] needs a name: [variant NAME]",
-                                r->file, r->lineno);
-            return;
-        }
-        if (vlen > JOB_NAME_MAX - 1) {
-            r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name '%.*s' is too long (at most %d "
-                                "characters)", r->file, r->lineno, vlen, vb, JOB_NAME_MAX - 1);
-            return;
-        }
-        memcpy(vname, vb, (size_t)vlen);
-        vname[vlen] = '\0';
-        if (!valid_variant_name(vname)) {
-            r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name '%s': use letters, digits, "
-                                "'-', '_' and '.' only", r->file, r->lineno, vname);
-            return;
-        }
-        if (strcmp(vname, "base") == 0) {
-            r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name 'base' is reserved for [cnn] "
-                                "itself", r->file, r->lineno);
-            return;
-        }
-        int nvar = 0;
-        for (int i = 0; i < r->l->nsec; i++)
-            nvar += r->l->sec[i].kind == SEC_VARIANT;
-        if (nvar == JOB_MAX_VARIANTS) {
-            r->status = nn_fail(NN_ERR_INPUT, "%s:%d: too many variants (at most %d)", r->file,
-                                r->lineno, JOB_MAX_VARIANTS);
-            return;
-        }
-        name = malloc(8 + (size_t)vlen + 1);
-        if (!name) {
-            reader_nomem(r);
-            return;
-        }
+    return len >= 7 && memcmp(nb, "variant", 7) == 0 && (len == 7 || isspace((unsigned char)nb[7]));
+}
+
+/* The section name "variant NAME" of a [variant NAME] header (nb..ne), checked: a name, not too
+ * long, allowed characters, not "base", not one variant too many. Returns it (malloc'd), or NULL
+ * with r->status set. */
+static char *variant_section(reader_t *r, const char *nb, const char *ne)
+{
+    const char *vb = nb + 7;
+    while (vb < ne && isspace((unsigned char)*vb))
+        vb++;
+    int vlen = (int)(ne - vb);
+    char vname[JOB_NAME_MAX];
+    if (vlen == 0) {
+        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: [variant] needs a name: [variant NAME]",
+                            r->file, r->lineno);
+        return NULL;
+    }
+    if (vlen > JOB_NAME_MAX - 1) {
+        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name '%.*s' is too long (at most %d "
+                            "characters)", r->file, r->lineno, vlen, vb, JOB_NAME_MAX - 1);
+        return NULL;
+    }
+    memcpy(vname, vb, (size_t)vlen);
+    vname[vlen] = '\0';
+    if (!valid_variant_name(vname)) {
+        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name '%s': use letters, digits, "
+                            "'-', '_' and '.' only", r->file, r->lineno, vname);
+        return NULL;
+    }
+    if (strcmp(vname, "base") == 0) {
+        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: variant name 'base' is reserved for [cnn] "
+                            "itself", r->file, r->lineno);
+        return NULL;
+    }
+    int nvar = 0;
+    for (int i = 0; i < r->l->nsec; i++)
+        nvar += r->l->sec[i].kind == SEC_VARIANT;
+    if (nvar == JOB_MAX_VARIANTS) {
+        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: too many variants (at most %d)", r->file,
+                            r->lineno, JOB_MAX_VARIANTS);
+        return NULL;
+    }
+    char *name = malloc(8 + (size_t)vlen + 1);
+    if (!name)
+        reader_nomem(r);
+    else
         snprintf(name, 8 + (size_t)vlen + 1, "variant %s", vname);
-        kind = SEC_VARIANT;
-    }
-    if (!name) {
-        r->status = nn_fail(NN_ERR_INPUT, "%s:%d: unknown section [%.*s] (sections: [data], "
-                            "[nngp], [cnn], [variant NAME], [output])", r->file, r->lineno,
-                            (int)len, nb);
-        return;
-    }
+    return name;
+}
+
+/* Records section name (taken over: kept or freed) of the given kind at the current line as the
+ * current section, unless a section of that name came before (r->status set). */
+static void section_add(reader_t *r, char *name, sec_kind_t kind)
+{
     for (int i = 0; i < r->l->nsec; i++)
         if (strcmp(r->l->sec[i].name, name) == 0) {
             r->status = nn_fail(NN_ERR_INPUT, "%s:%d: duplicate section [%s] (first at line %d)",
@@ -177,6 +177,35 @@ static void section_header(reader_t *r, const char *s, const char *e)
     }
     r->l->sec[r->l->nsec] = (section_t){name, kind, r->lineno};
     r->cur = r->l->nsec++;
+}
+
+/* "[name]" line from s (at '[') to e (end, trailing blanks cut). Records the section. */
+static void section_header(reader_t *r, const char *s, const char *e)
+{
+    static const struct { const char *name; sec_kind_t kind; } known[] = {
+        {"data", SEC_DATA}, {"nngp", SEC_NNGP}, {"cnn", SEC_CNN}, {"output", SEC_OUTPUT}};
+    const char *nb, *ne;
+    if (header_name(r, s, e, &nb, &ne) != 0)
+        return;
+    size_t len = (size_t)(ne - nb);
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (len == strlen(known[k].name) && memcmp(nb, known[k].name, len) == 0) {
+            char *name = dup_range(nb, ne);
+            if (name)
+                section_add(r, name, known[k].kind);
+            else
+                reader_nomem(r);
+            return;
+        }
+    if (is_variant_header(nb, ne)) {
+        char *name = variant_section(r, nb, ne);
+        if (name)
+            section_add(r, name, SEC_VARIANT);
+        return;
+    }
+    r->status = nn_fail(NN_ERR_INPUT, "%s:%d: unknown section [%.*s] (sections: [data], "
+                        "[nngp], [cnn], [variant NAME], [output])", r->file, r->lineno, (int)len,
+                        nb);
 }
 
 /* An indented line after "key = value": appended to the value with one space (Python's

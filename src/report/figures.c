@@ -3,6 +3,7 @@
  * a new experiment go in figures_<experiment>.c and are called from report_figures. */
 #include "figures.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,17 @@ void fig_axis_label_x(plot_t *p, double x, double y, const char *text)
 void fig_axis_label_y(plot_t *p, double x, double y, const char *text)
 {
     plot_text(p, x, y, 14, PLOT_CENTER | PLOT_TOP | PLOT_UP, PLOT_BLACK, "%s", text);
+}
+
+void fig_value_range(double *lo, double *hi, double pad, int clip100)
+{
+    double d = pad * (*hi - *lo);
+    *lo -= d;
+    *hi += d;
+    plot_nice_range(lo, hi, 6);
+    *lo = fmax(*lo, 0);
+    if (clip100)
+        *hi = fmin(*hi, 100);
 }
 
 static void list_heading(fig_ctx_t *c)

@@ -42,6 +42,10 @@ double fig_header(const fig_ctx_t *c, plot_t *p, const char *title, const char *
  * at x (y axis). */
 void fig_axis_label_x(plot_t *p, double x, double y, const char *text);
 void fig_axis_label_y(plot_t *p, double x, double y, const char *text);
+/* The value axis of a figure from the data range [lo, hi]: widened by pad times its width on
+ * each side (keeps markers off the frame), rounded to nice ticks, cut at 0 and, with clip100,
+ * at 100 (percentages). */
+void fig_value_range(double *lo, double *hi, double pad, int clip100);
 /* Writes p to dir/name and lists it on out with a description. Returns 0 or NN_ERR_RUNTIME. */
 int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what);
 /* Lists a figure that was not drawn, and why. */

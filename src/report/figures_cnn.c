@@ -42,6 +42,95 @@ typedef struct {
     double scale;      /* 100 for accuracies shown in % */
 } curves_fig_t;
 
+/* The range of fig's curves of the runs idx[0..n-1] in *lo, *hi (lo infinite when there is
+ * none); returns the most epochs of these runs. */
+static int curves_range(const cnn_results_t *r, const curves_fig_t *fig, const int *idx, int n,
+                        double *lo, double *hi)
+{
+    int emax = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        emax = u->epochs > emax ? u->epochs : emax;
+        for (int e = 0; e < u->epochs; e++)
+            for (int w = 0; w < 2; w++) {
+                const double *y = u->curve[w ? fig->test : fig->train];
+                if (y && !isnan(y[e])) {
+                    *lo = fmin(*lo, fig->scale * y[e]);
+                    *hi = fmax(*hi, fig->scale * y[e]);
+                }
+            }
+    }
+    return emax;
+}
+
+/* The legend into leg: one entry per run of idx[0..n-1] (its colour; its label written in
+ * names[k]), then what solid and dashed mean. Sets *unfinished when a run is not finished;
+ * returns the number of entries. */
+static int curves_legend(const cnn_results_t *r, const int *idx, int n, int emax,
+                         plot_style_t *leg, char (*names)[96], int *unfinished)
+{
+    int nleg = 0;
+    *unfinished = 0;
+    for (int k = 0; k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        leg[nleg] = run_style(r, idx[k], emax, 0);
+        snprintf(names[k], sizeof names[k], "%s%s", u->name, u->done ? "" : " (not finished)");
+        *unfinished |= !u->done;
+        leg[nleg++].label = names[k];
+    }
+    leg[nleg++] = (plot_style_t){"test split (solid)", PLOT_GREY, 0, PLOT_MARK_NONE, 2.2, 0};
+    leg[nleg++] = (plot_style_t){"training batches (dashed)", PLOT_GREY, 1, PLOT_MARK_NONE, 2.2, 0};
+    return nleg;
+}
+
+/* Draws the axes and frame for epochs 1..emax across and the data range lo..hi up, in a W x H
+ * figure below top with a legend lw wide at the right; returns them. */
+static plot_axes_t curves_axes(plot_t *p, const curves_fig_t *fig, double lo, double hi,
+                               int emax, double top, int W, int H, double lw)
+{
+    if (hi <= lo) {
+        lo -= 0.5 * fig->scale / 100 + 1e-3;
+        hi += 0.5 * fig->scale / 100 + 1e-3;
+    }
+    fig_value_range(&lo, &hi, 0.04, fig->scale == 100);
+    plot_axes_t a = {.x = 90, .y = top + 14, .w = W - 90 - lw - 40, .h = H - top - 14 - 104,
+                     .x0 = 1 - 0.02 * fmax(emax - 1, 10), .x1 = emax + 0.02 * fmax(emax - 1, 10),
+                     .y0 = lo, .y1 = hi};
+    plot_axis_numeric(p, &a, PLOT_AXIS_X, 1);
+    plot_axis_numeric(p, &a, PLOT_AXIS_Y, 0);
+    plot_frame(p, &a);
+    return a;
+}
+
+/* Draws fig's curves of the runs idx[0..n-1] on a, each run's training curve (dashed) first so
+ * that its test curve lies on top. Returns 0, or NN_ERR_NOMEM with nothing drawn. */
+static int curves_series(plot_t *p, const plot_axes_t *a, const cnn_results_t *r,
+                         const curves_fig_t *fig, const int *idx, int n, int emax)
+{
+    double *x = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
+    double *y = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
+    int st = x && y ? NN_OK : NN_ERR_NOMEM;
+    for (int k = 0; !st && k < n; k++) {
+        const cnn_result_t *u = &r->run[idx[k]];
+        for (int w = 0; w < 2; w++) {
+            const double *v = u->curve[w ? fig->test : fig->train];
+            if (!v)
+                continue;
+            for (int e = 0; e < u->epochs; e++) {
+                x[e] = e + 1;
+                y[e] = fig->scale * v[e];
+            }
+            plot_style_t s = run_style(r, idx[k], emax, w ? 0 : 1);
+            plot_series(p, a, &s, u->epochs, x, y);
+        }
+    }
+    free(x);
+    free(y);
+    return st;
+}
+
 static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *fig,
                       const char *note)
 {
@@ -52,33 +141,12 @@ static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *
         free(leg);
         return nn_fail(NN_ERR_NOMEM, "%s", fig->file);
     }
-    int n = runs_with_curves(r, idx), emax = 0;
-    double lo = INFINITY, hi = -INFINITY;
-    for (int k = 0; k < n; k++) {
-        const cnn_result_t *u = &r->run[idx[k]];
-        emax = u->epochs > emax ? u->epochs : emax;
-        for (int e = 0; e < u->epochs; e++)
-            for (int w = 0; w < 2; w++) {
-                const double *y = u->curve[w ? fig->test : fig->train];
-                if (y && !isnan(y[e])) {
-                    lo = fmin(lo, fig->scale * y[e]);
-                    hi = fmax(hi, fig->scale * y[e]);
-                }
-            }
-    }
-    /* Legend: one entry per run (its colour), then what solid and dashed mean. */
-    int nleg = 0, unfinished = 0;
+    int n = runs_with_curves(r, idx), unfinished = 0, nleg = 0;
+    double lo, hi;
+    int emax = curves_range(r, fig, idx, n, &lo, &hi);
     char (*names)[96] = malloc((size_t)r->n * sizeof *names);
-    for (int k = 0; names && k < n; k++) {
-        const cnn_result_t *u = &r->run[idx[k]];
-        leg[nleg] = run_style(r, idx[k], emax, 0);
-        snprintf(names[k], sizeof names[k], "%s%s", u->name, u->done ? "" : " (not finished)");
-        unfinished |= !u->done;
-        leg[nleg++].label = names[k];
-    }
-    leg[nleg++] = (plot_style_t){"test split (solid)", PLOT_GREY, 0, PLOT_MARK_NONE, 2.2, 0};
-    leg[nleg++] = (plot_style_t){"training batches (dashed)", PLOT_GREY, 1, PLOT_MARK_NONE, 2.2, 0};
-
+    if (names)
+        nleg = curves_legend(r, idx, n, emax, leg, names, &unfinished);
     const int W = 1000;
     plot_t *p = names ? plot_create(W, 100) : NULL;   /* measures the legend, then redrawn */
     double lw = 0, lh = 0;
@@ -98,39 +166,8 @@ static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *
     snprintf(title, sizeof title, "%s%s%s", fig->title, n == 1 ? ", run " : ", one colour per run",
              n == 1 ? r->run[idx[0]].name : "");
     double top = fig_header(c, p, title, note);
-    if (hi <= lo) {
-        lo -= 0.5 * fig->scale / 100 + 1e-3;
-        hi += 0.5 * fig->scale / 100 + 1e-3;
-    }
-    double pad = 0.04 * (hi - lo);   /* keep markers off the frame */
-    lo -= pad;
-    hi += pad;
-    plot_nice_range(&lo, &hi, 6);
-    lo = fmax(lo, 0);
-    if (fig->scale == 100)
-        hi = fmin(hi, 100);
-    plot_axes_t a = {.x = 90, .y = top + 14, .w = W - 90 - lw - 40, .h = H - top - 14 - 104,
-                     .x0 = 1 - 0.02 * fmax(emax - 1, 10), .x1 = emax + 0.02 * fmax(emax - 1, 10),
-                     .y0 = lo, .y1 = hi};
-    plot_axis_numeric(p, &a, PLOT_AXIS_X, 1);
-    plot_axis_numeric(p, &a, PLOT_AXIS_Y, 0);
-    plot_frame(p, &a);
-    double *x = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
-    double *y = malloc((size_t)(emax > 0 ? emax : 1) * sizeof(double));
-    for (int k = 0; x && y && k < n; k++) {
-        const cnn_result_t *u = &r->run[idx[k]];
-        for (int w = 0; w < 2; w++) {   /* training first, so the test line lies on top */
-            const double *v = u->curve[w ? fig->test : fig->train];
-            if (!v)
-                continue;
-            for (int e = 0; e < u->epochs; e++) {
-                x[e] = e + 1;
-                y[e] = fig->scale * v[e];
-            }
-            plot_style_t s = run_style(r, idx[k], emax, w ? 0 : 1);
-            plot_series(p, &a, &s, u->epochs, x, y);
-        }
-    }
+    plot_axes_t a = curves_axes(p, fig, lo, hi, emax, top, W, H, lw);
+    int drawn = curves_series(p, &a, r, fig, idx, n, emax) == NN_OK;
     plot_legend(p, a.x + a.w + 20, a.y, nleg, leg);
     fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "epoch");
     fig_axis_label_y(p, 16, a.y + a.h / 2, fig->ylabel);
@@ -140,10 +177,8 @@ static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *
     plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "still change and dropout is "
               "active: compare it with the test curve with care.%s",
               unfinished ? " A run not finished shows the epochs stored so far." : "");
-    int st = x && y ? fig_save(c, p, fig->file, fig->what) : nn_fail(NN_ERR_NOMEM, "%s", fig->file);
+    int st = drawn ? fig_save(c, p, fig->file, fig->what) : nn_fail(NN_ERR_NOMEM, "%s", fig->file);
     plot_destroy(&p);
-    free(x);
-    free(y);
     free(idx);
     free(leg);
     free(names);
@@ -151,6 +186,42 @@ static int fig_curves(fig_ctx_t *c, const cnn_results_t *r, const curves_fig_t *
 }
 
 /* ---- confusion matrix ---- */
+
+/* The counts in the cells of matrix a (font size font; pct: the cell values the heatmap shows),
+ * the diagonal in bold, zeros in a quiet colour. */
+static void confusion_cells(plot_t *p, const plot_axes_t *a, const cnn_result_t *u,
+                            const double *pct, double font)
+{
+    const int k = u->nclasses;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            double cx = plot_px(a, j), cy = plot_py(a, k - 1 - i);
+            plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(pct[(size_t)j * k + (k - 1 - i)],
+                                                                 0, 100));
+            if (u->confusion[i * k + j] == 0)   /* zeros present but quiet */
+                fg = PLOT_RGB(0x8c8ca6);
+            plot_text(p, cx, cy, font, PLOT_CENTER | PLOT_MIDDLE | (i == j ? PLOT_BOLD : 0), fg,
+                      "%d", u->confusion[i * k + j]);
+        }
+}
+
+/* Class names around matrix a: true classes down the left, predicted below; at the right, the
+ * share of each true class predicted correctly (row[i]: test images of class i). */
+static void confusion_classes(plot_t *p, const fig_ctx_t *c, const plot_axes_t *a,
+                              const cnn_result_t *u, const long *row)
+{
+    const int k = u->nclasses;
+    char label[48];
+    for (int i = 0; i < k; i++) {
+        fig_class_name(c, i, label, sizeof label);
+        double yc = plot_py(a, k - 1 - i), xc = plot_px(a, i);
+        plot_text(p, a->x - 8, yc, 13, PLOT_RIGHT | PLOT_MIDDLE, PLOT_BLACK, "%s", label);
+        plot_text(p, xc, a->y + a->h + 8, 13, PLOT_RIGHT | PLOT_MIDDLE | PLOT_UP, PLOT_BLACK, "%s",
+                  label);
+        plot_text(p, a->x + a->w + 12, yc, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK, "%.1f%%",
+                  row[i] ? 100.0 * u->confusion[i * k + i] / row[i] : NAN);
+    }
+}
 
 static int fig_confusion(fig_ctx_t *c, const cnn_result_t *u, const char *note)
 {
@@ -203,27 +274,9 @@ static int fig_confusion(fig_ctx_t *c, const cnn_result_t *u, const char *note)
     plot_axes_t a = {.x = L, .y = T, .w = k * S, .h = k * S, .x0 = -0.5, .x1 = k - 0.5,
                      .y0 = -0.5, .y1 = k - 0.5};
     plot_heatmap(p, &a, k, k, pct, (size_t)k, 1, 0, 100);
-    double font = fmin(16, S * 0.36);
-    for (int i = 0; i < k; i++)
-        for (int j = 0; j < k; j++) {
-            double cx = plot_px(&a, j), cy = plot_py(&a, k - 1 - i);
-            plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(pct[(size_t)j * k + (k - 1 - i)],
-                                                                 0, 100));
-            if (u->confusion[i * k + j] == 0)   /* zeros present but quiet */
-                fg = PLOT_RGB(0x8c8ca6);
-            plot_text(p, cx, cy, font, PLOT_CENTER | PLOT_MIDDLE | (i == j ? PLOT_BOLD : 0), fg,
-                      "%d", u->confusion[i * k + j]);
-        }
+    confusion_cells(p, &a, u, pct, fmin(16, S * 0.36));
     plot_frame(p, &a);
-    for (int i = 0; i < k; i++) {   /* class names: true classes down the left, predicted below */
-        fig_class_name(c, i, label, sizeof label);
-        double yc = plot_py(&a, k - 1 - i), xc = plot_px(&a, i);
-        plot_text(p, a.x - 8, yc, 13, PLOT_RIGHT | PLOT_MIDDLE, PLOT_BLACK, "%s", label);
-        plot_text(p, xc, a.y + a.h + 8, 13, PLOT_RIGHT | PLOT_MIDDLE | PLOT_UP, PLOT_BLACK, "%s",
-                  label);
-        plot_text(p, a.x + a.w + 12, yc, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK, "%.1f%%",
-                  row[i] ? 100.0 * u->confusion[i * k + i] / row[i] : NAN);
-    }
+    confusion_classes(p, c, &a, u, row);
     plot_text(p, a.x + a.w + 12, a.y - 8, 13, PLOT_LEFT | PLOT_BOTTOM | PLOT_BOLD, PLOT_BLACK,
               "correct");
     fig_axis_label_y(p, 20, a.y + a.h / 2, "true class");
@@ -252,101 +305,70 @@ static long test_images(const cnn_result_t *u)
     return n;
 }
 
-/* One row per finished run; in it, one line per noise level (clean on top), so that equal
- * accuracies never hide each other. */
-static int fig_noise(fig_ctx_t *c, const cnn_results_t *r, const char *note)
+/* The four accuracies of a row, clean on top: index into noise[] (0.05, 0.01, 0.005); -1: clean. */
+static const int noise_level[4] = {-1, 2, 1, 0};
+
+/* Test accuracy (%) of run u at noise level d of a row (noise_level); NaN when not measured. */
+static double noise_value(const cnn_result_t *u, int d)
 {
-    const char *name = "cnn-noise-accuracy.png";
-    int *idx = malloc((size_t)r->n * sizeof(int)), n = 0;
-    const char **lab = malloc((size_t)r->n * sizeof *lab);
-    double *at = malloc((size_t)r->n * sizeof(double));
-    if (!idx || !lab || !at) {
-        free(idx);
-        free(lab);
-        free(at);
-        return nn_fail(NN_ERR_NOMEM, "%s", name);
-    }
-    static const int level[4] = {-1, 2, 1, 0};   /* index into noise[] (0.05, 0.01, 0.005); -1: clean */
-    const plot_style_t dots[4] = {
-        {"no noise (final test accuracy)", PLOT_BLACK, PLOT_NO_LINE, PLOT_MARK_CIRCLE, 0, 12},
-        {"noise a = 0.005", plot_palette[4], PLOT_NO_LINE, PLOT_MARK_SQUARE, 0, 11},
-        {"noise a = 0.01", plot_palette[1], PLOT_NO_LINE, PLOT_MARK_TRIANGLE, 0, 12},
-        {"noise a = 0.05", plot_palette[3], PLOT_NO_LINE, PLOT_MARK_DIAMOND, 0, 12},
-    };
-    double lo = INFINITY, hi = -INFINITY, mean = 0;
-    long ntest = 0;
+    return 100 * (noise_level[d] < 0 ? cnn_result_last(u, CR_TEST_ACC) : u->noise[noise_level[d]]);
+}
+
+/* The finished runs with noise accuracies, in idx; their range of accuracies (%) in *lo, *hi,
+ * their mean clean accuracy (a fraction) in *mean, the test images of the last of them in
+ * *ntest. Returns their number. */
+static int noise_runs(const cnn_results_t *r, int *idx, double *lo, double *hi, double *mean,
+                      long *ntest)
+{
+    int n = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    *mean = 0;
+    *ntest = 0;
     for (int i = 0; i < r->n; i++) {
         const cnn_result_t *u = &r->run[i];
         if (!u->done || isnan(u->noise[0]))
             continue;
         for (int d = 0; d < 4; d++) {
-            double v = 100 * (level[d] < 0 ? cnn_result_last(u, CR_TEST_ACC) : u->noise[level[d]]);
+            double v = noise_value(u, d);
             if (!isnan(v)) {
-                lo = fmin(lo, v);
-                hi = fmax(hi, v);
+                *lo = fmin(*lo, v);
+                *hi = fmax(*hi, v);
             }
         }
-        mean += cnn_result_last(u, CR_TEST_ACC);
-        ntest = test_images(u);
+        *mean += cnn_result_last(u, CR_TEST_ACC);
+        *ntest = test_images(u);
         idx[n++] = i;
     }
-    if (n == 0) {
-        fig_skip(c, name, "no finished run with noise accuracies yet");
-        free(idx);
-        free(lab);
-        free(at);
-        return NN_OK;
-    }
-    mean /= n;
-    const int W = 1000, PITCH = 64;
-    double top0 = note && note[0] ? 86 : 66, ah = fmax(n * PITCH, 150);
-    int H = (int)(top0 + 20 + ah + 130);
-    plot_t *p = plot_create(W, H);
-    if (!p) {
-        free(idx);
-        free(lab);
-        free(at);
-        return NN_ERR_NOMEM;
-    }
-    double top = fig_header(c, p, "Test accuracy of each run with Gaussian noise added to the "
-                                  "test images", note);
-    double widest = 0, lw, lh;
-    for (int k = 0; k < n; k++) {
-        lab[k] = r->run[idx[k]].name;
-        at[k] = n - 1 - k;   /* first run at the top */
-        widest = fmax(widest, plot_text_width(p, 13, 0, lab[k]));
-    }
-    plot_legend_size(p, 4, dots, &lw, &lh);
-    if (hi - lo < 1) {
-        lo = (lo + hi) / 2 - 0.5;
-        hi = lo + 1;
-    }
-    double pad = 0.05 * (hi - lo);
-    lo -= pad;
-    hi += pad;
-    plot_nice_range(&lo, &hi, 6);
-    lo = fmax(lo, 0);
-    hi = fmin(hi, 100);
-    plot_axes_t a = {.x = 30 + widest, .y = top + 20, .w = W - 30 - widest - lw - 40, .h = ah,
-                     .x0 = lo, .x1 = hi, .y0 = -0.5, .y1 = n - 0.5};
-    plot_axis_numeric(p, &a, PLOT_AXIS_X, 0);
-    plot_axis(p, &a, PLOT_AXIS_Y, n, at, lab, 0);
-    double sub = fmin(PITCH, a.h / n) / 5;   /* spacing of the four lines of a row */
+    if (n > 0)
+        *mean /= n;
+    return n;
+}
+
+/* The rows of the runs idx[0..n-1] at heights at[] on a: a separating line, then one marker per
+ * noise level in the style dots[d], on a line of its own. */
+static void noise_rows(plot_t *p, const plot_axes_t *a, const cnn_results_t *r, const int *idx,
+                       const double *at, int n, double pitch, const plot_style_t *dots)
+{
+    double sub = fmin(pitch, a->h / n) / 5;   /* spacing of the four lines of a row */
     for (int k = 0; k < n; k++) {
         const cnn_result_t *u = &r->run[idx[k]];
-        double yc = plot_py(&a, at[k]);
+        double yc = plot_py(a, at[k]);
         if (k > 0)
-            plot_segment(p, a.x, yc - 2.5 * sub, a.x + a.w, yc - 2.5 * sub, PLOT_LIGHT, 1, 0);
+            plot_segment(p, a->x, yc - 2.5 * sub, a->x + a->w, yc - 2.5 * sub, PLOT_LIGHT, 1, 0);
         for (int d = 0; d < 4; d++) {
-            double v = 100 * (level[d] < 0 ? cnn_result_last(u, CR_TEST_ACC) : u->noise[level[d]]);
+            double v = noise_value(u, d);
             double y = yc + (d - 1.5) * sub;
             if (!isnan(v))
-                plot_marker(p, plot_px(&a, v), y, dots[d].marker, dots[d].msize, dots[d].colour);
+                plot_marker(p, plot_px(a, v), y, dots[d].marker, dots[d].msize, dots[d].colour);
         }
     }
-    plot_frame(p, &a);
-    plot_legend(p, a.x + a.w + 20, a.y, 4, dots);
-    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "test accuracy (%)");
+}
+
+/* The notes at the bottom of the H px high figure: what the noise is, and the sampling error of
+ * an accuracy near mean on ntest images (when known). */
+static void noise_notes(plot_t *p, int H, long ntest, double mean)
+{
     plot_text(p, 20, H - 60, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "Noise: every pixel of every "
               "test image (after preprocessing) plus a·z, z drawn from N(0, 1); the final model of "
               "each run.");
@@ -358,7 +380,65 @@ static int fig_noise(fig_ctx_t *c, const cnn_results_t *r, const char *note)
               ntest > 0 ? "smaller differences between runs or noise levels may be chance."
                         : "Differences smaller than the sampling error of one test split may be "
                           "chance.");
-    int st = fig_save(c, p, name, "test accuracy per run without and with Gaussian noise");
+}
+
+/* One row per finished run; in it, one line per noise level (clean on top), so that equal
+ * accuracies never hide each other. */
+static int fig_noise(fig_ctx_t *c, const cnn_results_t *r, const char *note)
+{
+    const char *name = "cnn-noise-accuracy.png";
+    int *idx = malloc((size_t)r->n * sizeof(int));
+    const char **lab = malloc((size_t)r->n * sizeof *lab);
+    double *at = malloc((size_t)r->n * sizeof(double));
+    if (!idx || !lab || !at) {
+        free(idx);
+        free(lab);
+        free(at);
+        return nn_fail(NN_ERR_NOMEM, "%s", name);
+    }
+    const plot_style_t dots[4] = {
+        {"no noise (final test accuracy)", PLOT_BLACK, PLOT_NO_LINE, PLOT_MARK_CIRCLE, 0, 12},
+        {"noise a = 0.005", plot_palette[4], PLOT_NO_LINE, PLOT_MARK_SQUARE, 0, 11},
+        {"noise a = 0.01", plot_palette[1], PLOT_NO_LINE, PLOT_MARK_TRIANGLE, 0, 12},
+        {"noise a = 0.05", plot_palette[3], PLOT_NO_LINE, PLOT_MARK_DIAMOND, 0, 12},
+    };
+    double lo, hi, mean;
+    long ntest;
+    int n = noise_runs(r, idx, &lo, &hi, &mean, &ntest), st = NN_OK;
+    const int W = 1000, PITCH = 64;
+    double top0 = note && note[0] ? 86 : 66, ah = fmax(n * PITCH, 150);
+    int H = (int)(top0 + 20 + ah + 130);
+    plot_t *p = n > 0 ? plot_create(W, H) : NULL;
+    if (n == 0)
+        fig_skip(c, name, "no finished run with noise accuracies yet");
+    else if (!p)
+        st = NN_ERR_NOMEM;
+    if (p) {
+        double top = fig_header(c, p, "Test accuracy of each run with Gaussian noise added to "
+                                      "the test images", note);
+        double widest = 0, lw, lh;
+        for (int k = 0; k < n; k++) {
+            lab[k] = r->run[idx[k]].name;
+            at[k] = n - 1 - k;   /* first run at the top */
+            widest = fmax(widest, plot_text_width(p, 13, 0, lab[k]));
+        }
+        plot_legend_size(p, 4, dots, &lw, &lh);
+        if (hi - lo < 1) {
+            lo = (lo + hi) / 2 - 0.5;
+            hi = lo + 1;
+        }
+        fig_value_range(&lo, &hi, 0.05, 1);
+        plot_axes_t a = {.x = 30 + widest, .y = top + 20, .w = W - 30 - widest - lw - 40, .h = ah,
+                         .x0 = lo, .x1 = hi, .y0 = -0.5, .y1 = n - 0.5};
+        plot_axis_numeric(p, &a, PLOT_AXIS_X, 0);
+        plot_axis(p, &a, PLOT_AXIS_Y, n, at, lab, 0);
+        noise_rows(p, &a, r, idx, at, n, PITCH, dots);
+        plot_frame(p, &a);
+        plot_legend(p, a.x + a.w + 20, a.y, 4, dots);
+        fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "test accuracy (%)");
+        noise_notes(p, H, ntest, mean);
+        st = fig_save(c, p, name, "test accuracy per run without and with Gaussian noise");
+    }
     plot_destroy(&p);
     free(idx);
     free(lab);

@@ -150,37 +150,61 @@ static void depth_list(const grid_t *g, const int *idx, int n, char *buf, size_t
 
 /* ---- test accuracy against depth ---- */
 
-static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
-{
-    const int W = 900, H = 600, nd = (int)g->nd;
+enum { NCURVES = 4 };
+
+/* The curves of the accuracy-against-depth figure: the selection rules the file has, then the
+ * final fits when the job has them. */
+typedef struct {
     char best_label[160], final_label[160];
-    snprintf(best_label, sizeof best_label,
+    plot_style_t used[NCURVES];
+    int n;              /* curves */
+    double *x, *y;      /* [n][nd]: depth, test accuracy (%) or NaN where there is none */
+    double lo, hi;      /* range of the finite accuracies; lo infinite when there is none */
+} depth_curves_t;
+
+/* A range of accuracies (%) made drawable: 50 to 100 when there are none (lo infinite), and at
+ * least one percentage point wide, so that the ticks stay readable. */
+static void pct_span(double *lo, double *hi)
+{
+    if (isinf(*lo))
+        *lo = 50, *hi = 100;
+    if (*hi - *lo < 1) {
+        *lo = fmin((*lo + *hi) / 2 - 0.5, 99);
+        *hi = *lo + 1;
+    }
+}
+
+/* Fills dc with the curves of g; dc->x and dc->y are to be freed. Returns 0 or NN_ERR_NOMEM
+ * (message set, nothing allocated). */
+static int depth_curves(const grid_t *g, depth_curves_t *dc)
+{
+    const int nd = (int)g->nd;
+    snprintf(dc->best_label, sizeof dc->best_label,
              "best of the %zu x %zu (σ_{w}², σ_{b}²) grid: selected on the test set (optimistic)",
              g->nw, g->nb);
     if (g->final_test)
-        snprintf(best_label + strlen(best_label), sizeof best_label - strlen(best_label),
-                 ", %lld train", g->ntrain);
-    snprintf(final_label, sizeof final_label, "the same models fitted on all %lld training "
-             "examples (final fits)", g->ntrain_final);
+        snprintf(dc->best_label + strlen(dc->best_label),
+                 sizeof dc->best_label - strlen(dc->best_label), ", %lld train", g->ntrain);
+    snprintf(dc->final_label, sizeof dc->final_label, "the same models fitted on all %lld "
+             "training examples (final fits)", g->ntrain_final);
     /* Widest first, so that curves which coincide stay visible one inside the other. */
-    enum { NCURVES = 4 };
     const plot_style_t styles[NCURVES] = {
-        {best_label, plot_palette[0], 0, PLOT_MARK_CIRCLE, 5, 14},
+        {dc->best_label, plot_palette[0], 0, PLOT_MARK_CIRCLE, 5, 14},
         {"model selected by validation accuracy", plot_palette[1], 1, PLOT_MARK_SQUARE, 3, 9},
         {"model selected by log marginal likelihood (training data only)", plot_palette[2], 2,
          PLOT_MARK_DIAMOND, 2, 8},
-        {final_label, plot_palette[3], 0, PLOT_MARK_TRIANGLE, 3, 10},
+        {dc->final_label, plot_palette[3], 0, PLOT_MARK_TRIANGLE, 3, 10},
     };
-    plot_style_t used[NCURVES];
-    double *y = malloc(NCURVES * g->nd * sizeof(double));
-    double *x = malloc(NCURVES * g->nd * sizeof(double));
-    if (!x || !y) {
-        free(x);
-        free(y);
+    dc->y = malloc(NCURVES * g->nd * sizeof(double));
+    dc->x = malloc(NCURVES * g->nd * sizeof(double));
+    if (!dc->x || !dc->y) {
+        free(dc->x);
+        free(dc->y);
         return nn_fail(NN_ERR_NOMEM, "accuracy figure");
     }
-    int ncurves = 0;
-    double lo = INFINITY, hi = -INFINITY;
+    dc->n = 0;
+    dc->lo = INFINITY;
+    dc->hi = -INFINITY;
     for (int r = 0; r < NCURVES; r++) {
         if ((r == 1 && !g->have_valid) || (r == 3 && !g->final_test))
             continue;
@@ -189,41 +213,32 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
             double v = r == 3    ? 100 * g->final_test[d]
                        : item >= 0 ? 100 * g->test[(size_t)d * g->items + (size_t)item]
                                    : NAN;
-            x[ncurves * nd + d] = g->depth[d];
-            y[ncurves * nd + d] = v;
+            dc->x[dc->n * nd + d] = g->depth[d];
+            dc->y[dc->n * nd + d] = v;
             if (!isnan(v)) {
-                lo = fmin(lo, v);
-                hi = fmax(hi, v);
+                dc->lo = fmin(dc->lo, v);
+                dc->hi = fmax(dc->hi, v);
             }
         }
-        used[ncurves++] = styles[r];
+        dc->used[dc->n++] = styles[r];
     }
-    plot_t *p = plot_create(W, H);
-    if (!p) {
-        free(x);
-        free(y);
-        return NN_ERR_NOMEM;
-    }
-    double top = fig_header(c, p, "NNGP test accuracy against depth, for each way of choosing "
-                                  "(σ_{w}², σ_{b}²)", note);
+    return NN_OK;
+}
+
+/* Draws the axes (depth across, accuracy in % up) and frame of a W x H figure below top for the
+ * curves dc; returns them. */
+static plot_axes_t depth_axes(plot_t *p, const grid_t *g, const depth_curves_t *dc, double top,
+                              int W, int H)
+{
+    const int nd = (int)g->nd;
     double dmin = g->depth[0], dmax = g->depth[0];
     for (int d = 1; d < nd; d++) {
         dmin = fmin(dmin, g->depth[d]);
         dmax = fmax(dmax, g->depth[d]);
     }
-    int have = !isinf(lo);
-    if (!have)
-        lo = 50, hi = 100;
-    if (hi - lo < 1) {   /* at least one percentage point, so that the ticks stay readable */
-        lo = fmin((lo + hi) / 2 - 0.5, 99);
-        hi = lo + 1;
-    }
-    double pad = 0.04 * (hi - lo);   /* keep markers off the frame */
-    lo -= pad;
-    hi += pad;
-    plot_nice_range(&lo, &hi, 6);
-    lo = fmax(lo, 0);
-    hi = fmin(hi, 100);
+    double lo = dc->lo, hi = dc->hi;
+    pct_span(&lo, &hi);
+    fig_value_range(&lo, &hi, 0.04, 1);
     plot_axes_t a = {.x = 90, .y = top + 14, .w = W - 90 - 30, .h = H - top - 14 - 104,
                      .x0 = dmin - 0.5, .x1 = dmax + 0.5, .y0 = lo, .y1 = hi};
     if (nd <= 30)
@@ -232,10 +247,29 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
         plot_axis_numeric(p, &a, PLOT_AXIS_X, 1);
     plot_axis_numeric(p, &a, PLOT_AXIS_Y, 0);
     plot_frame(p, &a);
-    for (int r = 0; r < ncurves; r++)
-        plot_series(p, &a, &used[r], nd, x + r * nd, y + r * nd);
-    if (have)
-        plot_legend_auto(p, &a, ncurves, used, ncurves * nd, x, y);
+    return a;
+}
+
+static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    const int W = 900, H = 600, nd = (int)g->nd;
+    depth_curves_t dc;
+    int st = depth_curves(g, &dc);
+    if (st)
+        return st;
+    plot_t *p = plot_create(W, H);
+    if (!p) {
+        free(dc.x);
+        free(dc.y);
+        return NN_ERR_NOMEM;
+    }
+    double top = fig_header(c, p, "NNGP test accuracy against depth, for each way of choosing "
+                                  "(σ_{w}², σ_{b}²)", note);
+    plot_axes_t a = depth_axes(p, g, &dc, top, W, H);
+    for (int r = 0; r < dc.n; r++)
+        plot_series(p, &a, &dc.used[r], nd, dc.x + r * nd, dc.y + r * nd);
+    if (!isinf(dc.lo))
+        plot_legend_auto(p, &a, dc.n, dc.used, dc.n * nd, dc.x, dc.y);
     else
         plot_text(p, a.x + a.w / 2, a.y + a.h / 2, 16, PLOT_CENTER | PLOT_MIDDLE, PLOT_RED,
                   "no grid point finished yet");
@@ -246,11 +280,11 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
     plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
               "Where curves coincide they are drawn one inside the other.");
     fig_axis_label_y(p, 16, a.y + a.h / 2, "test accuracy (%)");
-    int st = fig_save(c, p, "nngp-accuracy-depth.png",
-                      "test accuracy against depth, one curve per selection rule");
+    st = fig_save(c, p, "nngp-accuracy-depth.png",
+                  "test accuracy against depth, one curve per selection rule");
     plot_destroy(&p);
-    free(x);
-    free(y);
+    free(dc.x);
+    free(dc.y);
     return st;
 }
 
@@ -258,41 +292,204 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
 
 #define MAX_PANELS 24
 
-static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
-{
-    int idx[MAX_PANELS];
-    int n = spread((int)g->nd, MAX_PANELS, idx);
-    int rows = (int)lround(sqrt(n / 1.8));
-    rows = rows < 1 ? 1 : rows;
-    int cols = (n + rows - 1) / rows;
-    const double L = 100, R = 140, G = 22, GV = 14, TITLE = 40, BOTTOM = 84;
-    double S = floor((1200 - L - R - (cols - 1) * G) / cols);
-    S = S > 230 ? 230 : S < 120 ? 120 : S;
-    int W = (int)(L + cols * S + (cols - 1) * G + R);
-    W = W < 900 ? 900 : W;
-    double top0 = note && note[0] ? 86 : 66;
-    int H = (int)(top0 + 12 + rows * (TITLE + S) + (rows - 1) * GV + BOTTOM);
+/* Sizes in the heatmap figure (px): margins left and right, gaps between panels across and
+ * down, a panel's title, space below the panels. */
+static const double HM_L = 100, HM_R = 140, HM_G = 22, HM_GV = 14, HM_TITLE = 40, HM_BOTTOM = 84;
 
-    /* One colour scale for every panel: the range of all finite accuracies. */
+typedef struct {
+    int idx[MAX_PANELS], n;     /* depths shown, as indices into g->depth */
+    int rows, cols, W, H;       /* panels and figure size */
+    double S;                   /* side of a panel */
+    double lo, hi;              /* colour scale (%), the same in every panel */
+    int any_nan, any_failed;    /* a grid point not computed; one whose Cholesky failed */
+} heat_layout_t;
+
+/* Tick labels of the panels: the sigma_w2 and sigma_b2 values and their positions, and blanks
+ * for the panels that show no labels. */
+typedef struct {
+    char (*wl)[16], (*bl)[16];
+    const char **wlab, **blab, **empty;
+    double *wat, *bat;
+} heat_ticks_t;
+
+/* The panels of g: which depths, how many rows and columns, the figure's size. */
+static void heat_layout(const grid_t *g, const char *note, heat_layout_t *h)
+{
+    h->n = spread((int)g->nd, MAX_PANELS, h->idx);
+    h->rows = (int)lround(sqrt(h->n / 1.8));
+    h->rows = h->rows < 1 ? 1 : h->rows;
+    h->cols = (h->n + h->rows - 1) / h->rows;
+    double S = floor((1200 - HM_L - HM_R - (h->cols - 1) * HM_G) / h->cols);
+    h->S = S > 230 ? 230 : S < 120 ? 120 : S;
+    int W = (int)(HM_L + h->cols * h->S + (h->cols - 1) * HM_G + HM_R);
+    h->W = W < 900 ? 900 : W;
+    double top0 = note && note[0] ? 86 : 66;
+    h->H = (int)(top0 + 12 + h->rows * (HM_TITLE + h->S) + (h->rows - 1) * HM_GV + HM_BOTTOM);
+}
+
+/* One colour scale for every panel: the range of all finite accuracies; and which marks the key
+ * needs. */
+static void heat_scale(const grid_t *g, heat_layout_t *h)
+{
     size_t n_all = g->nd * g->items;
-    double lo = INFINITY, hi = -INFINITY;
-    int any_nan = 0, any_failed = 0;
+    h->lo = INFINITY;
+    h->hi = -INFINITY;
+    h->any_nan = h->any_failed = 0;
     for (size_t i = 0; i < n_all; i++) {
         if (!isnan(g->test[i])) {
-            lo = fmin(lo, 100 * g->test[i]);
-            hi = fmax(hi, 100 * g->test[i]);
+            h->lo = fmin(h->lo, 100 * g->test[i]);
+            h->hi = fmax(h->hi, 100 * g->test[i]);
         }
-        any_failed |= g->status[i] == STATUS_FAILED;
-        any_nan |= g->status[i] != STATUS_FAILED && isnan(g->test[i]);
+        h->any_failed |= g->status[i] == STATUS_FAILED;
+        h->any_nan |= g->status[i] != STATUS_FAILED && isnan(g->test[i]);
     }
-    if (isinf(lo))
-        lo = 50, hi = 100;
-    if (hi - lo < 1) {   /* at least one percentage point, so that the ticks stay readable */
-        lo = fmin((lo + hi) / 2 - 0.5, 99);
-        hi = lo + 1;
+    pct_span(&h->lo, &h->hi);
+}
+
+static void heat_ticks_free(heat_ticks_t *t)
+{
+    free(t->wl);
+    free(t->bl);
+    free(t->wlab);
+    free(t->blab);
+    free(t->empty);
+    free(t->wat);
+    free(t->bat);
+}
+
+/* Fills t for the grid g. Returns 0 or NN_ERR_NOMEM; to be freed by heat_ticks_free either way. */
+static int heat_ticks(const grid_t *g, heat_ticks_t *t)
+{
+    size_t most = g->nw > g->nb ? g->nw : g->nb;
+    t->wl = malloc(g->nw * sizeof *t->wl);
+    t->bl = malloc(g->nb * sizeof *t->bl);
+    t->wlab = malloc(g->nw * sizeof *t->wlab);
+    t->blab = malloc(g->nb * sizeof *t->blab);
+    t->empty = malloc(most * sizeof *t->empty);
+    t->wat = malloc(g->nw * sizeof(double));
+    t->bat = malloc(g->nb * sizeof(double));
+    if (!t->wl || !t->bl || !t->wlab || !t->blab || !t->empty || !t->wat || !t->bat)
+        return NN_ERR_NOMEM;
+    for (size_t i = 0; i < g->nw; i++) {
+        snprintf(t->wl[i], sizeof t->wl[i], "%.3g", g->sw[i]);
+        t->wlab[i] = t->wl[i];
+        t->wat[i] = (double)i;
     }
+    for (size_t i = 0; i < g->nb; i++) {
+        snprintf(t->bl[i], sizeof t->bl[i], "%.3g", g->sb[i]);
+        t->blab[i] = t->bl[i];
+        t->bat[i] = (double)i;
+    }
+    for (size_t i = 0; i < most; i++)
+        t->empty[i] = "";
+    return NN_OK;
+}
+
+/* The marks in the cells of panel a (depth d, accuracies v in %): a cross where the Cholesky
+ * failed, else the accuracy where the cells are large enough to hold it. */
+static void heat_cells(plot_t *p, const plot_axes_t *a, const grid_t *g, const heat_layout_t *h,
+                       int d, const double *v)
+{
+    double cw = h->S / g->nw, ch = h->S / g->nb;
+    for (size_t iw = 0; iw < g->nw; iw++)
+        for (size_t ib = 0; ib < g->nb; ib++) {
+            size_t i = iw * g->nb + ib;
+            double cx = plot_px(a, (double)iw), cy = plot_py(a, (double)ib);
+            plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(v[i], h->lo, h->hi));
+            if (g->status[(size_t)d * g->items + i] == STATUS_FAILED) {
+                double r = fmin(cw, ch) * 0.3;
+                plot_segment(p, cx - r, cy - r, cx + r, cy + r, fg, 1.5, 0);
+                plot_segment(p, cx - r, cy + r, cx + r, cy - r, fg, 1.5, 0);
+            } else if (!isnan(v[i]) && cw >= 44 && ch >= 22) {
+                plot_text(p, cx, cy, 12, PLOT_CENTER | PLOT_MIDDLE, fg, "%.1f", v[i]);
+            }
+        }
+}
+
+/* Outlines the sweep's best grid point of depth d (by test accuracy) in panel a and names it
+ * above the panel, or says that none finished. */
+static void heat_best(plot_t *p, const plot_axes_t *a, const grid_t *g, int d, const double *v)
+{
+    long best = g->best[0][d];
+    double S = a->w;
+    if (best >= 0) {
+        double cw = S / g->nw, ch = S / g->nb;
+        size_t iw = (size_t)best / g->nb, ib = (size_t)best % g->nb;
+        double x0 = plot_px(a, iw - 0.5), y0 = plot_py(a, ib + 0.5);
+        plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK;
+        plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &white, 3);
+        plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &black, 1.2);
+        plot_text(p, a->x + S / 2, a->y - 19, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK,
+                  "best %.1f%% at (%.3g, %.3g)", v[best], g->sw[iw], g->sb[ib]);
+    } else {
+        plot_text(p, a->x + S / 2, a->y - 19, 12, PLOT_CENTER | PLOT_TOP, PLOT_RED,
+                  "no grid point finished");
+    }
+}
+
+/* Draws panel k (depth h->idx[k], accuracies v in %) in its place below top; returns its right
+ * edge. */
+static double heat_panel(plot_t *p, const grid_t *g, const heat_layout_t *h,
+                         const heat_ticks_t *t, int k, double top, const double *v)
+{
+    int d = h->idx[k], row = k / h->cols, col = k % h->cols;
+    double S = h->S;
+    plot_axes_t a = {.x = HM_L + col * (S + HM_G),
+                     .y = top + row * (HM_TITLE + S + HM_GV) + HM_TITLE, .w = S, .h = S,
+                     .x0 = -0.5, .x1 = g->nw - 0.5, .y0 = -0.5, .y1 = g->nb - 0.5};
+    /* value at (iw, ib) is v[iw * nb + ib]: sigma_w2 across, sigma_b2 up */
+    plot_heatmap(p, &a, (int)g->nw, (int)g->nb, v, g->nb, 1, h->lo, h->hi);
+    heat_cells(p, &a, g, h, d, v);
+    int last_in_col = k + h->cols >= h->n;
+    plot_axis(p, &a, PLOT_AXIS_X, (int)g->nw, t->wat, last_in_col ? t->wlab : t->empty, 0);
+    plot_axis(p, &a, PLOT_AXIS_Y, (int)g->nb, t->bat, col == 0 ? t->blab : t->empty, 0);
+    plot_frame(p, &a);
+    plot_text(p, a.x + S / 2, a.y - HM_TITLE + 2, 14, PLOT_CENTER | PLOT_TOP | PLOT_BOLD,
+              PLOT_BLACK, "depth %g", g->depth[d]);
+    heat_best(p, &a, g, d, v);
+    return a.x + S;
+}
+
+/* Around the panels (which start below top): the colour bar, left edge cbar_x + 28, the axis
+ * titles, and a key to the marks on one line at the bottom. */
+static void heat_key(plot_t *p, const heat_layout_t *h, double top, double cbar_x)
+{
+    double ptop = top + HM_TITLE, pbottom = top + h->rows * (HM_TITLE + h->S + HM_GV) - HM_GV;
+    plot_colorbar(p, cbar_x + 28, ptop, 20, pbottom - ptop, h->lo, h->hi,
+                  "test accuracy (%), same scale in every panel");
+    double mid = HM_L + (h->cols * h->S + (h->cols - 1) * HM_G) / 2;
+    fig_axis_label_x(p, mid, pbottom + 30, "weight variance σ_{w}² (sigma_w2)");
+    fig_axis_label_y(p, 18, (ptop + pbottom) / 2, "bias variance σ_{b}² (sigma_b2)");
+    double kx = HM_L, ky = h->H - 22;
+    plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK, grey = PLOT_LIGHT, mid_c = plot_viridis(0.5);
+    plot_rect(p, kx, ky - 8, 16, 16, &mid_c, &white, 3);
+    plot_rect(p, kx, ky - 8, 16, 16, NULL, &black, 1.2);
+    kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                         "outlined: best grid point of the depth, its accuracy at "
+                         "(σ_{w}², σ_{b}²) above the panel");
+    if (h->any_nan) {
+        kx += 24;
+        plot_rect(p, kx, ky - 8, 16, 16, &grey, NULL, 0);
+        kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                             "not computed");
+    }
+    if (h->any_failed) {
+        kx += 24;
+        plot_segment(p, kx + 3, ky - 5, kx + 13, ky + 5, PLOT_BLACK, 1.5, 0);
+        plot_segment(p, kx + 3, ky + 5, kx + 13, ky - 5, PLOT_BLACK, 1.5, 0);
+        plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
+                  "Cholesky failed even with the largest jitter");
+    }
+}
+
+static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    heat_layout_t h;
+    heat_layout(g, note, &h);
+    heat_scale(g, &h);
+    size_t n_all = g->nd * g->items;
     double *pct = malloc(n_all * sizeof(double));
-    plot_t *p = pct ? plot_create(W, H) : NULL;
+    plot_t *p = pct ? plot_create(h.W, h.H) : NULL;
     if (!p) {
         free(pct);
         return NN_ERR_NOMEM;
@@ -300,114 +497,24 @@ static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
     for (size_t i = 0; i < n_all; i++)
         pct[i] = 100 * g->test[i];
     char title[200], shown[160] = "";
-    if (n < (int)g->nd)
-        snprintf(shown, sizeof shown, " (%d of %zu depths)", n, g->nd);
+    if (h.n < (int)g->nd)
+        snprintf(shown, sizeof shown, " (%d of %zu depths)", h.n, g->nd);
     snprintf(title, sizeof title, "NNGP test accuracy over the (σ_{w}², σ_{b}²) grid, one panel "
                                   "per depth%s", shown);
     double top = fig_header(c, p, title, note) + 12;
-
-    char (*wl)[16] = malloc(g->nw * sizeof *wl), (*bl)[16] = malloc(g->nb * sizeof *bl);
-    const char **wlab = malloc(g->nw * sizeof *wlab), **blab = malloc(g->nb * sizeof *blab);
-    const char **empty = malloc((g->nw > g->nb ? g->nw : g->nb) * sizeof *empty);
-    double *wat = malloc(g->nw * sizeof(double)), *bat = malloc(g->nb * sizeof(double));
-    int st = wl && bl && wlab && blab && empty && wat && bat ? NN_OK : NN_ERR_NOMEM;
-    for (size_t i = 0; !st && i < g->nw; i++) {
-        snprintf(wl[i], sizeof wl[i], "%.3g", g->sw[i]);
-        wlab[i] = wl[i];
-        wat[i] = (double)i;
-    }
-    for (size_t i = 0; !st && i < g->nb; i++) {
-        snprintf(bl[i], sizeof bl[i], "%.3g", g->sb[i]);
-        blab[i] = bl[i];
-        bat[i] = (double)i;
-    }
-    for (size_t i = 0; !st && i < (g->nw > g->nb ? g->nw : g->nb); i++)
-        empty[i] = "";
-
+    heat_ticks_t t;
+    int st = heat_ticks(g, &t);
     double cbar_x = 0;
-    for (int k = 0; !st && k < n; k++) {
-        int d = idx[k], row = k / cols, col = k % cols;
-        plot_axes_t a = {.x = L + col * (S + G), .y = top + row * (TITLE + S + GV) + TITLE,
-                         .w = S, .h = S, .x0 = -0.5, .x1 = g->nw - 0.5, .y0 = -0.5,
-                         .y1 = g->nb - 0.5};
-        cbar_x = fmax(cbar_x, a.x + S);
-        const double *v = pct + (size_t)d * g->items;
-        /* value at (iw, ib) is v[iw * nb + ib]: sigma_w2 across, sigma_b2 up */
-        plot_heatmap(p, &a, (int)g->nw, (int)g->nb, v, g->nb, 1, lo, hi);
-        double cw = S / g->nw, ch = S / g->nb;
-        for (size_t iw = 0; iw < g->nw; iw++)
-            for (size_t ib = 0; ib < g->nb; ib++) {
-                size_t i = iw * g->nb + ib;
-                double cx = plot_px(&a, (double)iw), cy = plot_py(&a, (double)ib);
-                plot_rgb_t fg = plot_text_colour_on(plot_heat_colour(v[i], lo, hi));
-                if (g->status[(size_t)d * g->items + i] == STATUS_FAILED) {
-                    double r = fmin(cw, ch) * 0.3;
-                    plot_segment(p, cx - r, cy - r, cx + r, cy + r, fg, 1.5, 0);
-                    plot_segment(p, cx - r, cy + r, cx + r, cy - r, fg, 1.5, 0);
-                } else if (!isnan(v[i]) && cw >= 44 && ch >= 22) {
-                    plot_text(p, cx, cy, 12, PLOT_CENTER | PLOT_MIDDLE, fg, "%.1f", v[i]);
-                }
-            }
-        int last_in_col = k + cols >= n;
-        plot_axis(p, &a, PLOT_AXIS_X, (int)g->nw, wat, last_in_col ? wlab : empty, 0);
-        plot_axis(p, &a, PLOT_AXIS_Y, (int)g->nb, bat, col == 0 ? blab : empty, 0);
-        plot_frame(p, &a);
-        long best = g->best[0][d];
-        plot_text(p, a.x + S / 2, a.y - TITLE + 2, 14, PLOT_CENTER | PLOT_TOP | PLOT_BOLD,
-                  PLOT_BLACK, "depth %g", g->depth[d]);
-        if (best >= 0) {
-            size_t iw = (size_t)best / g->nb, ib = (size_t)best % g->nb;
-            double x0 = plot_px(&a, iw - 0.5), y0 = plot_py(&a, ib + 0.5);
-            plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK;
-            plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &white, 3);
-            plot_rect(p, x0 + 1.5, y0 + 1.5, cw - 3, ch - 3, NULL, &black, 1.2);
-            plot_text(p, a.x + S / 2, a.y - 19, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK,
-                      "best %.1f%% at (%.3g, %.3g)", v[best], g->sw[iw], g->sb[ib]);
-        } else {
-            plot_text(p, a.x + S / 2, a.y - 19, 12, PLOT_CENTER | PLOT_TOP, PLOT_RED,
-                      "no grid point finished");
-        }
-    }
+    for (int k = 0; !st && k < h.n; k++)
+        cbar_x = fmax(cbar_x, heat_panel(p, g, &h, &t, k, top, pct + (size_t)h.idx[k] * g->items));
     if (!st) {
-        double ptop = top + TITLE, pbottom = top + rows * (TITLE + S + GV) - GV;
-        plot_colorbar(p, cbar_x + 28, ptop, 20, pbottom - ptop, lo, hi,
-                      "test accuracy (%), same scale in every panel");
-        double mid = L + (cols * S + (cols - 1) * G) / 2;
-        fig_axis_label_x(p, mid, pbottom + 30, "weight variance σ_{w}² (sigma_w2)");
-        fig_axis_label_y(p, 18, (ptop + pbottom) / 2, "bias variance σ_{b}² (sigma_b2)");
-        /* Key to the marks, one line at the bottom. */
-        double kx = L, ky = H - 22;
-        plot_rgb_t white = PLOT_WHITE, black = PLOT_BLACK, grey = PLOT_LIGHT, mid_c = plot_viridis(0.5);
-        plot_rect(p, kx, ky - 8, 16, 16, &mid_c, &white, 3);
-        plot_rect(p, kx, ky - 8, 16, 16, NULL, &black, 1.2);
-        kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
-                             "outlined: best grid point of the depth, its accuracy at "
-                             "(σ_{w}², σ_{b}²) above the panel");
-        if (any_nan) {
-            kx += 24;
-            plot_rect(p, kx, ky - 8, 16, 16, &grey, NULL, 0);
-            kx += 22 + plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
-                                 "not computed");
-        }
-        if (any_failed) {
-            kx += 24;
-            plot_segment(p, kx + 3, ky - 5, kx + 13, ky + 5, PLOT_BLACK, 1.5, 0);
-            plot_segment(p, kx + 3, ky + 5, kx + 13, ky - 5, PLOT_BLACK, 1.5, 0);
-            plot_text(p, kx + 22, ky, 13, PLOT_LEFT | PLOT_MIDDLE, PLOT_BLACK,
-                      "Cholesky failed even with the largest jitter");
-        }
+        heat_key(p, &h, top, cbar_x);
         st = fig_save(c, p, "nngp-accuracy-heatmaps.png",
                       "test accuracy over (sigma_w2, sigma_b2), one panel per depth");
     }
     plot_destroy(&p);
     free(pct);
-    free(wl);
-    free(bl);
-    free(wlab);
-    free(blab);
-    free(empty);
-    free(wat);
-    free(bat);
+    heat_ticks_free(&t);
     return st;
 }
 
@@ -453,58 +560,68 @@ static int examples_load(h5file_t *f, const char *which, size_t nd, size_t img, 
     return st;
 }
 
-static int fig_examples(fig_ctx_t *c, const grid_t *g, const char *note)
+#define EXAMPLES_FIG "nngp-uncertain-examples.png"
+
+/* Sizes in the examples figure (px): the depth labels' column, a column of one image, the gap
+ * between the two groups, the captions under an image. */
+static const double EX_LBL = 95, EX_CW = 188, EX_GAP = 26, EX_CAP = 4 * 17;
+
+typedef struct {
+    int C, ih, iw;        /* image channels, height, width */
+    size_t img;           /* bytes of one image */
+    double scale;         /* figure pixels per image pixel */
+    double img_h, row;    /* height of an image, pitch of the rows */
+    double x0;            /* left edge of the first column */
+    int W;                /* figure width */
+} ex_layout_t;
+
+/* The layout for images of dims[2..4] = (C, H, W). */
+static ex_layout_t examples_layout(const size_t *dims)
 {
-    const char *name = "nngp-uncertain-examples.png";
-    int rank;
-    size_t dims[H5IO_MAX_RANK];
-    if (!h5_exists(c->f, "/nngp/uncertainty/most_uncertain/image", NULL) ||
-        h5_dims(c->f, "/nngp/uncertainty/most_uncertain/image", &rank, dims) != NN_OK ||
-        rank != 5 || dims[0] != g->nd || dims[1] != 2 || (dims[2] != 1 && dims[2] != 3)) {
-        fig_skip(c, name, "the posterior of the best models is not in the file yet");
-        return NN_OK;
-    }
-    int C = (int)dims[2], IH = (int)dims[3], IW = (int)dims[4];
-    size_t img = (size_t)C * IH * IW;
-    examples_t ex[2] = {{0}, {0}};
+    ex_layout_t L = {.C = (int)dims[2], .ih = (int)dims[3], .iw = (int)dims[4]};
+    L.img = (size_t)L.C * L.ih * L.iw;
+    L.scale = floor(112.0 / (L.ih > L.iw ? L.ih : L.iw));
+    L.scale = L.scale < 1 ? 1 : L.scale;
+    L.img_h = L.ih * L.scale;
+    L.row = L.img_h + 8 + EX_CAP + 16;
+    L.W = (int)fmax(900, EX_LBL + 4 * EX_CW + EX_GAP + 20);
+    L.x0 = EX_LBL + (L.W - (EX_LBL + 4 * EX_CW + EX_GAP + 20)) / 2;
+    return L;
+}
+
+/* Loads the examples (ex[0] most, ex[1] least uncertain; to be freed either way) and picks the
+ * depths to draw: *rows of them in idx, of the *nhave depths whose posterior is done. Returns 0
+ * (*rows 0: nothing to draw, listed as skipped) or NN_ERR_NOMEM. */
+static int examples_pick(fig_ctx_t *c, const grid_t *g, size_t img, examples_t ex[2], int *idx,
+                         int *rows, int *nhave)
+{
     int st = examples_load(c->f, "most_uncertain", g->nd, img, &ex[0]);
     if (!st)
         st = examples_load(c->f, "least_uncertain", g->nd, img, &ex[1]);
-    int *have = malloc(g->nd * sizeof(int)), idx[MAX_EXAMPLE_ROWS], nhave = 0;
+    int *have = malloc(g->nd * sizeof(int));
     if (!have)
         st = NN_ERR_NOMEM;
+    *nhave = *rows = 0;
     for (size_t d = 0; !st && d < g->nd; d++)   /* depths whose posterior is done */
         if (ex[0].pos[d * 2] >= 0 && ex[1].pos[d * 2] >= 0)
-            have[nhave++] = (int)d;
-    if (st || nhave == 0) {
-        if (st != NN_ERR_NOMEM)
-            fig_skip(c, name, st ? "the uncertainty arrays are unreadable"
-                                 : "the posterior of the best models is not in the file yet");
-        examples_free(&ex[0]);
-        examples_free(&ex[1]);
-        free(have);
-        return st == NN_ERR_NOMEM ? st : NN_OK;
+            have[(*nhave)++] = (int)d;
+    if (!st && *nhave > 0) {
+        *rows = spread(*nhave, MAX_EXAMPLE_ROWS, idx);
+        for (int r = 0; r < *rows; r++)
+            idx[r] = have[idx[r]];
+    } else if (st != NN_ERR_NOMEM) {
+        fig_skip(c, EXAMPLES_FIG, st ? "the uncertainty arrays are unreadable"
+                                     : "the posterior of the best models is not in the file yet");
     }
-    int rows = spread(nhave, MAX_EXAMPLE_ROWS, idx);
-    for (int r = 0; r < rows; r++)
-        idx[r] = have[idx[r]];
+    free(have);
+    return st == NN_ERR_NOMEM ? st : NN_OK;
+}
 
-    double scale = floor(112.0 / (IH > IW ? IH : IW));
-    scale = scale < 1 ? 1 : scale;
-    const double LBL = 95, CW = 188, GAP = 26, IMG_H = IH * scale, CAP = 4 * 17;
-    const double ROW = IMG_H + 8 + CAP + 16;
-    const int W = (int)fmax(900, LBL + 4 * CW + GAP + 20);
-    double top0 = note && note[0] ? 86 : 66;
-    const int H = (int)(top0 + 34 + 44 + rows * ROW + 64);
-    plot_t *p = plot_create(W, H);
-    if (!p) {
-        examples_free(&ex[0]);
-        examples_free(&ex[1]);
-        free(have);
-        return NN_ERR_NOMEM;
-    }
-    double top = fig_header(c, p, "Most and least uncertain test images of the best model of "
-                                  "each depth", note);
+/* Under the figure's title (at top): which depths are shown, then the headings of the two groups
+ * of columns and the line between them. Returns the top of the first row. */
+static double examples_heading(plot_t *p, const grid_t *g, const ex_layout_t *L, const int *idx,
+                               int rows, int nhave, double top)
+{
     char depths[160] = "";
     if (rows < nhave) {
         depth_list(g, idx, rows, depths, sizeof depths);
@@ -515,45 +632,60 @@ static int fig_examples(fig_ctx_t *c, const grid_t *g, const char *note)
                   "posterior is shown.");
     }
     top += 34;
-    double x0 = LBL + (W - (LBL + 4 * CW + GAP + 20)) / 2;
     const char *group[2] = {"most uncertain: highest predictive variance",
                             "least uncertain: lowest predictive variance"};
     for (int w = 0; w < 2; w++) {
-        double gx = x0 + w * (2 * CW + GAP);
-        plot_text(p, gx + CW, top, 15, PLOT_CENTER | PLOT_TOP | PLOT_BOLD, PLOT_BLACK, "%s",
+        double gx = L->x0 + w * (2 * EX_CW + EX_GAP);
+        plot_text(p, gx + EX_CW, top, 15, PLOT_CENTER | PLOT_TOP | PLOT_BOLD, PLOT_BLACK, "%s",
                   group[w]);
-        plot_segment(p, gx + 10, top + 24, gx + 2 * CW - 10, top + 24, PLOT_GREY, 1, 0);
+        plot_segment(p, gx + 10, top + 24, gx + 2 * EX_CW - 10, top + 24, PLOT_GREY, 1, 0);
     }
-    plot_segment(p, x0 + 2 * CW + GAP / 2, top, x0 + 2 * CW + GAP / 2, top + 44 + rows * ROW - 10,
-                 PLOT_LIGHT, 1, 0);
-    top += 44;
+    double xs = L->x0 + 2 * EX_CW + EX_GAP / 2;
+    plot_segment(p, xs, top, xs, top + 44 + rows * L->row - 10, PLOT_LIGHT, 1, 0);
+    return top + 44;
+}
+
+/* Example o of e: its image centred at cx with its top at ry (a red frame when misclassified),
+ * and under it the true and predicted class, the variance and the test position. */
+static void example_cell(plot_t *p, const fig_ctx_t *c, const ex_layout_t *L,
+                         const examples_t *e, size_t o, double cx, double ry)
+{
+    double ix = cx - L->iw * L->scale / 2;
+    int wrong = e->label[o] != e->pred[o];
+    plot_rgb_t frame = wrong ? PLOT_RED : PLOT_GREY;
+    plot_rect(p, ix - 3, ry - 3, L->iw * L->scale + 6, L->img_h + 6, NULL, &frame, wrong ? 3 : 1);
+    plot_image(p, ix, ry, L->scale, L->C, L->ih, L->iw, e->image + o * L->img);
+    char a[48], b[48];
+    double ty = ry + L->img_h + 8;
+    plot_text(p, cx, ty, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "true class: %s",
+              fig_class_name(c, e->label[o], a, sizeof a));
+    plot_text(p, cx, ty + 17, 13, PLOT_CENTER | PLOT_TOP | (wrong ? PLOT_BOLD : 0),
+              wrong ? PLOT_RED : PLOT_BLACK, "predicted: %s%s",
+              fig_class_name(c, e->pred[o], b, sizeof b), wrong ? " (wrong)" : "");
+    plot_text(p, cx, ty + 34, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "variance: %.3g", e->var[o]);
+    plot_text(p, cx, ty + 51, 12, PLOT_CENTER | PLOT_TOP, PLOT_GREY, "test example %d", e->pos[o]);
+}
+
+/* Draws the figure into p (H px high): a row per depth in idx, its two most and two least
+ * uncertain images, and a footnote; then saves it. Returns fig_save's status. */
+static int examples_draw(fig_ctx_t *c, plot_t *p, int H, const grid_t *g, const ex_layout_t *L,
+                         const examples_t ex[2], const int *idx, int rows, int nhave,
+                         const char *note)
+{
+    double top = fig_header(c, p, "Most and least uncertain test images of the best model of "
+                                  "each depth", note);
+    top = examples_heading(p, g, L, idx, rows, nhave, top);
     for (int r = 0; r < rows; r++) {
         size_t d = (size_t)idx[r];
-        double ry = top + r * ROW;
-        plot_text(p, 20, ry + IMG_H / 2, 15, PLOT_LEFT | PLOT_MIDDLE | PLOT_BOLD, PLOT_BLACK,
+        double ry = top + r * L->row;
+        plot_text(p, 20, ry + L->img_h / 2, 15, PLOT_LEFT | PLOT_MIDDLE | PLOT_BOLD, PLOT_BLACK,
                   "depth %g", g->depth[d]);
         for (int w = 0; w < 2; w++)
             for (int j = 0; j < 2; j++) {
                 size_t o = d * 2 + (size_t)j;
-                double cx = x0 + w * (2 * CW + GAP) + j * CW + CW / 2;
-                if (ex[w].pos[o] < 0)
-                    continue;
-                double ix = cx - IW * scale / 2;
-                int wrong = ex[w].label[o] != ex[w].pred[o];
-                plot_rgb_t frame = wrong ? PLOT_RED : PLOT_GREY;
-                plot_rect(p, ix - 3, ry - 3, IW * scale + 6, IMG_H + 6, NULL, &frame, wrong ? 3 : 1);
-                plot_image(p, ix, ry, scale, C, IH, IW, ex[w].image + o * img);
-                char a[48], b[48];
-                double ty = ry + IMG_H + 8;
-                plot_text(p, cx, ty, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK, "true class: %s",
-                          fig_class_name(c, ex[w].label[o], a, sizeof a));
-                plot_text(p, cx, ty + 17, 13, PLOT_CENTER | PLOT_TOP | (wrong ? PLOT_BOLD : 0),
-                          wrong ? PLOT_RED : PLOT_BLACK, "predicted: %s%s",
-                          fig_class_name(c, ex[w].pred[o], b, sizeof b), wrong ? " (wrong)" : "");
-                plot_text(p, cx, ty + 34, 13, PLOT_CENTER | PLOT_TOP, PLOT_BLACK,
-                          "variance: %.3g", ex[w].var[o]);
-                plot_text(p, cx, ty + 51, 12, PLOT_CENTER | PLOT_TOP, PLOT_GREY,
-                          "test example %d", ex[w].pos[o]);
+                if (ex[w].pos[o] >= 0)
+                    example_cell(p, c, L, &ex[w], o,
+                                 L->x0 + w * (2 * EX_CW + EX_GAP) + j * EX_CW + EX_CW / 2, ry);
             }
     }
     static const char *const foot[3] = {
@@ -566,11 +698,32 @@ static int fig_examples(fig_ctx_t *c, const grid_t *g, const char *note)
     };
     for (int i = 0; i < 3; i++)
         plot_text(p, 20, H - 58 + 18 * i, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "%s", foot[i]);
-    st = fig_save(c, p, name, "two most and two least uncertain test images per depth");
-    plot_destroy(&p);
+    return fig_save(c, p, EXAMPLES_FIG, "two most and two least uncertain test images per depth");
+}
+
+static int fig_examples(fig_ctx_t *c, const grid_t *g, const char *note)
+{
+    int rank;
+    size_t dims[H5IO_MAX_RANK];
+    if (!h5_exists(c->f, "/nngp/uncertainty/most_uncertain/image", NULL) ||
+        h5_dims(c->f, "/nngp/uncertainty/most_uncertain/image", &rank, dims) != NN_OK ||
+        rank != 5 || dims[0] != g->nd || dims[1] != 2 || (dims[2] != 1 && dims[2] != 3)) {
+        fig_skip(c, EXAMPLES_FIG, "the posterior of the best models is not in the file yet");
+        return NN_OK;
+    }
+    ex_layout_t L = examples_layout(dims);
+    examples_t ex[2] = {{0}, {0}};
+    int idx[MAX_EXAMPLE_ROWS], rows, nhave;
+    int st = examples_pick(c, g, L.img, ex, idx, &rows, &nhave);
+    if (!st && rows > 0) {
+        double top0 = note && note[0] ? 86 : 66;
+        const int H = (int)(top0 + 34 + 44 + rows * L.row + 64);
+        plot_t *p = plot_create(L.W, H);
+        st = p ? examples_draw(c, p, H, g, &L, ex, idx, rows, nhave, note) : NN_ERR_NOMEM;
+        plot_destroy(&p);
+    }
     examples_free(&ex[0]);
     examples_free(&ex[1]);
-    free(have);
     return st;
 }
 
