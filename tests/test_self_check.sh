@@ -73,3 +73,46 @@ check "--resume of a complete run keeps its final fits" -- mpirun -np 2 $NNSWEEP
 check "... and their residuals (not computed again)" -- $PY tests/h5compare.py "$TMP/before-resume.h5" "$TMP/lapack.h5" \
   /nngp/check/final/solve_residual /nngp/check/final/factor_residual /nngp/check/final/passed \
   /nngp/check/final/seconds /nngp/final/seconds   # seconds: read back, not measured again
+
+# The CNN: every rank of a run's group must end with the same weights bit for bit, and the final
+# losses must be finite (a run whose loss turns NaN stops with an error before that). A results
+# file whose run says its ranks disagreed (edited here, as a node with a faulty allreduce would
+# leave it) makes the verdict FAILED when the job is resumed, and exit status 3 under --strict.
+cnn_job() {
+  cat > "$1" <<INI
+[data]
+dataset = fashion-mnist
+classes = 0, 1, 2
+train = 192
+test = 96
+[cnn]
+layers = conv(4,3,pad=1) relu maxpool(2) flatten dense(3)
+epochs = 2
+batch_size = 32
+[variant a]
+learning_rate = 0.01
+[variant b]
+learning_rate = 0.02
+INI
+}
+cnn_job "$TMP/cnn.ini"
+for np in 2 4; do
+  expect 0 "self-check PASSED: 2 run\(s\): each group's ranks ended with the same weights" \
+    "CNN at $np ranks: the log gives the verdict" -- mpirun -np $np $NNSWEEP cnn "$TMP/cnn.ini" --out "$TMP/cnn$np.h5"
+  expect 0 "^PASSED PASSED PASSED 1 1$" "... and the file: root, both runs, ranks agreed" -- $PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r'); a, b = f['/cnn/a'].attrs, f['/cnn/b'].attrs
+print(f.attrs['self_check'], a['self_check'], b['self_check'], a['check_weights_agree'], b['check_weights_agree'])" "$TMP/cnn$np.h5"
+done
+$PY -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    f['/cnn/b'].attrs['check_weights_agree'] = 0" "$TMP/cnn2.h5"
+expect 0 "warning: self-check FAILED: 2 run\(s\)" "a run whose ranks disagreed: FAILED on --resume" -- \
+  mpirun -np 2 $NNSWEEP cnn --resume "$TMP/cnn.ini" --out "$TMP/cnn2.h5"
+expect 0 "^FAILED PASSED FAILED$" "... in the file: the root and that run" -- $PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r')
+print(f.attrs['self_check'], f['/cnn/a'].attrs['self_check'], f['/cnn/b'].attrs['self_check'])" "$TMP/cnn2.h5"
+expect 3 "self-check FAILED" "... and exit status 3 under --strict" -- \
+  mpirun -np 2 $NNSWEEP cnn --strict --resume "$TMP/cnn.ini" --out "$TMP/cnn2.h5"
