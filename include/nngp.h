@@ -96,8 +96,8 @@ typedef struct {
     double solve, factor;
 } nngp_check_t;
 /* The self-check of the model (depth, sw2, sb2, s2 = its noise_used) of the last nngp_posterior,
- * which must have returned 0 (its factor and weights are read). Allocates 2 x 64 x ntrain doubles
- * for the call. Returns 0 or NN_ERR_NOMEM. */
+ * which must have returned 0 (its factor and weights are read). Allocates 2 NNGP_CHECK_ROWS x
+ * ntrain doubles for the call (nngp_check.h). Returns 0 or NN_ERR_NOMEM. */
 int nngp_posterior_check(const nngp_work_t *w, int depth, double sw2, double sb2, double s2,
                          nngp_check_t *check);
 

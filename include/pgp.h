@@ -102,8 +102,9 @@ void pgp_posterior_seconds(const pgp_work_t *w, double seconds[NNGP_NPHASES]);
 /* nngp_posterior_check on the grid: the self-check of the model (depth, sw2, sb2, s2 = its
  * noise_used) of the last pgp_posterior, which must have returned 0 (its factor and weights are
  * read, not changed). The factor's sampled rows are gathered and multiplied by pdtrmm; every rank
- * gets the same residuals. Allocates about 3 x 64 x ntrain + ntrain x ntargets doubles per rank
- * for the call. Returns 0 or NN_ERR_NOMEM (on every rank). */
+ * gets the same residuals. Allocates at most nngp_check_bytes per rank for the call (about
+ * 3 NNGP_CHECK_ROWS + ntargets doubles per training point). Returns 0 or NN_ERR_NOMEM (on every
+ * rank). */
 int pgp_posterior_check(const pgp_work_t *w, int depth, double sw2, double sb2, double s2,
                         nngp_check_t *check);
 
