@@ -35,6 +35,24 @@ void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, d
 /* kernel_layer0 on the lower triangle (j <= i) of a square m x m block only. */
 void kernel_layer0_lower(const double *g, int ldg, int m, double sw2, double sb2, double *out,
                          int ldo);
+/* The neural tangent kernel (Jacot et al. 2018, NTK parameterization as in neural-tangents) with
+ * the same variances: Theta^0 = K^0, Theta^l = K^l + sw2 (pi - t^{l-1})/(2 pi) Theta^{l-1}, with
+ * t^{l-1} the angle of the NNGP recursion above ((pi - t)/(2 pi) = E[relu'(u) relu'(v)]).
+ * kernel_step_ntk is kernel_step (k gets the same K^l bits) that also steps th (Theta^{l-1} ->
+ * Theta^l, the same block shape, leading dimension ldt) from the same angles; the _lower variant
+ * is kernel_step_lower's, whose Theta diagonal comes from kernel_ntk_diag_step's expression with
+ * td = Theta^{l-1}'s diagonal. */
+void kernel_step_ntk(double *k, int ldk, double *th, int ldt, int m1, int m2, const double *d1,
+                     const double *d2, double sw2, double sb2);
+void kernel_step_ntk_lower(double *k, int ldk, double *th, int ldt, int m, const double *d,
+                           const double *td, double sw2, double sb2);
+/* kernel_step_sym with Theta alongside: both lower triangles stepped, then mirrored; th NULL:
+ * kernel_step_sym. */
+void kernel_step_ntk_sym(double *k, int ldk, double *th, int ldt, int m, const double *d,
+                         const double *td, double sw2, double sb2);
+/* tdiag <- kdiag + sw2/2 * tdiag: Theta^l(x,x) from K^l(x,x) (kdiag, already stepped) and
+ * Theta^{l-1}(x,x) (tdiag), m values. */
+void kernel_ntk_diag_step(double *tdiag, const double *kdiag, int m, double sw2);
 /* diag <- sb2 + sw2/2 * diag (the diagonal recursion), m values. */
 void kernel_diag_step(double *diag, int m, double sw2, double sb2);
 

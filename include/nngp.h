@@ -27,6 +27,8 @@ typedef struct {
     const int *depths;                    /* ascending, >= 1 */
     int ndepth;
     double noise, noise_max;
+    int ntk;                              /* 1: regress with the neural tangent kernel Theta
+                                             (kernel.h) instead of the NNGP kernel K */
     void (*poll)(void);                   /* called once per layer so a scheduler can answer
                                              messages while an item runs; may be NULL */
 } nngp_problem_t;

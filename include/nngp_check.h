@@ -20,8 +20,8 @@ enum { NNGP_CHECK_ROWS = 64 };
  * ascending); returns how many. */
 int nngp_check_rows(int n, int *rows);
 
-/* a (nrows x ntrain, row-major) = rows `rows` of K^depth + s2 I of problem p for (sw2, sb2),
- * computed from the points alone (Gram, layer 0, depth steps of kernel.h; the diagonal entries by
+/* a (nrows x ntrain, row-major) = rows `rows` of K^depth + s2 I (Theta^depth + s2 I when p->ntk)
+ * of problem p for (sw2, sb2), computed from the points alone (Gram, layer 0, depth steps of kernel.h; the diagonal entries by
  * the diagonal recursion, as the solvers set them). Returns 0 or NN_ERR_NOMEM. */
 int nngp_check_kernel_rows(const nngp_problem_t *p, const int *rows, int nrows, int depth,
                            double sw2, double sb2, double s2, double *a);

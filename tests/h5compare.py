@@ -16,7 +16,7 @@ DEFAULT = ["/nngp/test_accuracy", "/nngp/log_marginal_likelihood", "/nngp/noise_
            "/nngp/validation_accuracy", "/nngp/status", "/nngp/posterior/mean",
            "/nngp/posterior/variance"]
 RUN_ONLY = re.compile(r"seconds|_time$|hostnames|command_line|mpi_size|process_grid|"
-                      r"/check\b|self_check|images_per_s|memory_per_rank|thread_layout|git_commit")
+                      r"/check\b|self_check|images_per_s|memory_per_rank|thread_layout|git_commit|check_weights_agree")
 
 
 def equal(x, y):

@@ -569,6 +569,84 @@ static void test_thread_count_independence(void **state)
     free(y);
 }
 
+/* ---- the NTK ---------------------------------------------------------------------------------- */
+
+/* Theta by the library (kernel_step_ntk on full blocks, lower and sym variants) against a scalar
+ * long-double recursion written from the definition with acosl: Theta^0 = K^0, Theta^l = K^l +
+ * sw2 (pi - t)/(2 pi) Theta^{l-1}. Tolerance 1e-13 relative to the largest diagonal (the acos
+ * polynomial's 1.2 ulp of pi, compounded over 6 layers); the diagonal recursion
+ * (kernel_ntk_diag_step) to 1e-14; the lower and sym variants equal the full block off the diagonal
+ * bit for bit. On the full block's diagonal (a point with itself) the rounded correlation 1 - eps
+ * gives an angle ~ sqrt(2 eps) instead of 0, to which Theta (unlike K) is sensitive at first
+ * order: 1e-7 there; the lower and sym variants set the diagonal by its exact recursion. */
+static void test_ntk_against_scalar_reference(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 21);
+    enum { N = 13, DIM = 7, LMAX = 6 };
+    const double sw2 = 1.9, sb2 = 0.2;
+    double *x = random_points(&r, N, DIM);
+    double k[N * N], th[N * N], kl[N * N], thl[N * N], ks[N * N], ths[N * N], d[N], td[N];
+    long double rk[N][N], rth[N][N];
+    kernel_gram(x, N, x, N, DIM, k, N);
+    kernel_gram_diag(x, N, DIM, d);
+    kernel_layer0(k, N, N, N, sw2, sb2, k, N);
+    kernel_layer0(d, 1, N, 1, sw2, sb2, d, 1);
+    memcpy(th, k, sizeof k);
+    memcpy(kl, k, sizeof k);
+    memcpy(thl, k, sizeof k);
+    memcpy(ks, k, sizeof k);
+    memcpy(ths, k, sizeof k);
+    memcpy(td, d, sizeof d);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            long double dot = 0;
+            for (int q = 0; q < DIM; q++)
+                dot += (long double)x[i * DIM + q] * x[j * DIM + q];
+            rk[i][j] = rth[i][j] = sb2 + sw2 * dot / DIM;
+        }
+    double worst = 0.0;
+    for (int l = 1; l <= LMAX; l++) {
+        long double nk[N][N];
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                long double n = sqrtl(rk[i][i] * rk[j][j]), c = rk[i][j] / n;
+                c = c > 1 ? 1 : c < -1 ? -1 : c;
+                long double t = acosl(c);
+                nk[i][j] = sb2 + sw2 / (2 * M_PI) * n * (sinl(t) + (M_PI - t) * c);
+                rth[i][j] = nk[i][j] + sw2 * (M_PI - t) / (2 * M_PI) * rth[i][j];
+            }
+        memcpy(rk, nk, sizeof nk);
+        kernel_step_ntk_lower(kl, N, thl, N, N, d, td, sw2, sb2);
+        kernel_step_ntk_sym(ks, N, ths, N, N, d, td, sw2, sb2);
+        kernel_step_ntk(k, N, th, N, N, N, d, d, sw2, sb2);
+        kernel_diag_step(d, N, sw2, sb2);
+        kernel_ntk_diag_step(td, d, N, sw2);
+        double scale = 0.0;
+        for (int i = 0; i < N; i++)
+            scale = fmax(scale, (double)rth[i][i]);
+        for (int i = 0; i < N; i++) {
+            assert_rel_close(td[i], (double)rth[i][i], 1e-14, 0.0);
+            assert_rel_close(thl[i * N + i], td[i], 0.0, 0.0);
+            for (int j = 0; j < N; j++) {
+                double e = fabs(th[i * N + j] - (double)rth[i][j]) / scale;
+                worst = i == j ? worst : fmax(worst, e);
+                if (e > (i == j ? 1e-7 : 1e-13))
+                    fail_msg("depth %d (%d, %d): Theta %.17g, reference %.17Lg", l, i, j,
+                             th[i * N + j], rth[i][j]);
+                if (j < i && (thl[i * N + j] != th[i * N + j] || kl[i * N + j] != k[i * N + j]))
+                    fail_msg("depth %d (%d, %d): lower variant differs from the full block", l,
+                             i, j);
+                if (j != i && ths[i * N + j] != th[(i > j ? i : j) * N + (i > j ? j : i)])
+                    fail_msg("depth %d (%d, %d): sym variant differs", l, i, j);
+            }
+        }
+    }
+    print_message("Theta vs long-double reference: largest error %.2e of the diagonal\n", worst);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_lower_variants),
         cmocka_unit_test(test_degenerate_inputs_finite),
         cmocka_unit_test(test_thread_count_independence),
+        cmocka_unit_test(test_ntk_against_scalar_reference),
     };
     return cmocka_run_group_tests_name("kernel", tests, NULL, NULL);
 }

@@ -128,6 +128,7 @@ typedef struct {
     double noise, noise_max;
     int post_depth;
     double post_sw2, post_sb2;
+    int ntk;                 /* regress with the NTK Theta */
 } grid_t;
 
 /* Writes the problem for the reference script and runs it. */
@@ -149,6 +150,8 @@ static void run_reference(const char *dir, const blobs_t *b, const grid_t *g)
     for (int i = 0; i < g->nsb; i++)
         fprintf(f, " %.17g", g->sb2[i]);
     fprintf(f, "\nposterior %d %.17g %.17g\n", g->post_depth, g->post_sw2, g->post_sb2);
+    if (g->ntk)
+        fprintf(f, "kernel ntk\n");
     fclose(f);
     write_raw(dir, "x_train.bin", b->x_train, sizeof(double) * b->ntrain * b->dim);
     write_raw(dir, "y_train.bin", b->y_train, sizeof(double) * b->ntrain * ntargets);
@@ -185,7 +188,8 @@ static void compare_with_reference(const blobs_t *b, const grid_t *g)
         .dim = b->dim, .ntargets = ntargets, .ntrain = b->ntrain, .ntest = b->ntest,
         .nvalid = b->nvalid, .x_train = b->x_train, .y_train = b->y_train, .x_test = b->x_test,
         .x_valid = b->x_valid, .test_label = b->test_label, .valid_label = b->valid_label,
-        .depths = g->depths, .ndepth = g->ndepth, .noise = g->noise, .noise_max = g->noise_max};
+        .depths = g->depths, .ndepth = g->ndepth, .noise = g->noise, .noise_max = g->noise_max,
+        .ntk = g->ntk};
     nngp_work_t *w = nngp_work_create(&p);
     assert_non_null(w);
     assert_true(nngp_work_gram_seconds(w) >= 0.0);
@@ -306,7 +310,7 @@ static void test_binary_against_numpy(void **state)
     blobs_t b = blobs_make(31, 2, 20, 120, 80, 40);
     const double sw2[] = {1.0, 2.5}, sb2[] = {0.0, 0.3};
     const int depths[] = {1, 2, 3, 4, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3};
+    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3, 0};
     compare_with_reference(&b, &g);
     blobs_free(&b);
 }
@@ -318,7 +322,32 @@ static void test_three_class_against_numpy(void **state)
     blobs_t b = blobs_make(32, 3, 20, 120, 80, 0);
     const double sw2[] = {1.5, 2.0}, sb2[] = {0.05, 0.5};
     const int depths[] = {1, 3, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05};
+    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05, 0};
+    compare_with_reference(&b, &g);
+    blobs_free(&b);
+}
+
+/* The same two problems regressed with the NTK Theta (kernel.h): items and posterior against the
+ * reference's Theta recursion (numpy arccos on full matrices) and its solves, same tolerances. The
+ * posterior variance is that of a GP with kernel Theta. */
+static void test_binary_ntk_against_numpy(void **state)
+{
+    (void)state;
+    blobs_t b = blobs_make(31, 2, 20, 120, 80, 40);
+    const double sw2[] = {1.0, 2.5}, sb2[] = {0.0, 0.3};
+    const int depths[] = {1, 2, 3, 4, 5};
+    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3, 1};
+    compare_with_reference(&b, &g);
+    blobs_free(&b);
+}
+
+static void test_three_class_ntk_against_numpy(void **state)
+{
+    (void)state;
+    blobs_t b = blobs_make(32, 3, 20, 120, 80, 0);
+    const double sw2[] = {1.5, 2.0}, sb2[] = {0.05, 0.5};
+    const int depths[] = {1, 3, 5};
+    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05, 1};
     compare_with_reference(&b, &g);
     blobs_free(&b);
 }
@@ -462,6 +491,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_against_numpy),
         cmocka_unit_test(test_three_class_against_numpy),
+        cmocka_unit_test(test_binary_ntk_against_numpy),
+        cmocka_unit_test(test_three_class_ntk_against_numpy),
         cmocka_unit_test(test_failed_depths_are_recorded),
         cmocka_unit_test(test_accuracy_rules),
         cmocka_unit_test(test_bad_depths_refused),

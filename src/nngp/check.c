@@ -29,32 +29,42 @@ int nngp_check_kernel_rows(const nngp_problem_t *p, const int *rows, int nrows, 
                            double sw2, double sb2, double s2, double *a)
 {
     int n = p->ntrain, dim = p->dim;
-    double *xs = nn_alloc_doubles((size_t)nrows * dim);
-    double *dt = nn_alloc_doubles((size_t)n), *ds = nn_alloc_doubles((size_t)nrows);
-    if (!xs || !dt || !ds) {
-        free(xs);
-        free(dt);
-        free(ds);
-        return nn_fail(NN_ERR_NOMEM, "self-check: out of memory (%d train points)", n);
+    size_t rn = (size_t)nrows * n;
+    double *xs = nn_alloc_doubles((size_t)nrows * dim), *ds = nn_alloc_doubles((size_t)nrows);
+    double *dt = nn_alloc_doubles((size_t)n), *td = p->ntk ? nn_alloc_doubles((size_t)n) : NULL;
+    double *k = p->ntk ? nn_alloc_doubles(rn) : a;   /* with the NTK, a gets Theta's rows */
+    int rc = xs && ds && dt && k && (!p->ntk || td)
+                 ? NN_OK
+                 : nn_fail(NN_ERR_NOMEM, "self-check: out of memory (%d train points)", n);
+    for (int r = 0; r < nrows && rc == NN_OK; r++)
+        memcpy(xs + (size_t)r * dim, p->x_train + (size_t)rows[r] * dim, (size_t)dim * sizeof *xs);
+    if (rc == NN_OK) {
+        kernel_gram(xs, nrows, p->x_train, n, dim, k, n);
+        kernel_gram_diag(p->x_train, n, dim, dt);
+        kernel_layer0(k, n, nrows, n, sw2, sb2, k, n);
+        kernel_layer0(dt, 1, n, 1, sw2, sb2, dt, 1);
+        if (p->ntk) {   /* Theta^0 = K^0 */
+            memcpy(a, k, rn * sizeof *a);
+            memcpy(td, dt, (size_t)n * sizeof *td);
+        }
+        for (int l = 1; l <= depth; l++) {
+            for (int r = 0; r < nrows; r++)
+                ds[r] = dt[rows[r]];
+            kernel_step_ntk(k, n, p->ntk ? a : NULL, n, nrows, n, ds, dt, sw2, sb2);
+            kernel_diag_step(dt, n, sw2, sb2);
+            if (p->ntk)
+                kernel_ntk_diag_step(td, dt, n, sw2);
+        }
+        for (int r = 0; r < nrows; r++)
+            a[(size_t)r * n + rows[r]] = (p->ntk ? td : dt)[rows[r]] + s2;
     }
-    for (int k = 0; k < nrows; k++)
-        memcpy(xs + (size_t)k * dim, p->x_train + (size_t)rows[k] * dim, (size_t)dim * sizeof *xs);
-    kernel_gram(xs, nrows, p->x_train, n, dim, a, n);
-    kernel_gram_diag(p->x_train, n, dim, dt);
-    kernel_layer0(a, n, nrows, n, sw2, sb2, a, n);
-    kernel_layer0(dt, 1, n, 1, sw2, sb2, dt, 1);
-    for (int l = 1; l <= depth; l++) {
-        for (int k = 0; k < nrows; k++)
-            ds[k] = dt[rows[k]];
-        kernel_step(a, n, nrows, n, ds, dt, sw2, sb2);
-        kernel_diag_step(dt, n, sw2, sb2);
-    }
-    for (int k = 0; k < nrows; k++)
-        a[(size_t)k * n + rows[k]] = dt[rows[k]] + s2;
     free(xs);
-    free(dt);
     free(ds);
-    return NN_OK;
+    free(dt);
+    free(td);
+    if (k != a)
+        free(k);
+    return rc;
 }
 
 /* Largest absolute row sum of an m x n row-major block (leading dimension ld). */

@@ -137,6 +137,11 @@ void kernel_layer0_lower(const double *g, int ldg, int m, double sw2, double sb2
 /* The diagonal recursion K^l(x,x) = sb2 + sw2/2 K^{l-1}(x,x); one expression shared by
  * kernel_diag_step and the diagonal of kernel_step_sym so both give the same bits. */
 static inline double diag_next(double d, double sw2, double sb2) { return sb2 + 0.5 * sw2 * d; }
+/* The NTK's diagonal recursion Theta^l(x,x) = K^l(x,x) + sw2/2 Theta^{l-1}(x,x) (t = 0). */
+static inline double ntk_diag_next(double k_new, double th, double sw2)
+{
+    return k_new + 0.5 * sw2 * th;
+}
 
 /* sqrt(d) and 1/sqrt(d) of a previous-layer diagonal; a zero (or denormal) diagonal gives 0 for
  * both, which makes the correlation 0 and the norm 0, hence K^l = sb2 exactly. */
@@ -183,40 +188,61 @@ static inline vd_t acos_neg(vd_t c)
  * with sin t = sqrt((1 - c)(1 + c)), cos t = c and pi - t = acos(-c), the one transcendental.
  * Written this way both terms keep full relative accuracy at c -> -1 (pi - t -> 0), and at
  * c -> 1 ((1 - c) is exact there). s1/inv1 are the row's roots, s2/inv2 the columns'. */
-static inline vd_t step_vec(vd_t k, vd_t s1, vd_t inv1, vd_t s2, vd_t inv2, vd_t a, vd_t b)
+static inline vd_t step_vec(vd_t k, vd_t s1, vd_t inv1, vd_t s2, vd_t inv2, vd_t a, vd_t b,
+                            vd_t *pi_minus_t_out)
 {
     const vd_t one = vd_set1(1.0), mone = vd_set1(-1.0);
     vd_t c = k * (inv1 * inv2);         /* inv1 inv2 commutes: a symmetric K stays symmetric */
     c = vd_min(vd_max(c, mone), one);
     vd_t pi_minus_t = acos_neg(c);
     vd_t sint = vd_sqrt((one - c) * (one + c));
+    *pi_minus_t_out = pi_minus_t;
     return b + a * (s1 * s2) * (sint + pi_minus_t * c);
+}
+
+/* The NTK's step on VLEN entries (Jacot et al.; neural-tangents' parameterization):
+ *   Theta^l = K^l + sw2 (pi - t)/(2 pi) Theta^{l-1} = K^l + a (pi - t) Theta^{l-1},
+ * (pi - t)/(2 pi) = E[relu'(u) relu'(v)] for the angle t of K^{l-1} (from step_vec). */
+static inline vd_t ntk_vec(vd_t k_new, vd_t pi_minus_t, vd_t th, vd_t a)
+{
+    return k_new + a * pi_minus_t * th;
 }
 
 /* Applies the step to k[0..n) of one row (n <= CB); s2c/inv2c hold the chunk's column roots,
  * zero-padded to a multiple of VLEN. A ragged tail goes through a padded copy so it is computed
  * by the very same vector code (bit-identical to a full vector). */
-static void step_row_chunk(double *k, int n, double s1, double inv1, const double *s2c,
-                           const double *inv2c, double a, double b)
+static void step_row_chunk(double *k, double *th, int n, double s1, double inv1,
+                           const double *s2c, const double *inv2c, double a, double b)
 {
     const vd_t vs1 = vd_set1(s1), vinv1 = vd_set1(inv1), va = vd_set1(a), vb = vd_set1(b);
+    vd_t pmt;
     int j = 0;
-    for (; j + VLEN <= n; j += VLEN)
-        vd_store(k + j, step_vec(vd_load(k + j), vs1, vinv1, vd_load(s2c + j),
-                                 vd_load(inv2c + j), va, vb));
+    for (; j + VLEN <= n; j += VLEN) {
+        vd_t kn = step_vec(vd_load(k + j), vs1, vinv1, vd_load(s2c + j), vd_load(inv2c + j), va,
+                           vb, &pmt);
+        vd_store(k + j, kn);
+        if (th)
+            vd_store(th + j, ntk_vec(kn, pmt, vd_load(th + j), va));
+    }
     if (j < n) {
-        double tmp[VLEN] = {0};
+        double tmp[VLEN] = {0}, ttmp[VLEN] = {0};
         memcpy(tmp, k + j, (size_t)(n - j) * sizeof *k);
-        vd_store(tmp, step_vec(vd_load(tmp), vs1, vinv1, vd_load(s2c + j), vd_load(inv2c + j),
-                               va, vb));
+        vd_t kn = step_vec(vd_load(tmp), vs1, vinv1, vd_load(s2c + j), vd_load(inv2c + j), va,
+                           vb, &pmt);
+        vd_store(tmp, kn);
         memcpy(k + j, tmp, (size_t)(n - j) * sizeof *k);
+        if (th) {
+            memcpy(ttmp, th + j, (size_t)(n - j) * sizeof *th);
+            vd_store(ttmp, ntk_vec(kn, pmt, vd_load(ttmp), va));
+            memcpy(th + j, ttmp, (size_t)(n - j) * sizeof *th);
+        }
     }
 }
 
 /* Rows [i0, i1) of the step; row i covers columns [0, min(ncol, i + 1)) when sym (the lower
- * triangle with its diagonal), else [0, ncol). */
-static void step_tile_rows(double *k, int ldk, int i0, int i1, int ncol, int sym,
-                           const double *d1, const double *d2, double a, double b)
+ * triangle with its diagonal), else [0, ncol). With th (leading dimension ldt) the NTK too. */
+static void step_tile_rows(double *k, int ldk, double *th, int ldt, int i0, int i1, int ncol,
+                           int sym, const double *d1, const double *d2, double a, double b)
 {
     double s2c[CB], inv2c[CB];
     int jend = sym ? (i1 < ncol ? i1 : ncol) : ncol;
@@ -232,7 +258,8 @@ static void step_tile_rows(double *k, int ldk, int i0, int i1, int ncol, int sym
                 continue;
             double s1, inv1;
             diag_roots(d1[i], &s1, &inv1);
-            step_row_chunk(k + (size_t)i * ldk + j0, n, s1, inv1, s2c, inv2c, a, b);
+            step_row_chunk(k + (size_t)i * ldk + j0, th ? th + (size_t)i * ldt + j0 : NULL, n,
+                           s1, inv1, s2c, inv2c, a, b);
         }
     }
 }
@@ -240,16 +267,28 @@ static void step_tile_rows(double *k, int ldk, int i0, int i1, int ncol, int sym
 void kernel_step(double *k, int ldk, int m1, int m2, const double *d1, const double *d2,
                  double sw2, double sb2)
 {
+    kernel_step_ntk(k, ldk, NULL, 0, m1, m2, d1, d2, sw2, sb2);
+}
+
+void kernel_step_ntk(double *k, int ldk, double *th, int ldt, int m1, int m2, const double *d1,
+                     const double *d2, double sw2, double sb2)
+{
     const double a = sw2 / (2.0 * M_PI);
     int nt = (m1 + RB - 1) / RB;
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < nt; t++) {
         int i0 = t * RB, i1 = i0 + RB < m1 ? i0 + RB : m1;
-        step_tile_rows(k, ldk, i0, i1, m2, 0, d1, d2, a, sb2);
+        step_tile_rows(k, ldk, th, ldt, i0, i1, m2, 0, d1, d2, a, sb2);
     }
 }
 
 void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, double sb2)
+{
+    kernel_step_ntk_lower(k, ldk, NULL, 0, m, d, NULL, sw2, sb2);
+}
+
+void kernel_step_ntk_lower(double *k, int ldk, double *th, int ldt, int m, const double *d,
+                           const double *td, double sw2, double sb2)
 {
     const double a = sw2 / (2.0 * M_PI);
     int nt = (m + RB - 1) / RB;
@@ -257,22 +296,40 @@ void kernel_step_lower(double *k, int ldk, int m, const double *d, double sw2, d
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = nt - 1; t >= 0; t--) {
         int i0 = t * RB, i1 = i0 + RB < m ? i0 + RB : m;
-        step_tile_rows(k, ldk, i0, i1, m, 1, d, d, a, sb2);
+        step_tile_rows(k, ldk, th, ldt, i0, i1, m, 1, d, d, a, sb2);
         /* On the diagonal c = 1 and the step reduces to the diagonal recursion: use it exactly,
-         * so K^l(x,x) here equals kernel_diag_step's value bit for bit. */
-        for (int i = i0; i < i1; i++)
+         * so K^l(x,x) here equals kernel_diag_step's value bit for bit (and Theta's diagonal
+         * kernel_ntk_diag_step's). */
+        for (int i = i0; i < i1; i++) {
             k[(size_t)i * ldk + i] = diag_next(d[i], sw2, sb2);
+            if (th)
+                th[(size_t)i * ldt + i] = ntk_diag_next(k[(size_t)i * ldk + i], td[i], sw2);
+        }
     }
 }
 
 void kernel_step_sym(double *k, int ldk, int m, const double *d, double sw2, double sb2)
 {
-    kernel_step_lower(k, ldk, m, d, sw2, sb2);
+    kernel_step_ntk_sym(k, ldk, NULL, 0, m, d, NULL, sw2, sb2);
+}
+
+void kernel_step_ntk_sym(double *k, int ldk, double *th, int ldt, int m, const double *d,
+                         const double *td, double sw2, double sb2)
+{
+    kernel_step_ntk_lower(k, ldk, th, ldt, m, d, td, sw2, sb2);
     mirror_lower(k, ldk, m);
+    if (th)
+        mirror_lower(th, ldt, m);
 }
 
 void kernel_diag_step(double *diag, int m, double sw2, double sb2)
 {
     for (int i = 0; i < m; i++)
         diag[i] = diag_next(diag[i], sw2, sb2);
+}
+
+void kernel_ntk_diag_step(double *tdiag, const double *kdiag, int m, double sw2)
+{
+    for (int i = 0; i < m; i++)
+        tdiag[i] = ntk_diag_next(kdiag[i], tdiag[i], sw2);
 }

@@ -27,8 +27,9 @@ enum { ROW_TILE = 32 };
 
 /* Names: suffix _t train, _s test (x*), _v validation; _tt, _st, _vt a block of those rows against
  * the train columns. g = Gram matrix x.x'/N0, gd = its diagonal; k = the kernel K^l of the current
- * layer, kd = the kernel's diagonals of every layer; nt, ns, nv = ntrain, ntest, nvalid;
- * nr = ntargets; _d = one per requested depth. */
+ * layer, kd = the kernel's diagonals of every layer; th, td = the same for the NTK Theta (only
+ * with p.ntk, which then regresses with Theta: the f_ names point to the kernel regressed with);
+ * nt, ns, nv = ntrain, ntest, nvalid; nr = ntargets; _d = one per requested depth. */
 struct nngp_work {
     nngp_problem_t p;
     /* Gram matrices x.x'/N0, fixed for the job (row-major; rows of the first set, columns train) */
@@ -44,6 +45,10 @@ struct nngp_work {
      * alpha, the means and the log marginal likelihood (ok: the factorization succeeded) */
     int lmax;
     double *kd_t, *kd_s, *kd_v;       /* (lmax + 1) x ntrain, x ntest, x nvalid */
+    double *th_tt, *th_st, *th_tile;  /* p.ntk: Theta's train block, test block, tile */
+    double *td_t, *td_s, *td_v;       /* p.ntk: Theta's diagonals of every layer */
+    double *f_tt, *f_st, *f_tile;     /* the kernel regressed with: k_* or th_* */
+    double *fd_t, *fd_s;              /* and its diagonals: kd_* or td_* */
     double *alpha_d;                  /* ndepth x ntrain x ntargets */
     double *mean_d_s, *mean_d_v;      /* ndepth x ntest x ntargets, ndepth x nvalid x ntargets */
     double *lml_d;                    /* ndepth */
@@ -51,6 +56,7 @@ struct nngp_work {
     unsigned char *ok_d;              /* ndepth */
     double *post_work, *post_kss;     /* nngp_posterior's ntrain x ntest and ntest^2, made at its
                                          first call */
+    double *post_tss;                 /* p.ntk: Theta's ntest^2 for the covariance */
     /* Where nngp_posterior left k_tt, k_st and the train and test diagonals: at layer
      * post_layer of (post_sw2, post_sb2) when post_valid (an item's pass clears it), so the
      * next posterior of that pair at that depth or deeper goes on from there. */
@@ -70,7 +76,7 @@ typedef struct {
     double **a;
     size_t n;
 } work_array_t;
-enum { GRAM_ARRAYS = 6, WORK_ARRAYS = 20 };
+enum { GRAM_ARRAYS = 6, WORK_ARRAYS = 27 };
 
 static void work_arrays(nngp_work_t *w, work_array_t *t)
 {
@@ -78,6 +84,7 @@ static void work_arrays(nngp_work_t *w, work_array_t *t)
     size_t nt = (size_t)p->ntrain, ns = (size_t)p->ntest, nv = (size_t)p->nvalid;
     size_t nr = (size_t)p->ntargets;
     size_t layers = (size_t)w->lmax + 1, nd = (size_t)(p->ndepth > 0 ? p->ndepth : 1);
+    size_t ntk = p->ntk ? 1 : 0;   /* Theta's arrays exist only with the NTK */
     const work_array_t all[WORK_ARRAYS] = {
         {&w->g_tt, nt * nt}, {&w->g_st, ns * nt}, {&w->g_vt, nv * nt},
         {&w->gd_t, nt}, {&w->gd_s, ns}, {&w->gd_v, nv},
@@ -85,7 +92,9 @@ static void work_arrays(nngp_work_t *w, work_array_t *t)
         {&w->kd_t, layers * nt}, {&w->kd_s, layers * ns}, {&w->kd_v, layers * nv},
         {&w->alpha_d, nd * nt * nr}, {&w->mean_d_s, nd * ns * nr}, {&w->mean_d_v, nd * nv * nr},
         {&w->lml_d, nd}, {&w->tile, ROW_TILE * nt},
-        {&w->post_work, 0}, {&w->post_kss, 0}};
+        {&w->th_tt, ntk * nt * nt}, {&w->th_st, ntk * ns * nt}, {&w->th_tile, ntk * ROW_TILE * nt},
+        {&w->td_t, ntk * layers * nt}, {&w->td_s, ntk * layers * ns}, {&w->td_v, ntk * layers * nv},
+        {&w->post_work, 0}, {&w->post_kss, 0}, {&w->post_tss, 0}};
     memcpy(t, all, sizeof all);
 }
 
@@ -105,6 +114,11 @@ static int alloc_buffers(nngp_work_t *w)
             *t[k].a = nn_alloc_doubles_or_flag(t[k].n, &fail);
     if (!(w->ok_d = calloc((size_t)(p->ndepth > 0 ? p->ndepth : 1), 1)))
         fail = 1;
+    w->f_tt = p->ntk ? w->th_tt : w->k_tt;
+    w->f_st = p->ntk ? w->th_st : w->k_st;
+    w->f_tile = p->ntk ? w->th_tile : w->tile;
+    w->fd_t = p->ntk ? w->td_t : w->kd_t;
+    w->fd_s = p->ntk ? w->td_s : w->kd_s;
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp: out of memory for the kernel buffers (%zu train, %zu "
                        "test, %zu validation points: %.3g GB)", nt, ns, nv,
@@ -286,7 +300,8 @@ void nngp_result_ok(nngp_result_t *r, int di, const nngp_problem_t *p, const dou
     r->status[di] = NNGP_OK;
 }
 
-/* The diagonals at layer 0 (train, test, and validation when with_valid) into dg_*[0]. */
+/* The diagonals at layer 0 (train, test, and validation when with_valid) into kd_*[0], and
+ * Theta's (td_*[0] = kd_*[0]) with the NTK. */
 static void diagonals_layer0(nngp_work_t *w, double sw2, double sb2, int with_valid)
 {
     const nngp_problem_t *p = &w->p;
@@ -294,6 +309,21 @@ static void diagonals_layer0(nngp_work_t *w, double sw2, double sb2, int with_va
     kernel_layer0(w->gd_s, 1, p->ntest, 1, sw2, sb2, w->kd_s, 1);
     if (with_valid && p->nvalid > 0)
         kernel_layer0(w->gd_v, 1, p->nvalid, 1, sw2, sb2, w->kd_v, 1);
+    if (p->ntk) {
+        memcpy(w->td_t, w->kd_t, (size_t)p->ntrain * sizeof *w->td_t);
+        memcpy(w->td_s, w->kd_s, (size_t)p->ntest * sizeof *w->td_s);
+        if (with_valid && p->nvalid > 0)
+            memcpy(w->td_v, w->kd_v, (size_t)p->nvalid * sizeof *w->td_v);
+    }
+}
+
+/* Layer 0 of the train block's lower triangle: K^0 and, with the NTK, Theta^0 = K^0. */
+static void train_layer0(nngp_work_t *w, double sw2, double sb2)
+{
+    int nt = w->p.ntrain;
+    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+    if (w->p.ntk)
+        kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->th_tt, nt);
 }
 
 /* One layer l-1 -> l of the train block (lower triangle) and of the diagonals (dg_*[l] from
@@ -302,22 +332,28 @@ static void train_step(nngp_work_t *w, int l, double sw2, double sb2, int with_v
 {
     const nngp_problem_t *p = &w->p;
     int nt = p->ntrain;
-    kernel_step_lower(w->k_tt, nt, nt, w->kd_t + (size_t)(l - 1) * nt, sw2, sb2);
-    struct { double *d; int n; } diag[3] = {{w->kd_t, nt}, {w->kd_s, p->ntest},
-                                            {w->kd_v, with_valid ? p->nvalid : 0}};
+    kernel_step_ntk_lower(w->k_tt, nt, w->th_tt, nt, nt, w->kd_t + (size_t)(l - 1) * nt,
+                          p->ntk ? w->td_t + (size_t)(l - 1) * nt : NULL, sw2, sb2);
+    struct { double *d, *t; int n; } diag[3] = {{w->kd_t, w->td_t, nt},
+                                                {w->kd_s, w->td_s, p->ntest},
+                                                {w->kd_v, w->td_v, with_valid ? p->nvalid : 0}};
     for (int k = 0; k < 3; k++) {
-        double *prev = diag[k].d + (size_t)(l - 1) * diag[k].n;
-        memcpy(prev + diag[k].n, prev, (size_t)diag[k].n * sizeof *prev);
-        kernel_diag_step(prev + diag[k].n, diag[k].n, sw2, sb2);
+        size_t n = (size_t)diag[k].n, prev = (size_t)(l - 1) * n;
+        memcpy(diag[k].d + prev + n, diag[k].d + prev, n * sizeof(double));
+        kernel_diag_step(diag[k].d + prev + n, diag[k].n, sw2, sb2);
+        if (p->ntk) {   /* Theta^l(x,x) from K^l(x,x) and Theta^{l-1}(x,x) */
+            memcpy(diag[k].t + prev + n, diag[k].t + prev, n * sizeof(double));
+            kernel_ntk_diag_step(diag[k].t + prev + n, diag[k].d + prev + n, diag[k].n, sw2);
+        }
     }
 }
 
-/* Factors the current K_train + s2 I into w->lfac; on failure adds the grid point to the
- * message. */
+/* Factors the current kernel of the train block (K, or Theta with the NTK) + s2 I into w->lfac;
+ * on failure adds the grid point to the message. */
 static int factor_current(nngp_work_t *w, int depth, double sw2, double sb2, gp_factor_t *f)
 {
     f->l = w->lfac;
-    int rc = gp_factor(w->k_tt, w->p.ntrain, w->p.ntrain, w->p.noise, w->p.noise_max, f);
+    int rc = gp_factor(w->f_tt, w->p.ntrain, w->p.ntrain, w->p.noise, w->p.noise_max, f);
     if (rc)
         nn_fail_context(rc, "NNGP depth %d, sigma_w^2 = %g, sigma_b^2 = %g: ", depth, sw2, sb2);
     return rc;
@@ -332,7 +368,7 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     int nt = p->ntrain, nr = p->ntargets;
     double t0 = timer_now();
     w->post_valid = 0;   /* k_tt and the diagonals are this item's from here */
-    kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+    train_layer0(w, sw2, sb2);
     diagonals_layer0(w, sw2, sb2, 1);
     r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0;
     int di = 0;
@@ -373,9 +409,10 @@ static int train_pass(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
  * is in cache; with mean_d (and first 0), its rows of the posterior mean at every requested depth
  * that factored (times into seconds, which may be NULL). The block is in k, which holds layer
  * `first` unless first is 0 (then it starts from g) and ends at layer `last`; with k NULL it is
- * only ever in w->tile. */
+ * only ever in w->tile. With the NTK, th (or w->th_tile when th is NULL) holds Theta's block
+ * alongside, and the means come from it. */
 static void block_pass(nngp_work_t *w, const double *g, const double *kd, int m, double *k,
-                       int first, int last, double *mean_d, double sw2, double sb2,
+                       double *th, int first, int last, double *mean_d, double sw2, double sb2,
                        double *seconds)
 {
     const nngp_problem_t *p = &w->p;
@@ -385,16 +422,19 @@ static void block_pass(nngp_work_t *w, const double *g, const double *kd, int m,
             p->poll();
         int rows = i0 + ROW_TILE < m ? ROW_TILE : m - i0;
         double *tile = k ? k + (size_t)i0 * nt : w->tile, t0 = timer_now(), solve = 0.0;
+        double *ttile = !p->ntk ? NULL : th ? th + (size_t)i0 * nt : w->th_tile;
         if (first == 0)
             kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, tile, nt);
+        if (first == 0 && ttile)   /* Theta^0 = K^0 */
+            kernel_layer0(g + (size_t)i0 * nt, nt, rows, nt, sw2, sb2, ttile, nt);
         for (int l = first + 1, di = 0; l <= last; l++) {
-            kernel_step(tile, nt, rows, nt, kd + (size_t)(l - 1) * m + i0,
-                        w->kd_t + (size_t)(l - 1) * nt, sw2, sb2);
+            kernel_step_ntk(tile, nt, ttile, nt, rows, nt, kd + (size_t)(l - 1) * m + i0,
+                            w->kd_t + (size_t)(l - 1) * nt, sw2, sb2);
             if (!mean_d || di >= p->ndepth || l != p->depths[di])
                 continue;
             if (w->ok_d[di]) {
                 double t1 = timer_now();
-                gp_mean(tile, rows, nt, w->alpha_d + (size_t)di * nt * nr, nr,
+                gp_mean(ttile ? ttile : tile, rows, nt, w->alpha_d + (size_t)di * nt * nr, nr,
                         mean_d + ((size_t)di * m + i0) * nr);
                 solve += timer_now() - t1;
             }
@@ -417,9 +457,11 @@ int nngp_item_run(nngp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     if (rc)
         return rc;
     int ns = p->ntest, nv = p->nvalid, nr = p->ntargets;
-    block_pass(w, w->g_st, w->kd_s, ns, NULL, 0, w->lmax, w->mean_d_s, sw2, sb2, r->seconds);
+    block_pass(w, w->g_st, w->kd_s, ns, NULL, NULL, 0, w->lmax, w->mean_d_s, sw2, sb2,
+               r->seconds);
     if (nv > 0)
-        block_pass(w, w->g_vt, w->kd_v, nv, NULL, 0, w->lmax, w->mean_d_v, sw2, sb2, r->seconds);
+        block_pass(w, w->g_vt, w->kd_v, nv, NULL, NULL, 0, w->lmax, w->mean_d_v, sw2, sb2,
+                   r->seconds);
     for (int di = 0; di < p->ndepth; di++)
         if (w->ok_d[di])
             nngp_result_ok(r, di, p, w->mean_d_s + (size_t)di * ns * nr,
@@ -440,32 +482,38 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         w->post_work = nn_alloc_doubles_or_flag((size_t)nt * ns, &fail);
     if (cov && !w->post_kss)
         w->post_kss = nn_alloc_doubles_or_flag((size_t)ns * ns, &fail);
+    if (cov && p->ntk && !w->post_tss)
+        w->post_tss = nn_alloc_doubles_or_flag((size_t)ns * ns, &fail);
     if (fail)
         return nn_fail(NN_ERR_NOMEM, "nngp_posterior: out of memory (%d train, %d test points)",
                        nt, ns);
     double *work = w->post_work, *k_ss = cov ? w->post_kss : NULL;
+    double *t_ss = cov && p->ntk ? w->post_tss : NULL;
     double *seconds = w->post_seconds, t0 = timer_now();
     memset(seconds, 0, sizeof w->post_seconds);
     /* the test-test prior, only when the full covariance is asked for */
     if (cov) {
         kernel_gram_sym(p->x_test, ns, p->dim, k_ss, ns);
         kernel_layer0(k_ss, ns, ns, ns, sw2, sb2, k_ss, ns);
+        if (t_ss)
+            memcpy(t_ss, k_ss, (size_t)ns * ns * sizeof *t_ss);   /* Theta^0 = K^0 */
     }
     /* go on from an earlier posterior of this pair (not with cov: k_ss starts at layer 0) */
     int from = !cov && w->post_valid && w->post_sw2 == sw2 && w->post_sb2 == sb2 &&
                w->post_layer <= depth ? w->post_layer : 0;
     if (from == 0) {
-        kernel_layer0_lower(w->g_tt, nt, nt, sw2, sb2, w->k_tt, nt);
+        train_layer0(w, sw2, sb2);
         diagonals_layer0(w, sw2, sb2, 0);
     }
     for (int l = from + 1; l <= depth; l++) {
         if (p->poll)
             p->poll();
         if (cov)
-            kernel_step_sym(k_ss, ns, ns, w->kd_s + (size_t)(l - 1) * ns, sw2, sb2);
+            kernel_step_ntk_sym(k_ss, ns, t_ss, ns, ns, w->kd_s + (size_t)(l - 1) * ns,
+                                t_ss ? w->td_s + (size_t)(l - 1) * ns : NULL, sw2, sb2);
         train_step(w, l, sw2, sb2, 0);
     }
-    block_pass(w, w->g_st, w->kd_s, ns, w->k_st, from, depth, NULL, sw2, sb2, NULL);
+    block_pass(w, w->g_st, w->kd_s, ns, w->k_st, w->th_st, from, depth, NULL, sw2, sb2, NULL);
     w->post_valid = 1;
     w->post_sw2 = sw2;
     w->post_sb2 = sb2;
@@ -483,12 +531,13 @@ int nngp_posterior(nngp_work_t *w, int depth, double sw2, double sb2, double *me
         t0 = timer_now();
         gp_solve(&f, p->y_train, p->ntargets, w->alpha);
         w->post_lml = gp_log_marginal(&f, p->y_train, w->alpha, p->ntargets);
-        gp_mean(w->k_st, ns, nt, w->alpha, p->ntargets, mean);
+        gp_mean(w->f_st, ns, nt, w->alpha, p->ntargets, mean);
         seconds[NNGP_PHASE_SOLVE] = timer_now() - t0;
         t0 = timer_now();
-        gp_variance(&f, w->k_st, ns, w->kd_s + (size_t)depth * ns, var, work);   /* K^L(x*, x*) */
+        /* prior diagonal K^L(x*, x*) (Theta^L(x*, x*) with the NTK) */
+        gp_variance(&f, w->f_st, ns, w->fd_s + (size_t)depth * ns, var, work);
         if (cov)
-            gp_covariance(&f, w->k_st, ns, k_ss, cov, work);
+            gp_covariance(&f, w->f_st, ns, t_ss ? t_ss : k_ss, cov, work);
         seconds[NNGP_PHASE_VARIANCE] = timer_now() - t0;
     }
     return rc;

@@ -13,6 +13,7 @@ Usage: nngp_reference.py DIR. DIR holds meta.txt (written by the C test):
     sw2 v1 v2 ...
     sb2 v1 v2 ...
     posterior depth sw2 sb2
+    kernel ntk            (optional: regress with the neural tangent kernel Theta instead of K)
 and raw little-endian arrays x_train.bin, y_train.bin, x_test.bin, x_valid.bin (float64, row-major)
 and test_label.bin, valid_label.bin (int32). Writes DIR/results.txt, one line per grid point and
 depth: "sw2 sb2 depth status test_acc valid_acc lml noise_used" (status 1 ok, 2 failed), and
@@ -39,6 +40,8 @@ def read_meta(path):
             meta[key] = [float(v) for v in vals]
         elif key == "posterior":
             meta["posterior"] = (int(vals[0]), float(vals[1]), float(vals[2]))
+        elif key == "kernel":
+            meta["ntk"] = vals[0] == "ntk"
     return meta
 
 
@@ -69,6 +72,51 @@ def relu_step(k, d1, d2, sw2, sb2):
 
 def diag_step(d, sw2, sb2):
     return sb2 + sw2 / 2 * d
+
+
+def ntk_step(th, k, d1, d2, sw2, sb2):
+    """Theta^l = K^l + sw2 (pi - t)/(2 pi) Theta^{l-1}, t the angle of K^{l-1} (Jacot et al.);
+    returns (K^l, Theta^l) from K^{l-1} = k and Theta^{l-1} = th."""
+    norm = np.sqrt(np.outer(d1, d2))
+    safe = np.where(norm > 0, norm, 1.0)
+    t = np.arccos(np.clip(np.where(norm > 0, k / safe, 0.0), -1.0, 1.0))
+    k_new = relu_step(k, d1, d2, sw2, sb2)
+    return k_new, k_new + sw2 * (math.pi - t) / (2 * math.pi) * th
+
+
+class Layers:
+    """The kernel blocks of one (sw2, sb2) layer by layer: K (and Theta with the NTK) of the
+    train x train, test x train, valid x train and test x test blocks and their diagonals; .f()
+    gives the blocks regressed with (Theta with the NTK, else K)."""
+
+    def __init__(self, xt, xs, xv, sw2, sb2, ntk):
+        self.sw2, self.sb2, self.ntk = sw2, sb2, ntk
+        pts = {"t": xt, "s": xs, "v": xv}
+        self.k = {a + b: layer0(pts[a], pts[b], sw2, sb2) for a, b in ("tt", "st", "vt", "ss")}
+        self.d = {a: layer0_diag(pts[a], sw2, sb2) for a in "tsv"}
+        self.th = dict(self.k)
+        self.td = dict(self.d)
+
+    def step(self):
+        sw2, sb2, d = self.sw2, self.sb2, self.d
+        for blk in list(self.k):
+            d1, d2 = d[blk[0]], d[blk[1]]
+            if self.ntk:
+                self.k[blk], self.th[blk] = ntk_step(self.th[blk], self.k[blk], d1, d2, sw2, sb2)
+            else:
+                self.k[blk] = relu_step(self.k[blk], d1, d2, sw2, sb2)
+        for a in "tsv":
+            d[a] = diag_step(d[a], sw2, sb2)
+            self.td[a] = d[a] + sw2 / 2 * self.td[a]
+        if self.ntk:   # a point with itself: angle 0 exactly (arccos of a rounded 1 is ~1e-8)
+            for blk in ("tt", "ss"):
+                np.fill_diagonal(self.th[blk], self.td[blk[0]])
+
+    def f(self, blk):
+        return self.th[blk] if self.ntk else self.k[blk]
+
+    def fd(self, a):
+        return self.td[a] if self.ntk else self.d[a]
 
 
 def factor(k, noise, noise_max):
@@ -106,15 +154,14 @@ def main():
     ls = load(d, "test_label.bin", (ns,), np.int32)
     lv = load(d, "valid_label.bin", (nv,), np.int32)
     lmax = max(m["depths"])
+    ntk = m.get("ntk", False)
     out = []
     for sw2 in m["sw2"]:
         for sb2 in m["sb2"]:
-            ktt, kst, kvt = layer0(xt, xt, sw2, sb2), layer0(xs, xt, sw2, sb2), layer0(xv, xt, sw2, sb2)
-            dt, ds, dv = layer0_diag(xt, sw2, sb2), layer0_diag(xs, sw2, sb2), layer0_diag(xv, sw2, sb2)
+            lay = Layers(xt, xs, xv, sw2, sb2, ntk)
             for depth in range(1, lmax + 1):
-                ktt, kst, kvt = (relu_step(ktt, dt, dt, sw2, sb2), relu_step(kst, ds, dt, sw2, sb2),
-                                 relu_step(kvt, dv, dt, sw2, sb2))
-                dt, ds, dv = diag_step(dt, sw2, sb2), diag_step(ds, sw2, sb2), diag_step(dv, sw2, sb2)
+                lay.step()
+                ktt, kst, kvt = lay.f("tt"), lay.f("st"), lay.f("vt")
                 if depth not in m["depths"]:
                     continue
                 ok, s2 = factor(ktt, m["noise"], m["noise_max"])
@@ -133,12 +180,10 @@ def main():
 
     if "posterior" in m:
         depth, sw2, sb2 = m["posterior"]
-        ktt, kst, kss = layer0(xt, xt, sw2, sb2), layer0(xs, xt, sw2, sb2), layer0(xs, xs, sw2, sb2)
-        dt, ds = layer0_diag(xt, sw2, sb2), layer0_diag(xs, sw2, sb2)
+        lay = Layers(xt, xs, xv, sw2, sb2, ntk)
         for _ in range(depth):
-            ktt, kst, kss = (relu_step(ktt, dt, dt, sw2, sb2), relu_step(kst, ds, dt, sw2, sb2),
-                             relu_step(kss, ds, ds, sw2, sb2))
-            dt, ds = diag_step(dt, sw2, sb2), diag_step(ds, sw2, sb2)
+            lay.step()
+        ktt, kst, kss, ds = lay.f("tt"), lay.f("st"), lay.f("ss"), lay.fd("s")
         ok, s2 = factor(ktt, m["noise"], m["noise_max"])
         a = ktt + s2 * np.eye(nt)
         mean = kst @ np.linalg.solve(a, yt)
