@@ -37,6 +37,12 @@ h5file_t *h5_open(const char *path);
 /* Removes "<path>.tmp.*" files left by a writer that was killed mid-write (call once at start,
  * before any writer of path runs). Returns the number removed. */
 int h5_remove_stale(const char *path);
+/* Until changed, every object path given to f that is the group `from` or below it means the same
+ * path under `to` instead (both absolute group paths, under 32 characters; to NULL: no alias). So
+ * code that writes or reads one layout (e.g. /nngp/...) serves another group of the same layout
+ * (/ntk/...). Returns 0 or NN_ERR_RUNTIME (a name too long). */
+int h5_set_alias(h5file_t *f, const char *from, const char *to);
+
 /* Closes a file from h5_open, or abandons (deletes) an uncommitted h5_create. Accepts NULL. */
 void h5_close(h5file_t **f);
 

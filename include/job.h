@@ -26,6 +26,10 @@ void grid_free(grid_t *g);
 
 typedef enum { SOLVER_AUTO, SOLVER_LAPACK, SOLVER_SCALAPACK } solver_t;
 
+/* The kernels a job regresses with ([nngp] kernel), as bits: the NNGP kernel K and the neural
+ * tangent kernel Theta (kernel.h). */
+enum { KERNEL_NNGP = 1, KERNEL_NTK = 2 };
+
 typedef struct {
     int enabled;                /* the job has an [nngp] section */
     grid_t depth;               /* integers >= 1 */
@@ -39,6 +43,8 @@ typedef struct {
     int covariance;             /* store the full test covariance of reported models (default 0) */
     int search_train;           /* > 0: the grid on the first search_train training examples, then
                                    each depth's selected model fitted on all (default 0: off) */
+    unsigned kernels;           /* KERNEL_* bits, default KERNEL_NNGP: each kernel is a sweep of
+                                   its own, written under /nngp and /ntk */
     double check_threshold;     /* a fit's self-check passes with scaled residuals at most this
                                    (nngp_check.h; default 16, HPL's), > 0 */
 } nngp_spec_t;

@@ -10,6 +10,7 @@
 /* Sizes of the problem: points of each split, features per point, regression targets. */
 typedef struct {
     int ntrain, ntest, nvalid, dim, ntargets;
+    int ntk;                /* the NTK's arrays beside the NNGP kernel's (nngp_problem_t.ntk) */
 } nngp_sizes_t;
 
 typedef struct {

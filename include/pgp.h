@@ -59,7 +59,9 @@ void pgp_grid_destroy(pgp_grid_t **g);
  *                     points (Gram + layer 0 + d steps) straight into the factor's array.
  * Test and validation kernels (n x m/P each) are kept in all three, and their Gram tiles too
  * with PGP_STORE_GRAM. Every store computes each entry by the same operations: the results are
- * the same (bit-identical with this project's OpenBLAS; tests/test_pgp.c allows 1e-13). */
+ * the same (bit-identical with this project's OpenBLAS; tests/test_pgp.c allows 1e-13).
+ * With the NTK (p->ntk) Theta's lower tiles, test and validation tiles are kept beside K's
+ * (~0.5 n^2/P more), and the store is LAYER or GRAM: Theta's step needs K's previous layer. */
 typedef enum { PGP_STORE_FACTOR = 0, PGP_STORE_LAYER = 1, PGP_STORE_GRAM = 2 } pgp_store_t;
 
 typedef struct pgp_work pgp_work_t;
@@ -67,7 +69,7 @@ typedef struct pgp_work pgp_work_t;
 /* Allocates the local tiles of every kernel matrix of the problem over grid g (borrowed; so is
  * every array of p, which must be the same on every rank and outlive the work object) and, with
  * PGP_STORE_GRAM, computes the Gram tiles. Returns NULL on every rank if any rank runs out of
- * memory (message set). */
+ * memory (message set), or with NN_ERR_INPUT for the NTK with PGP_STORE_FACTOR. */
 pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_store_t store);
 /* Frees a work object; accepts NULL and sets *w = NULL. Not collective. */
 void pgp_work_destroy(pgp_work_t **w);
@@ -118,13 +120,14 @@ int pgp_work_holds(const pgp_work_t *w, int depth, double sw2, double sb2);
  * work object (pgp_work_bytes), and in addition during pgp_posterior (pgp_posterior_bytes; cov:
  * the covariance is asked for, whose ntest^2 output array is the caller's and not counted).
  * Replicated problem arrays (the caller's) are not counted; the small replicated vectors are.
- * The factor's array counts as its lower blocks, the part that is ever resident. */
+ * The factor's array counts as its lower blocks, the part that is ever resident. ntk: with the
+ * NTK's arrays. */
 size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol,
-                      int nb, pgp_store_t store);
+                      int nb, pgp_store_t store, int ntk);
 size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, int cov);
 /* The most memory-hungry (fastest) store whose work object plus posterior fits in budget bytes
- * per rank, or -1 if even PGP_STORE_FACTOR does not fit. */
+ * per rank, or -1 if even PGP_STORE_FACTOR (PGP_STORE_LAYER with the NTK) does not fit. */
 int pgp_store_choose(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol, int nb,
-                     int cov, size_t budget);
+                     int cov, size_t budget, int ntk);
 
 #endif

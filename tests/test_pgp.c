@@ -343,11 +343,12 @@ static const double pairs[4][2] = {{1.6, 0.1}, {2.5, 0.5}, {1.0, 0.0}, {3.0, 1.0
 
 /* Items and posteriors (depth 3, with covariance) on every grid, block sizes 16 and 32 (300 =
  * 18 x 16 + 12 = 9 x 32 + 12), the three stores; group c of a layout runs variance pair c. */
-static void items_on_every_grid(int nclass, uint64_t seed)
+static void items_on_every_grid(int nclass, uint64_t seed, int ntk)
 {
     blobs_t b = blobs_make(seed, nclass, 20, 300, 100, 50);
     const int depths[] = {1, 2, 3, 4};
     nngp_problem_t prob = blobs_problem(&b, depths, 4, 1e-6, 0.1);
+    prob.ntk = ntk;
     int shapes[8][2], ns = grid_shapes(shapes);
     for (int s = 0; s < ns; s++) {
         int color, p = shapes[s][0], q = shapes[s][1];
@@ -355,7 +356,8 @@ static void items_on_every_grid(int nclass, uint64_t seed)
         ref_t ref = ref_compute(&prob, pairs[color % 4][0], pairs[color % 4][1], 3, 1, comm);
         compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_GRAM, &ref, RTOL);
         compare_on_grid(&prob, comm, p, q, 32, PGP_STORE_LAYER, &ref, RTOL);
-        compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_FACTOR, &ref, RTOL);
+        if (!ntk)   /* the NTK keeps K beside Theta: layer or gram */
+            compare_on_grid(&prob, comm, p, q, 16, PGP_STORE_FACTOR, &ref, RTOL);
         ref_free(&ref);
         par_comm_free(&comm);
     }
@@ -365,13 +367,20 @@ static void items_on_every_grid(int nclass, uint64_t seed)
 static void test_binary_items(void **state)
 {
     (void)state;
-    items_on_every_grid(2, 11);
+    items_on_every_grid(2, 11, 0);
+}
+
+/* The NTK (Theta regressed with instead of K) on every grid, against the LAPACK path's NTK. */
+static void test_ntk_items(void **state)
+{
+    (void)state;
+    items_on_every_grid(3, 13, 1);
 }
 
 static void test_three_class_items(void **state)
 {
     (void)state;
-    items_on_every_grid(3, 12);
+    items_on_every_grid(3, 12, 0);
 }
 
 /* The posterior at depth 0 (K^0 = sb2 + sw2 x.x'/20 has rank 21, so noise 1e-2 keeps
@@ -635,9 +644,9 @@ static void test_memory_estimates(void **state)
     (void)state;
     const int n = 16000, nt = 1000;
     double full = 8.0 * n * n;
-    double f = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_FACTOR);
-    double l = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_LAYER);
-    double gr = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_GRAM);
+    double f = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_FACTOR, 0);
+    double l = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_LAYER, 0);
+    double gr = (double)pgp_work_bytes(n, nt, 0, 1, 1, 2, 0, PGP_STORE_GRAM, 0);
     print_message("n = %d on 1x2 (test %d): full kernel %.2f GB; per rank FACTOR %.2f GB, "
                   "LAYER %.2f GB, GRAM %.2f GB; posterior +%.2f GB\n", n, nt, full * 1e-9,
                   f * 1e-9, l * 1e-9, gr * 1e-9,
@@ -647,15 +656,15 @@ static void test_memory_estimates(void **state)
     assert_true(f < 0.32 * full && f > 0.25 * full);
     assert_true(l < 0.57 * full && l > 0.5 * full);
     assert_true(gr < 0.86 * full && gr > 0.75 * full);
-    double f4 = (double)pgp_work_bytes(n, nt, 0, 1, 2, 2, 0, PGP_STORE_FACTOR);
+    double f4 = (double)pgp_work_bytes(n, nt, 0, 1, 2, 2, 0, PGP_STORE_FACTOR, 0);
     assert_true(f4 < 0.2 * full);
     size_t post = pgp_posterior_bytes(n, nt, 1, 2, 0, 0);
-    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post), PGP_STORE_GRAM);
-    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post - 1),
+    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post, 0), PGP_STORE_GRAM);
+    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)gr + post - 1, 0),
                      PGP_STORE_LAYER);
-    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)f + post),
+    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)f + post, 0),
                      PGP_STORE_FACTOR);
-    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)f), -1);
+    assert_int_equal(pgp_store_choose(n, nt, 0, 1, 1, 2, 0, 0, (size_t)f, 0), -1);
 }
 
 /* The acceptance size: n = 2000 Fashion-MNIST (T-shirt/top vs Shirt, and all ten classes),
@@ -771,6 +780,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         TIMED(test_binary_items),
         TIMED(test_three_class_items),
+        TIMED(test_ntk_items),
         TIMED(test_depth0_posterior),
         TIMED(test_jitter_retry),
         TIMED(test_stores_agree),

@@ -162,7 +162,8 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     int workers;   /* items computed at the same time */
     int lmax = (int)p->depth.v[p->depth.n - 1];
     nngp_sizes_t z = {.ntrain = (int)n, .ntest = ds->test, .nvalid = ds->validation,
-                      .dim = (int)dim, .ntargets = (int)k};
+                      .dim = (int)dim, .ntargets = (int)k,
+                      .ntk = (p->kernels & KERNEL_NTK) != 0};
     nngp_layout_t lay;
     int fits = (search ? nngp_layout_choose_search(p, &z, threads, budget, &lay)
                        : nngp_layout_choose(p, &z, threads, budget, &lay)) == NN_OK;

@@ -33,7 +33,8 @@ typedef enum {
     K_GRID,     /* grid_t, every value within bounds (INTEGRAL: integers, sorted, distinct) */
     K_CLASSES,  /* data_spec_t classes/nclasses */
     K_DATASET,  /* data_spec_t kind */
-    K_PGRID     /* nngp_spec_t grid_p/grid_q from "PxQ" or "auto" */
+    K_PGRID,    /* nngp_spec_t grid_p/grid_q from "PxQ" or "auto" */
+    K_KERNELS   /* unsigned KERNEL_* bits from a list of "nngp", "ntk" */
 } ktype_t;
 
 enum { B_LO = 1, B_LO_OPEN = 2, B_HI = 4, B_HI_OPEN = 8, B_INTEGRAL = 16 };
@@ -86,6 +87,7 @@ static const keydef_t nngp_keys[] = {
     {"grid", K_PGRID, N(grid_p), 0, 0, 0, 0, NULL},
     {"covariance", K_BOOL, N(covariance), 0, 0, 0, 0, NULL},
     {"search_train", K_INT, N(search_train), 0, B_LO, 0, 0, NULL},
+    {"kernel", K_KERNELS, N(kernels), 0, 0, 0, 0, NULL},
     {"check_threshold", K_NUM, N(check_threshold), 0, B_LO | B_LO_OPEN, 0, 0, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef N
@@ -467,6 +469,35 @@ static int set_dataset(const char *file, const entry_t *en, const char *secname,
                     "mnist, cifar10 or synthetic)", v);
 }
 
+/* K_KERNELS: a comma-separated list of "nngp" and "ntk" (any case, each at most once) as
+ * KERNEL_* bits. */
+static int set_kernels(const char *file, const entry_t *en, const char *secname, void *dst)
+{
+    static const char *const names[2] = {"nngp", "ntk"};
+    unsigned bits = 0;
+    const char *p = en->value;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        int k = 0;
+        while (k < 2 && !(strlen(names[k]) == len && strncasecmp(p, names[k], len) == 0))
+            k++;
+        if (k == 2 || bits & (1u << k))
+            return key_fail(file, en->line, secname, en->key, k == 2 ? "unknown kernel '%.*s' "
+                            "(nngp, ntk, or both: nngp, ntk)" : "kernel '%.*s' listed twice",
+                            (int)len, p);
+        bits |= 1u << k;
+        p += len;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ',' && *++p == '\0')
+            return key_fail(file, en->line, secname, en->key, "a kernel name after the last ','");
+    }
+    memcpy(dst, &bits, sizeof bits);
+    return 0;
+}
+
 /* Parses en->value as kd says into the struct at base. */
 static int set_key(const char *file, const keydef_t *kd, const entry_t *en, const char *secname,
                    void *base)
@@ -486,6 +517,7 @@ static int set_key(const char *file, const keydef_t *kd, const entry_t *en, cons
     case K_CLASSES: return set_classes(file, en, secname, base);
     case K_DATASET: return set_dataset(file, en, secname, dst);
     case K_PGRID: return set_pgrid(file, en, secname, base);
+    case K_KERNELS: return set_kernels(file, en, secname, dst);
     }
     return key_fail(file, en->line, secname, en->key, "internal error: unhandled key type");
 }
@@ -553,6 +585,7 @@ static int set_defaults(job_t *job, const char *file)
     n->covariance = 0;
     n->search_train = 0;
     n->check_threshold = NNGP_CHECK_THRESHOLD_DEFAULT;
+    n->kernels = KERNEL_NNGP;
 
     cnn_defaults(&job->cnn.base);
 

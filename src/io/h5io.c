@@ -639,10 +639,34 @@ static int prepare_existing(h5file_t *f, const char *path, int rank, const hsize
  * without writing values; HDF5 allocates no storage for it and reads give the fill value 0. */
 static const char no_values[1];
 
+int h5_set_alias(h5file_t *f, const char *from, const char *to)
+{
+    if (!to || !from) {
+        f->alias_from[0] = f->alias_to[0] = '\0';
+        return NN_OK;
+    }
+    if (strlen(from) >= sizeof f->alias_from || strlen(to) >= sizeof f->alias_to)
+        return h5io_fail(NN_ERR_RUNTIME, f, from, "alias names too long");
+    strcpy(f->alias_from, from);
+    strcpy(f->alias_to, to);
+    return NN_OK;
+}
+
+const char *h5io_alias(const h5file_t *f, const char *path, char *buf, size_t len)
+{
+    size_t n = f && path ? strlen(f->alias_from) : 0;
+    if (n == 0 || strncmp(path, f->alias_from, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+        return path;
+    snprintf(buf, len, "%s%s", f->alias_to, path + n);
+    return buf;
+}
+
 /* Writes (creating or replacing) a dataset; filetype is the type stored, memtype describes data. */
 static int write_dataset(h5file_t *f, const char *path, int rank, const size_t *dims,
                          hid_t memtype, hid_t filetype, const void *data)
 {
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);
     int rc = check_writable(f, path);
     if (rc)
         return rc;
@@ -752,6 +776,8 @@ int h5_write_strings(h5file_t *f, const char *path, size_t n, const char *const 
 static int write_attr(h5file_t *f, const char *obj, const char *name, hid_t filetype,
                       hid_t memtype, const void *value)
 {
+    char alias[H5IO_PATH_MAX];
+    obj = h5io_alias(f, obj, alias, sizeof alias);
     int rc = check_writable(f, obj);
     if (rc)
         return rc;
@@ -819,6 +845,8 @@ int h5_write_attr_double(h5file_t *f, const char *obj, const char *name, double 
  * name is NULL or ""); one that already is a scale is left as it is. */
 int h5_make_scale(h5file_t *f, const char *path, const char *name)
 {
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);
     int rc = check_writable(f, path);
     if (rc)
         return rc;
@@ -863,6 +891,9 @@ int h5_write_dimension(h5file_t *f, const char *path, size_t n)
  * The scale's length must equal the dimension's size. Attaching twice is harmless. */
 int h5_attach_scale(h5file_t *f, const char *dataset, int dim, const char *scale)
 {
+    char alias_d[H5IO_PATH_MAX], alias_s[H5IO_PATH_MAX];
+    dataset = h5io_alias(f, dataset, alias_d, sizeof alias_d);
+    scale = h5io_alias(f, scale, alias_s, sizeof alias_s);
     int rc = check_writable(f, dataset);
     if (rc)
         return rc;

@@ -16,7 +16,14 @@ struct h5file {
     char *path;    /* the path the caller named (used in every message) */
     char *tmp;     /* "<path>.tmp.<pid>" until committed; NULL for h5_open */
     int image;     /* 1 from h5_create_image: kept in memory, saved whole by h5_save */
+    char alias_from[32], alias_to[32];   /* h5_set_alias; empty: none */
 };
+
+enum { H5IO_PATH_MAX = 1024 };
+/* path with f's alias applied (h5_set_alias): a path equal to or below alias_from moves under
+ * alias_to, written into buf; any other path comes back unchanged. Every public function that
+ * takes an object path passes it through here first. */
+const char *h5io_alias(const h5file_t *f, const char *path, char *buf, size_t len);
 
 /* Records "<file>: <obj>: <formatted message>" (obj may be NULL), followed by the innermost
  * HDF5 error description if the HDF5 error stack holds one; returns code. */

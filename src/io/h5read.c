@@ -33,6 +33,8 @@ int h5io_object_exists(const h5file_t *f, const char *path)
 
 int h5_exists(h5file_t *f, const char *path, const char *attr)
 {
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);
     if (!h5io_object_exists(f, path))
         return 0;
     if (!attr)
@@ -54,6 +56,8 @@ static int check_file(const h5file_t *f, const char *obj)
 /* Opens the dataset at path into *did. */
 static int open_dataset(h5file_t *f, const char *path, hid_t *did)
 {
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);
     int rc = check_file(f, path);
     if (rc)
         return rc;
@@ -83,6 +87,8 @@ static const char *class_name(H5T_class_t c)
 int h5_dims(h5file_t *f, const char *path, int *rank, size_t dims[H5IO_MAX_RANK])
 {
     hid_t did = -1;
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);   /* so that messages name it too */
     int rc = open_dataset(f, path, &did);
     if (rc)
         return rc;
@@ -109,6 +115,8 @@ static int read_dataset(h5file_t *f, const char *path, hid_t memtype, int intege
                         void *buf, size_t count)
 {
     hid_t did = -1;
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);   /* so that messages name it too */
     int rc = open_dataset(f, path, &did);
     if (rc)
         return rc;
@@ -206,6 +214,8 @@ static int read_strings(hid_t id, int is_attr, hid_t ftype, size_t n, char **out
 int h5_read_strings(h5file_t *f, const char *path, char ***strings, int *n)
 {
     hid_t did = -1;
+    char alias[H5IO_PATH_MAX];
+    path = h5io_alias(f, path, alias, sizeof alias);   /* so that messages name it too */
     int rc = open_dataset(f, path, &did);
     if (rc)
         return rc;
@@ -239,6 +249,8 @@ int h5_read_strings(h5file_t *f, const char *path, char ***strings, int *n)
 /* Opens attribute name of obj into *aid, checking it holds exactly one value. */
 static int open_scalar_attr(h5file_t *f, const char *obj, const char *name, hid_t *aid)
 {
+    char alias[H5IO_PATH_MAX];
+    obj = h5io_alias(f, obj, alias, sizeof alias);
     int rc = check_file(f, obj);
     if (rc)
         return rc;
@@ -338,6 +350,8 @@ static herr_t collect_name(hid_t gid, const char *name, const H5L_info_t *info, 
  * *names = NULL, *n = 0. */
 int h5_list(h5file_t *f, const char *group, char ***names, int *n)
 {
+    char alias[H5IO_PATH_MAX];
+    group = h5io_alias(f, group, alias, sizeof alias);
     int rc = check_file(f, group);
     if (rc)
         return rc;

@@ -25,6 +25,8 @@ double nngp_lapack_bytes(const nngp_sizes_t *z, int threads, int covariance)
     double gram = n * n + mv * n;                    /* shared by the threads */
     double per_thread = 2 * n * n + m * n;           /* kernel being stepped, factor, test block
                                                         (validation rows only ever in a tile) */
+    if (z->ntk)   /* Theta's train and test blocks beside K's */
+        per_thread += n * n + m * n;
     /* each thread's work object keeps the buffers of the posteriors it computes */
     double post = n * m + (covariance ? 2 * m * m : 0);   /* a reported model's posterior */
     return 8.0 * (gram + threads * (per_thread + post)) +
@@ -35,7 +37,7 @@ double nngp_scalapack_bytes(const nngp_sizes_t *z, int nprow, int npcol, int nb,
                             int covariance)
 {
     return (double)pgp_work_bytes(z->ntrain, z->ntest, z->nvalid, z->ntargets, nprow, npcol, nb,
-                                  (pgp_store_t)store) +
+                                  (pgp_store_t)store, z->ntk) +
            fmax((double)pgp_posterior_bytes(z->ntrain, z->ntest, nprow, npcol, nb, covariance),
                 nngp_check_bytes(z->ntrain, z->ntargets)) +   /* one after the other */
            data_bytes(z);
@@ -81,7 +83,8 @@ static int smallest_group(const nngp_sizes_t *z, int nb, int cov, double budget)
     for (int g = 1; g <= (1 << 20); g *= 2) {
         int p, q;
         pgp_grid_shape(g, &p, &q);
-        if (nngp_scalapack_bytes(z, p, q, nb, PGP_STORE_FACTOR, cov) <= budget)
+        if (nngp_scalapack_bytes(z, p, q, nb, z->ntk ? PGP_STORE_LAYER : PGP_STORE_FACTOR,
+                                 cov) <= budget)
             return g;
     }
     return 0;
@@ -124,13 +127,14 @@ int nngp_layout_choose(const nngp_spec_t *spec, const nngp_sizes_t *z, int threa
     out->nprow = p;
     out->npcol = q;
     out->store = pgp_store_choose(z->ntrain, z->ntest, z->nvalid, z->ntargets, p, q, out->nb, cov,
-                                  (size_t)(budget > data_bytes(z) ? budget - data_bytes(z) : 0));
-    /* a job that builds one kernel (one variance pair, one depth) has nothing to keep */
-    if (out->store > PGP_STORE_FACTOR && spec->sigma_w2.n * spec->sigma_b2.n == 1 &&
-        spec->depth.n == 1)
-        out->store = PGP_STORE_FACTOR;
-    out->bytes = nngp_scalapack_bytes(z, p, q, out->nb, out->store < 0 ? PGP_STORE_FACTOR : out->store,
-                                      cov);
+                                  (size_t)(budget > data_bytes(z) ? budget - data_bytes(z) : 0),
+                                  z->ntk);
+    /* a job that builds one kernel (one variance pair, one depth) has nothing to keep (but the
+     * NTK's step needs K beside Theta) */
+    int least = z->ntk ? PGP_STORE_LAYER : PGP_STORE_FACTOR;
+    if (out->store > least && spec->sigma_w2.n * spec->sigma_b2.n == 1 && spec->depth.n == 1)
+        out->store = least;
+    out->bytes = nngp_scalapack_bytes(z, p, q, out->nb, out->store < 0 ? least : out->store, cov);
     if (out->store < 0) {
         int need = smallest_group(z, out->nb, cov, budget);
         char hint[128] = "";

@@ -301,20 +301,21 @@ static void tiles_layer0(const tiles_t *t, view_t src, view_t dst, double sw2, d
     }
 }
 
-/* One layer step in place: drow (locr values) and dcol (locc values) are the previous layer's
+/* One layer step in place (with th.a, Theta beside K in th, same layout; else th is ignored):
+ * drow (locr values) and dcol (locc values) are the previous layer's
  * diagonals of the local rows' and columns' points. The step is symmetric in its two points, so
  * the transposed view (rows = local columns) gives the same values. Threads take block columns
  * (kernel_step's own loop then runs on one thread: nested regions are off), and every entry is
  * computed by the same code whatever the thread count. */
-static void tiles_step(const tiles_t *t, view_t v, const double *drow, const double *dcol,
-                       double sw2, double sb2)
+static void tiles_step(const tiles_t *t, view_t v, view_t th, const double *drow,
+                       const double *dcol, double sw2, double sb2)
 {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int jb = 0; jb < t->nbc; jb++) {
-        int ld, j0 = jb * t->nb;
-        double *c = tiles_col(t, v, jb, &ld);
-        kernel_step(c, ld, tiles_ncol(t, jb), t->locr - t->il0[jb], dcol + j0,
-                    drow + t->il0[jb], sw2, sb2);
+        int ld, ldt = 0, j0 = jb * t->nb;
+        double *c = tiles_col(t, v, jb, &ld), *tc = th.a ? tiles_col(t, th, jb, &ldt) : NULL;
+        kernel_step_ntk(c, ld, tc, ldt, tiles_ncol(t, jb), t->locr - t->il0[jb], dcol + j0,
+                        drow + t->il0[jb], sw2, sb2);
     }
 }
 
@@ -375,6 +376,12 @@ struct pgp_work {
     double *gd_t, *gd_s, *gd_v;  /* Gram diagonals |x|^2 / dim, replicated */
     double *kd_t, *kd_s, *kd_v;  /* the current layer's diagonals */
     double *kd_tmp;              /* FACTOR: the train diagonal while a kernel is rebuilt */
+    /* p.ntk: the NTK Theta beside K (kernel.h), regressed with instead of K: its packed lower
+     * train tiles (the store is LAYER or GRAM), test and validation tiles, diagonals */
+    double *st, *ths, *thv;
+    double *td_t, *td_s, *td_v;
+    double *f_s, *f_v;           /* the test / validation kernel regressed with: ks, kv or ths, thv */
+    double *fd_t, *fd_s;         /* and the diagonals: kd_* or td_* */
     double *drow, *dcol;         /* tt rows / columns: previous-layer diagonals, local order */
     double *dcol_s, *dcol_v;     /* ts / tv columns */
     double gram_seconds;
@@ -403,7 +410,8 @@ void pgp_work_destroy(pgp_work_t **pw)
     double **arrays[] = {&w->sg, &w->sk, &w->f, &w->gs, &w->ks, &w->gv, &w->kv, &w->alpha,
                          &w->ms_loc, &w->mv_loc, &w->mean_s, &w->mean_v, &w->gd_t, &w->gd_s,
                          &w->gd_v, &w->kd_t, &w->kd_s, &w->kd_v, &w->kd_tmp, &w->drow, &w->dcol,
-                         &w->dcol_s, &w->dcol_v};
+                         &w->dcol_s, &w->dcol_v, &w->st, &w->ths, &w->thv, &w->td_t, &w->td_s,
+                         &w->td_v};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(*arrays[i]);
     free(w);
@@ -414,8 +422,26 @@ double pgp_work_gram_seconds(const pgp_work_t *w) { return w ? w->gram_seconds :
 
 static size_t local_size(const tiles_t *t) { return (size_t)t->lld * (t->locc > 0 ? t->locc : 1); }
 
+/* The NTK's arrays of w (p.ntk), flagging a failure in *fail. */
+static void ntk_alloc(pgp_work_t *w, int *fail)
+{
+    const nngp_problem_t *p = &w->p;
+    w->st = nn_alloc_doubles_or_flag(w->tt.packed, fail);
+    w->ths = nn_alloc_doubles_or_flag(local_size(&w->ts), fail);
+    if (p->nvalid > 0)
+        w->thv = nn_alloc_doubles_or_flag(local_size(&w->tv), fail);
+    w->td_t = nn_alloc_doubles_or_flag((size_t)p->ntrain, fail);
+    w->td_s = nn_alloc_doubles_or_flag((size_t)p->ntest, fail);
+    w->td_v = nn_alloc_doubles_or_flag((size_t)p->nvalid, fail);
+}
+
 pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_store_t store)
 {
+    if (p->ntk && store < PGP_STORE_LAYER) {
+        nn_fail(NN_ERR_INPUT, "pgp: the NTK keeps K beside Theta: store layer or gram, not "
+                "factor");
+        return NULL;
+    }
     pgp_work_t *w = calloc(1, sizeof *w);
     int fail = w == NULL;
     if (w) {
@@ -464,7 +490,13 @@ pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_st
             w->dcol = nn_alloc_doubles_or_flag((size_t)w->tt.locc, &fail);
             w->dcol_s = nn_alloc_doubles_or_flag((size_t)w->ts.locc, &fail);
             w->dcol_v = nn_alloc_doubles_or_flag((size_t)w->tv.locc, &fail);
+            if (p->ntk)
+                ntk_alloc(w, &fail);
         }
+        w->f_s = p->ntk ? w->ths : w->ks;
+        w->f_v = p->ntk ? w->thv : w->kv;
+        w->fd_t = p->ntk ? w->td_t : w->kd_t;
+        w->fd_s = p->ntk ? w->td_s : w->kd_s;
     }
     if (!all_ok(g->comm, !fail)) {
         pgp_work_destroy(&w);
@@ -472,7 +504,7 @@ pgp_work_t *pgp_work_create(const pgp_grid_t *g, const nngp_problem_t *p, pgp_st
                 "%d validation points on a %d x %d grid: %.3g GB per rank)", p->ntrain, p->ntest,
                 p->nvalid, g->nprow, g->npcol,
                 pgp_work_bytes(p->ntrain, p->ntest, p->nvalid, p->ntargets, g->nprow, g->npcol,
-                               g->nb, store) * 1e-9);
+                               g->nb, store, p->ntk) * 1e-9);
         return NULL;
     }
     /* replicated diagonals, computed the same way on every rank */
@@ -524,6 +556,23 @@ static void layer0_all(pgp_work_t *w, double sw2, double sb2, int with_valid, do
         tiles_layer0(&w->tv, kv, kv, sw2, sb2);
 }
 
+/* With the NTK, Theta^0 = K^0 of every kept block and diagonal (after layer0_all). */
+static void ntk_layer0(pgp_work_t *w, int with_valid)
+{
+    const nngp_problem_t *p = &w->p;
+    if (!p->ntk)
+        return;
+    int valid = with_valid && p->nvalid > 0;
+    tiles_copy(&w->tt, (view_t){w->sk, 1}, (view_t){w->st, 1});
+    tiles_copy(&w->ts, (view_t){w->ks, 0}, (view_t){w->ths, 0});
+    if (valid)
+        tiles_copy(&w->tv, (view_t){w->kv, 0}, (view_t){w->thv, 0});
+    memcpy(w->td_t, w->kd_t, (size_t)p->ntrain * sizeof *w->td_t);
+    memcpy(w->td_s, w->kd_s, (size_t)p->ntest * sizeof *w->td_s);
+    if (valid)
+        memcpy(w->td_v, w->kd_v, (size_t)p->nvalid * sizeof *w->td_v);
+}
+
 /* One layer l-1 -> l of every kept block; the diagonals advance last, since the off-diagonal
  * steps read the previous layer's diagonals. */
 static void step_all(pgp_work_t *w, double sw2, double sb2, int with_valid)
@@ -535,16 +584,24 @@ static void step_all(pgp_work_t *w, double sw2, double sb2, int with_valid)
     gather_diag(w->tt.gcol, w->tt.locc, w->kd_t, w->dcol);
     gather_diag(w->ts.gcol, w->ts.locc, w->kd_s, w->dcol_s);
     if (w->store >= PGP_STORE_LAYER)
-        tiles_step(&w->tt, (view_t){w->sk, 1}, w->drow, w->dcol, sw2, sb2);
-    tiles_step(&w->ts, (view_t){w->ks, 0}, w->drow, w->dcol_s, sw2, sb2);
+        tiles_step(&w->tt, (view_t){w->sk, 1}, (view_t){w->st, 1}, w->drow, w->dcol, sw2, sb2);
+    tiles_step(&w->ts, (view_t){w->ks, 0}, (view_t){w->ths, 0}, w->drow, w->dcol_s, sw2, sb2);
     if (valid) {
         gather_diag(w->tv.gcol, w->tv.locc, w->kd_v, w->dcol_v);
-        tiles_step(&w->tv, (view_t){w->kv, 0}, w->drow, w->dcol_v, sw2, sb2);
+        tiles_step(&w->tv, (view_t){w->kv, 0}, (view_t){w->thv, 0}, w->drow, w->dcol_v, sw2,
+                   sb2);
     }
     kernel_diag_step(w->kd_t, p->ntrain, sw2, sb2);
     kernel_diag_step(w->kd_s, p->ntest, sw2, sb2);
     if (valid)
         kernel_diag_step(w->kd_v, p->nvalid, sw2, sb2);
+    if (p->ntk) {   /* Theta^l(x,x) from K^l(x,x) and Theta^{l-1}(x,x) */
+        kernel_ntk_diag_step(w->td_t, w->kd_t, p->ntrain, sw2);
+        kernel_ntk_diag_step(w->td_s, w->kd_s, p->ntest, sw2);
+        if (valid)
+            kernel_ntk_diag_step(w->td_v, w->kd_v, p->nvalid, sw2);
+        tiles_set_diag(&w->tt, (view_t){w->st, 1}, w->td_t, 0.0);
+    }
     /* on the diagonal the step is the diagonal recursion: use its value exactly, as
      * kernel_step_sym does */
     if (w->store >= PGP_STORE_LAYER)
@@ -558,9 +615,9 @@ static void build_kernel(pgp_work_t *w, int depth, double sw2, double sb2, doubl
 {
     const tiles_t *t = &w->tt;
     view_t f = {w->f, 0};
-    if (w->store >= PGP_STORE_LAYER) {
-        tiles_copy(t, (view_t){w->sk, 1}, f);
-        tiles_set_diag(t, f, w->kd_t, s2);
+    if (w->store >= PGP_STORE_LAYER) {   /* Theta with the NTK */
+        tiles_copy(t, (view_t){w->p.ntk ? w->st : w->sk, 1}, f);
+        tiles_set_diag(t, f, w->fd_t, s2);
         return;
     }
     const nngp_problem_t *p = &w->p;
@@ -573,7 +630,7 @@ static void build_kernel(pgp_work_t *w, int depth, double sw2, double sb2, doubl
     for (int l = 1; l <= depth; l++) {
         gather_diag(t->grow, t->locr, w->kd_tmp, w->drow);
         gather_diag(t->gcol, t->locc, w->kd_tmp, w->dcol);
-        tiles_step(t, f, w->drow, w->dcol, sw2, sb2);
+        tiles_step(t, f, (view_t){NULL, 0}, w->drow, w->dcol, sw2, sb2);
         kernel_diag_step(w->kd_tmp, p->ntrain, sw2, sb2);
         tiles_set_diag(t, f, w->kd_tmp, 0.0);
     }
@@ -599,7 +656,7 @@ static int factor_depth(pgp_work_t *w, int depth, double sw2, double sb2, double
         return 0;
     double mean_diag = 0.0;
     for (int i = 0; i < n; i++)
-        mean_diag += w->kd_t[i];
+        mean_diag += w->fd_t[i];
     mean_diag /= n;
     for (;;) {
         build_kernel(w, depth, sw2, sb2, s2, seconds);
@@ -701,6 +758,7 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
     int lmax = p->depths[p->ndepth - 1];
     double t0 = timer_now();
     layer0_all(w, sw2, sb2, 1, r->seconds);
+    ntk_layer0(w, 1);
     r->seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - r->seconds[NNGP_PHASE_GRAM];
 
     int di = 0;
@@ -725,9 +783,9 @@ int pgp_item_run(pgp_work_t *w, double sw2, double sb2, nngp_result_t *r)
         rc = solve_targets(w, l, sw2, sb2, r->noise_used[di], r->info[di]);
         if (rc)
             return rc;
-        predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, w->mean_s);
+        predict(w, &w->ts, w->f_s, &w->ms, w->ms_loc, w->mean_s);
         if (p->nvalid > 0)
-            predict(w, &w->tv, w->kv, &w->mv, w->mv_loc, w->mean_v);
+            predict(w, &w->tv, w->f_v, &w->mv, w->mv_loc, w->mean_v);
         nngp_result_ok(r, di, p, w->mean_s, w->mean_v, log_marginal(w));
         r->seconds[NNGP_PHASE_SOLVE] += timer_now() - t0;
         di++;
@@ -784,15 +842,18 @@ static int solve_lower_one_row(pgp_work_t *w, double *v)
 typedef struct {
     tiles_t t;
     double *k, *drow, *dcol;
+    double *th;                  /* p.ntk: Theta's tiles beside k */
 } test_prior_t;
 
 /* Allocates a test prior of ns points over g into a zeroed tp. Returns 0, or 1 if this rank is
  * out of memory (test_prior_free releases what was allocated). */
-static int test_prior_alloc(test_prior_t *tp, int ns, const pgp_grid_t *g)
+static int test_prior_alloc(test_prior_t *tp, int ns, const pgp_grid_t *g, int ntk)
 {
     int fail = tiles_init(&tp->t, ns, ns, g, 1) != 0;
     if (!fail) {
         tp->k = nn_alloc_doubles_or_flag(local_size(&tp->t), &fail);
+        if (ntk)
+            tp->th = nn_alloc_doubles_or_flag(local_size(&tp->t), &fail);
         tp->drow = nn_alloc_doubles_or_flag((size_t)tp->t.locr, &fail);
         tp->dcol = nn_alloc_doubles_or_flag((size_t)tp->t.locc, &fail);
     }
@@ -802,6 +863,7 @@ static int test_prior_alloc(test_prior_t *tp, int ns, const pgp_grid_t *g)
 static void test_prior_free(test_prior_t *tp)
 {
     free(tp->k);
+    free(tp->th);
     free(tp->drow);
     free(tp->dcol);
     tiles_free(&tp->t);
@@ -822,24 +884,29 @@ static int posterior_model(pgp_work_t *w, int depth, double sw2, double sb2, tes
         *inf = w->held.info;
         return 0;
     }
-    view_t vss = {tp ? tp->k : NULL, 0};
+    view_t vss = {tp ? tp->k : NULL, 0}, vth = {tp ? tp->th : NULL, 0};
     if (tp) {
         tiles_gram(&tp->t, vss, p->x_test, p->x_test, p->dim, w->gd_s);
         tiles_layer0(&tp->t, vss, vss, sw2, sb2);
+        if (vth.a)   /* Theta^0 = K^0 */
+            tiles_copy(&tp->t, vss, vth);
     }
     double t0 = timer_now();
     layer0_all(w, sw2, sb2, 0, seconds);
+    ntk_layer0(w, 0);
     for (int l = 1; l <= depth; l++) {
         if (p->poll)
             p->poll();
         if (tp) {   /* before kd_s advances */
             gather_diag(tp->t.grow, tp->t.locr, w->kd_s, tp->drow);
             gather_diag(tp->t.gcol, tp->t.locc, w->kd_s, tp->dcol);
-            tiles_step(&tp->t, vss, tp->drow, tp->dcol, sw2, sb2);
+            tiles_step(&tp->t, vss, vth, tp->drow, tp->dcol, sw2, sb2);
         }
         step_all(w, sw2, sb2, 0);
         if (tp)
             tiles_set_diag(&tp->t, vss, w->kd_s, 0.0);
+        if (vth.a)
+            tiles_set_diag(&tp->t, vth, w->td_s, 0.0);
     }
     seconds[NNGP_PHASE_RECURSION] += timer_now() - t0 - seconds[NNGP_PHASE_GRAM];
     int rc = factor_depth(w, depth, sw2, sb2, s2, inf, seconds);
@@ -855,7 +922,7 @@ static int posterior_model(pgp_work_t *w, int depth, double sw2, double sb2, tes
 static void posterior_mean(pgp_work_t *w, double *mean)
 {
     w->post_lml = log_marginal(w);
-    predict(w, &w->ts, w->ks, &w->ms, w->ms_loc, mean);
+    predict(w, &w->ts, w->f_s, &w->ms, w->ms_loc, mean);
 }
 
 /* var_j = kss_j - |L^-1 k_j|^2 for the ntest > 0 test points: V = L^-1 K_ts in place of w's
@@ -867,7 +934,7 @@ static int posterior_variance(pgp_work_t *w, double *colsum, double *var)
     const pgp_grid_t *g = w->g;
     const tiles_t *t = &w->ts;
     int nt = w->p.ntrain, ns = w->p.ntest, one = 1, rc;
-    double *v = w->ks, d_one = 1.0;
+    double *v = w->f_s, d_one = 1.0;
     w->held.valid = 0;
     if (nt > 0 && g->nprow == 1 && (rc = solve_lower_one_row(w, v)) != NN_OK)
         return rc;
@@ -884,7 +951,7 @@ static int posterior_variance(pgp_work_t *w, double *colsum, double *var)
     }
     par_sum_doubles(g->comm, colsum, (size_t)ns);
     for (int j = 0; j < ns; j++)
-        var[j] = w->kd_s[j] - colsum[j];   /* kd_s = K^depth(x*, x*) */
+        var[j] = w->fd_s[j] - colsum[j];   /* K^depth(x*, x*) (Theta^depth with the NTK) */
     return NN_OK;
 }
 
@@ -896,15 +963,15 @@ static void posterior_covariance(pgp_work_t *w, test_prior_t *tp, double *cov)
     int nt = w->p.ntrain, ns = w->p.ntest, one = 1;
     double d_one = 1.0, d_mone = -1.0;
     if (nt > 0)
-        pdsyrk_("L", "T", &ns, &nt, &d_mone, w->ks, &one, &one, w->ts.desc, &d_one, tp->k, &one,
-                &one, t->desc);
+        pdsyrk_("L", "T", &ns, &nt, &d_mone, w->f_s, &one, &one, w->ts.desc, &d_one,
+                tp->th ? tp->th : tp->k, &one, &one, t->desc);
     memset(cov, 0, (size_t)ns * ns * sizeof *cov);
     for (int j = 0; j < t->locc; j++)
         for (int i = 0; i < t->locr; i++) {
             int gi = t->grow[i], gj = t->gcol[j];
             if (gi < gj)
                 continue;
-            double x = tp->k[(size_t)j * t->lld + i];
+            double x = (tp->th ? tp->th : tp->k)[(size_t)j * t->lld + i];
             cov[(size_t)gi * ns + gj] = x;
             if (gi != gj)
                 cov[(size_t)gj * ns + gi] = x;
@@ -924,7 +991,7 @@ int pgp_posterior(pgp_work_t *w, int depth, double sw2, double sb2, double *mean
     test_prior_t prior = {0}, *tp = cov ? &prior : NULL;
     double *colsum = nn_alloc_doubles_or_flag(ns, &fail);
     if (tp)
-        fail |= test_prior_alloc(tp, ns, g);
+        fail |= test_prior_alloc(tp, ns, g, p->ntk);
     if (!all_ok(g->comm, !fail)) {
         rc = nn_fail(NN_ERR_NOMEM, "pgp_posterior: out of memory (%d train, %d test points, %d x "
                      "%d grid)", p->ntrain, ns, g->nprow, g->npcol);
@@ -969,7 +1036,7 @@ static size_t full_local(int m, int n, int nb, int r, int c, int nprow, int npco
 }
 
 size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol,
-                      int nb, pgp_store_t store)
+                      int nb, pgp_store_t store, int ntk)
 {
     if (nb <= 0)
         nb = PGP_NB_DEFAULT;
@@ -987,6 +1054,8 @@ size_t pgp_work_bytes(int ntrain, int ntest, int nvalid, int ntargets, int nprow
             size_t kx = full_local(ntrain, ntest, nb, r, c, nprow, npcol) +
                         (nvalid > 0 ? full_local(ntrain, nvalid, nb, r, c, nprow, npcol) : 0);
             d += kx * (store >= PGP_STORE_GRAM ? 2 : 1);
+            if (ntk)   /* Theta's train, test and validation tiles and diagonals */
+                d += packed + kx + (size_t)ntrain + ntest + nvalid;
             d += full_local(ntrain, ntargets, nb, r, c, nprow, npcol) +
                  full_local(ntest, ntargets, nb, r, c, nprow, npcol) +
                  full_local(nvalid, ntargets, nb, r, c, nprow, npcol);
@@ -1020,12 +1089,12 @@ size_t pgp_posterior_bytes(int ntrain, int ntest, int nprow, int npcol, int nb, 
 }
 
 int pgp_store_choose(int ntrain, int ntest, int nvalid, int ntargets, int nprow, int npcol, int nb,
-                     int cov, size_t budget)
+                     int cov, size_t budget, int ntk)
 {
     size_t post = pgp_posterior_bytes(ntrain, ntest, nprow, npcol, nb, cov);
-    for (int s = PGP_STORE_GRAM; s >= PGP_STORE_FACTOR; s--)
-        if (pgp_work_bytes(ntrain, ntest, nvalid, ntargets, nprow, npcol, nb, (pgp_store_t)s) +
-                post <= budget)
+    for (int s = PGP_STORE_GRAM; s >= (ntk ? PGP_STORE_LAYER : PGP_STORE_FACTOR); s--)
+        if (pgp_work_bytes(ntrain, ntest, nvalid, ntargets, nprow, npcol, nb, (pgp_store_t)s,
+                           ntk) + post <= budget)
             return s;
     return -1;
 }

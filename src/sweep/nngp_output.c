@@ -453,6 +453,25 @@ const char *nngp_self_check(const nngp_state_t *s, nngp_check_t *worst, int *nch
     return failed ? "FAILED" : pending ? "PENDING" : "PASSED";
 }
 
+const char *nngp_self_check_all(nngp_state_t *const *s, int n, nngp_check_t *worst,
+                                int *nchecked)
+{
+    int failed = 0, pending = 0;
+    *worst = (nngp_check_t){0.0, 0.0};
+    *nchecked = 0;
+    for (int k = 0; k < n; k++) {
+        nngp_check_t w;
+        int c;
+        const char *v = nngp_self_check(s[k], &w, &c);
+        failed |= strcmp(v, "FAILED") == 0;
+        pending |= strcmp(v, "PENDING") == 0;
+        worst->solve = w.solve > worst->solve ? w.solve : worst->solve;
+        worst->factor = w.factor > worst->factor ? w.factor : worst->factor;
+        *nchecked += c;
+    }
+    return failed ? "FAILED" : pending ? "PENDING" : "PASSED";
+}
+
 /* <group>/{solve_residual, factor_residual, seconds, passed} over <group>/depth for a fits
  * table trained on ntrain examples. */
 static int write_check_table(h5file_t *f, const nngp_state_t *s, const nngp_fits_t *fits,
@@ -491,8 +510,8 @@ static int write_check_table(h5file_t *f, const nngp_state_t *s, const nngp_fits
     return st;
 }
 
-/* /nngp/check: each fit's scaled residuals, the threshold, and the verdict, also as the root
- * attribute self_check. */
+/* /nngp/check: each fit's scaled residuals, the threshold, and the kernel's verdict (the root
+ * attribute self_check sums up every kernel's). */
 static int write_check(h5file_t *f, const nngp_state_t *s)
 {
     nngp_check_t worst;
@@ -507,7 +526,6 @@ static int write_check(h5file_t *f, const nngp_state_t *s)
                                     "solver's factor, alpha its weights, n = ntrain");
     if (!st) st = h5_write_attr_double(f, "/nngp/check", "threshold", s->job->nngp.check_threshold);
     if (!st) st = h5_write_attr_str(f, "/nngp/check", "result", verdict);
-    if (!st) st = h5_write_attr_str(f, "/", "self_check", verdict);
     return st;
 }
 
@@ -533,17 +551,34 @@ static int write_final(h5file_t *f, const nngp_state_t *s)
     return st;
 }
 
-int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const char *state_name)
+/* One kernel's results, written as /nngp/... (the caller's alias moves them to its group). */
+static int write_kernel(h5file_t *f, const nngp_state_t *s)
 {
     int fresh = !h5_exists(f, "/nngp", NULL);
-    int st = write_provenance(f, s, state_name);
-    if (!st && fresh) st = write_data(f, s->ds);
-    if (!st) st = write_grid(f, s, fresh);
+    int st = write_grid(f, s, fresh);
+    if (!st) st = h5_write_attr_str(f, "/nngp", "kernel", s->ntk ? "ntk" : "nngp");
     if (!st) st = write_best(f, s, fresh);
     if (!st) st = write_fits(f, s, &s->post, "/nngp/posterior", "/nngp/uncertainty",
                              "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
     if (!st && s->job->nngp.search_train) st = write_final(f, s);
     if (!st) st = write_check(f, s);
+    return st;
+}
+
+int nngp_state_write(h5file_t *f, nngp_state_t *const *s, int n, const char *path,
+                     const char *state_name)
+{
+    int st = write_provenance(f, s[0], state_name);
+    if (!st && !h5_exists(f, "/data", NULL)) st = write_data(f, s[0]->ds);
+    for (int k = 0; k < n && !st; k++) {
+        st = h5_set_alias(f, "/nngp", s[k]->group);
+        if (!st) st = write_kernel(f, s[k]);
+        h5_set_alias(f, NULL, NULL);
+    }
+    nngp_check_t worst;
+    int nchecked;
+    if (!st) st = h5_write_attr_str(f, "/", "self_check",
+                                    nngp_self_check_all(s, n, &worst, &nchecked));
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -601,6 +636,11 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     int st = sweep_resume_open(path, "nngp", s->job->text, &f);
     if (st || !f)
         return st;
+    st = h5_set_alias(f, "/nngp", s->group);
+    if (!st && !h5_exists(f, "/nngp", NULL)) {   /* this kernel's group not written yet */
+        h5_close(&f);
+        return NN_OK;
+    }
     size_t grid = (size_t)s->nd * s->nitems;
     if (!st) st = read_grid_f64(f, "/nngp/test_accuracy", s->test_accuracy, grid);
     if (!st) st = read_grid_f64(f, "/nngp/validation_accuracy", s->validation_accuracy, grid);

@@ -35,6 +35,8 @@ typedef struct {
 typedef struct {
     const job_t *job;
     const dataset_t *ds;
+    int ntk;                        /* the kernel regressed with: 0 the NNGP's K, 1 the NTK Theta */
+    const char *group;              /* where its results go: "/nngp" or "/ntk" (same layout) */
     int nd, nw, nb, nitems;
     int ntrain_search;              /* training examples of the grid: all, or search_train */
     int *depths;
@@ -70,14 +72,21 @@ typedef struct {
  * (NaN-free maxima; 0 when nothing was checked), the number of fits checked to *nchecked. */
 const char *nngp_self_check(const nngp_state_t *s, nngp_check_t *worst, int *nchecked);
 
-/* Writes the whole state into f (from h5_create_image for path; new, or holding an earlier
- * write, whose values are overwritten) with root attribute state = state_name, and saves it to
- * path atomically: a "running" state in the background (path is the previous save until the
- * disk has it), any other state before this returns. */
-int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const char *state_name);
-/* Loads finished items (and posteriors) from an earlier file at path into s. Returns 0 (also when
- * the file does not exist: nothing loaded), or NN_ERR_INPUT if the file is not a results file of
- * this same job. */
+/* The self-check over several kernels' states: "FAILED" if one's is, else "PENDING" if one's is,
+ * else "PASSED"; worst and nchecked over all (nngp_self_check). */
+const char *nngp_self_check_all(nngp_state_t *const *s, int n, nngp_check_t *worst,
+                                int *nchecked);
+
+/* Writes the whole state of a job, its n kernels' states (each under its group, same layout),
+ * into f (from h5_create_image for path; new, or holding an earlier write, whose values are
+ * overwritten) with root attribute state = state_name, and saves it to path atomically: a
+ * "running" state in the background (path is the previous save until the disk has it), any
+ * other state before this returns. */
+int nngp_state_write(h5file_t *f, nngp_state_t *const *s, int n, const char *path,
+                     const char *state_name);
+/* Loads finished items (and final fits) from an earlier file at path into s (its group).
+ * Returns 0 (also when the file or the group does not exist: nothing loaded), or NN_ERR_INPUT if
+ * the file is not a results file of this same job. */
 int nngp_state_resume(nngp_state_t *s, const char *path);
 
 #endif

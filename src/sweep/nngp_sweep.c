@@ -30,7 +30,9 @@ const char *const select_rule_names[SELECT_NRULES] = {"test_accuracy", "validati
 /* The stage running: the grid (and its posteriors) on the search's training examples, or the
  * final fits on all of them (search_train); each has its own problem, layout and work objects. */
 typedef struct {
-    nngp_state_t *state;
+    nngp_state_t *state;            /* the kernel being computed */
+    nngp_state_t **states;          /* every kernel of the job (all written by a checkpoint) */
+    int nstates;
     nngp_problem_t problem;
     nngp_layout_t *layout;          /* the stage's (state->layout or state->final_layout) */
     double *gram_seconds;           /* where the stage's Gram seconds go */
@@ -134,11 +136,13 @@ static void state_arrays_free(nngp_state_t *s)
         free(t[k].d ? (void *)*t[k].d : t[k].i ? (void *)*t[k].i : (void *)*t[k].u);
 }
 
-static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
+static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk)
 {
     memset(s, 0, sizeof *s);
     s->job = job;
     s->ds = ds;
+    s->ntk = ntk;
+    s->group = ntk ? "/ntk" : "/nngp";
     s->nd = job->nngp.depth.n;
     s->nw = job->nngp.sigma_w2.n;
     s->nb = job->nngp.sigma_b2.n;
@@ -178,7 +182,7 @@ static int checkpoint(sweep_ctx_t *c, const char *state_name)
     double t0 = timer_now();
     if (!c->image && !(c->image = h5_create_image(c->out_path)))
         return NN_ERR_RUNTIME;
-    int st = nngp_state_write(c->image, c->state, c->out_path, state_name);
+    int st = nngp_state_write(c->image, c->states, c->nstates, c->out_path, state_name);
     c->written = 1;
     c->last_write_end = timer_now();
     c->last_write_seconds = c->last_write_end - t0;
@@ -250,7 +254,7 @@ static int choose_layout(sweep_ctx_t *c, int slots, int search, int nfits)
     const nngp_state_t *s = c->state;
     const nngp_problem_t *p = &c->problem;
     nngp_sizes_t z = {.ntrain = p->ntrain, .ntest = p->ntest, .nvalid = p->nvalid,
-                      .dim = p->dim, .ntargets = p->ntargets};
+                      .dim = p->dim, .ntargets = p->ntargets, .ntk = p->ntk};
     double mine = HUGE_VAL;
     int st = nngp_memory_per_rank(par_node_size(), &mine);
     double budget = par_min_double(mine);   /* every rank takes part, whatever its st */
@@ -577,7 +581,7 @@ static void confirm_ahead(nngp_state_t *s)
 
 /* The problem of the grid: its training examples are the first ntrain of the dataset's. */
 static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const int *depths,
-                                   int ntrain)
+                                   int ntrain, int ntk)
 {
     nngp_problem_t p = {.dim = ds->dim, .ntargets = ds->ntargets, .ntrain = ntrain,
                         .ntest = ds->test.n, .nvalid = ds->validation.n,
@@ -585,7 +589,7 @@ static nngp_problem_t make_problem(const job_t *job, const dataset_t *ds, const 
                         .x_valid = ds->validation.x, .test_label = ds->test.label,
                         .valid_label = ds->validation.label, .depths = depths,
                         .ndepth = job->nngp.depth.n, .noise = job->nngp.noise,
-                        .noise_max = job->nngp.noise_max, .poll = par_poll};
+                        .noise_max = job->nngp.noise_max, .ntk = ntk, .poll = par_poll};
     return p;
 }
 
@@ -699,66 +703,98 @@ static int run_final(sweep_ctx_t *c, int slots)
                      NULL, "final");
 }
 
-/* Rank 0, at the end of a complete run: the self-check's verdict in the log; a FAILED one is
- * NN_ERR_CHECK under --strict. */
-static int log_self_check(const nngp_state_t *s, int strict)
+/* Rank 0, at the end of a complete run: the self-check's verdict over every kernel in the log;
+ * a FAILED one is NN_ERR_CHECK under --strict. */
+static int log_self_check(nngp_state_t *const *s, int n, int strict)
 {
     nngp_check_t worst;
-    int n;
-    const char *verdict = nngp_self_check(s, &worst, &n);
+    int nchecked;
+    const char *verdict = nngp_self_check_all(s, n, &worst, &nchecked);
     char what[256];
     snprintf(what, sizeof what, "%d fit(s), scaled residuals at most %.2g (solve) and %.2g "
-             "(factorization) against threshold %g; see /nngp/check", n, worst.solve,
-             worst.factor, s->job->nngp.check_threshold);
+             "(factorization) against threshold %g; see /nngp/check", nchecked, worst.solve,
+             worst.factor, s[0]->job->nngp.check_threshold);
     return sweep_check_verdict(verdict, what, strict);
+}
+
+/* One kernel's search (grid and posteriors) and final fits, on the state c->state (resumed
+ * already). Collective. */
+static int run_kernel(sweep_ctx_t *c, int slots)
+{
+    nngp_state_t *s = c->state;
+    const job_t *job = s->job;
+    const dataset_t *ds = s->ds;
+    c->layout = &s->layout;
+    c->gram_seconds = &s->gram_seconds;
+    c->problem = make_problem(job, ds, s->depths, s->ntrain_search, s->ntk);
+    int st = par_agree(choose_layout(c, slots, job->nngp.search_train > 0, 0));
+    if (st == NN_OK && s->layout.solver == SOLVER_LAPACK)
+        st = leader_work(c);
+    int done_items = 0;
+    for (int i = 0; i < s->nitems; i++)
+        done_items += s->item_done[i];
+    if (st == NN_OK && done_items < s->nitems) {
+        char search[64] = "";
+        if (job->nngp.search_train)
+            snprintf(search, sizeof search, " (a search: the first %d of %d)", s->ntrain_search,
+                     ds->train.n);
+        log_info("%s sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train%s / %d test, "
+                 "%d rank(s)%s", s->ntk ? "NTK" : "NNGP", s->nitems, s->nd, s->ntrain_search,
+                 search, ds->test.n, par_size(), done_items ? " (resumed)" : "");
+        log_layout(&s->layout);
+        st = run_grid(c);
+    }
+    if (st == NN_OK)
+        st = run_posteriors(c);
+    if (st == NN_OK && job->nngp.search_train)
+        st = run_final(c, slots);
+    release_work(c);
+    return st;
+}
+
+/* Allocates the state of every kernel of the job into s (NNGP first) and, with resume, loads
+ * what an earlier run finished; every rank learns which items are done. Returns the agreed
+ * status; *n is the number of states allocated (to free). */
+static int states_open(const job_t *job, const dataset_t *ds, const sweep_options_t *opt,
+                       nngp_state_t *s, int *n)
+{
+    int st = NN_OK;
+    *n = 0;
+    for (int ntk = 0; ntk < 2 && st == NN_OK; ntk++) {
+        if (!(job->nngp.kernels & (ntk ? KERNEL_NTK : KERNEL_NNGP)))
+            continue;
+        st = par_agree(state_alloc(&s[*n], job, ds, ntk));
+        s[*n].command_line = opt->command_line;
+        s[*n].hostnames = par_hostnames();
+        s[*n].t_start = timer_now();
+        provenance_now(s[*n].start_time, sizeof s[*n].start_time);
+        ++*n;
+    }
+    if (st == NN_OK && par_rank() == 0 && h5_remove_stale(opt->out_path) > 0)
+        log_info("removed temporary files of an earlier run that was killed mid-write");
+    for (int k = 0; k < *n && st == NN_OK; k++) {
+        if (par_rank() == 0 && opt->resume)
+            st = nngp_state_resume(&s[k], opt->out_path);
+        st = par_agree(st);
+        if (st == NN_OK)   /* the first file is written once the first items are handed out */
+            par_bcast(s[k].item_done, (size_t)s[k].nitems, 0);
+    }
+    return st;
 }
 
 int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt)
 {
-    nngp_state_t s;
-    sweep_ctx_t c = {.state = &s, .out_path = opt->out_path, .layout = &s.layout,
-                     .gram_seconds = &s.gram_seconds};
+    nngp_state_t s[2], *states[2] = {&s[0], &s[1]};
+    int n = 0;
+    sweep_ctx_t c = {.states = states, .out_path = opt->out_path};
     int slots = opt->threads < 1 ? 1 : opt->threads > MAX_SLOTS ? MAX_SLOTS : opt->threads;
     int rank = par_rank();
-    int st = par_agree(state_alloc(&s, job, ds));
-    s.command_line = opt->command_line;
-    s.hostnames = par_hostnames();
-    s.t_start = timer_now();
-    provenance_now(s.start_time, sizeof s.start_time);
-
-    /* Resume: rank 0 reads the earlier file; every rank learns what is done. */
-    if (st == NN_OK) {
-        if (rank == 0 && h5_remove_stale(opt->out_path) > 0)
-            log_info("removed temporary files of an earlier run that was killed mid-write");
-        if (rank == 0 && opt->resume)
-            st = nngp_state_resume(&s, opt->out_path);
-        st = par_agree(st);
+    int st = states_open(job, ds, opt, s, &n);
+    c.nstates = n;
+    for (int k = 0; k < n && st == NN_OK; k++) {
+        c.state = &s[k];
+        st = run_kernel(&c, slots);
     }
-    if (st == NN_OK)   /* the first file is written once the first items are handed out */
-        par_bcast(s.item_done, (size_t)s.nitems, 0);
-    c.problem = make_problem(job, ds, s.depths, s.ntrain_search);
-    if (st == NN_OK)
-        st = par_agree(choose_layout(&c, slots, job->nngp.search_train > 0, 0));
-    if (st == NN_OK && s.layout.solver == SOLVER_LAPACK)
-        st = leader_work(&c);
-    int done_items = 0;
-    for (int i = 0; i < s.nitems; i++)
-        done_items += s.item_done[i];
-    if (st == NN_OK && done_items < s.nitems) {
-        char search[64] = "";
-        if (job->nngp.search_train)
-            snprintf(search, sizeof search, " (a search: the first %d of %d)", s.ntrain_search,
-                     ds->train.n);
-        log_info("NNGP sweep: %d (sigma_w2, sigma_b2) items x %d depths, %d train%s / %d test, "
-                 "%d rank(s)%s", s.nitems, s.nd, s.ntrain_search, search, ds->test.n, par_size(),
-                 done_items ? " (resumed)" : "");
-        log_layout(&s.layout);
-        st = run_grid(&c);
-    }
-    if (st == NN_OK)
-        st = run_posteriors(&c);
-    if (st == NN_OK && job->nngp.search_train)
-        st = run_final(&c, slots);
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
@@ -770,11 +806,12 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         if (st == NN_OK)
             st = wst;
         if (st == NN_OK)
-            st = log_self_check(&s, opt->strict);
+            st = log_self_check(states, n, opt->strict);
         h5_close(&c.image);
     }
     st = par_agree(st);
     release_work(&c);
-    state_free(&s);
+    for (int k = 0; k < n; k++)
+        state_free(&s[k]);
     return st;
 }
