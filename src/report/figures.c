@@ -137,9 +137,15 @@ static void list_heading(fig_ctx_t *c)
         fprintf(c->out, "\nFigures in %s:\n", c->dir);
 }
 
+const char *fig_kernel_name(const fig_ctx_t *c) { return c->ntk ? "NTK" : "NNGP"; }
+
 int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what)
 {
-    char path[4096];
+    char path[4096], renamed[256];
+    if (c->ntk && strncmp(name, "nngp-", 5) == 0) {   /* the NTK's figures beside the NNGP's */
+        snprintf(renamed, sizeof renamed, "ntk-%s", name + 5);
+        name = renamed;
+    }
     size_t len = strlen(c->dir);
     snprintf(path, sizeof path, "%s%s%s", c->dir, len && c->dir[len - 1] == '/' ? "" : "/", name);
     int st = plot_save(p, path);
@@ -172,8 +178,16 @@ int report_figures(h5file_t *f, const char *experiment, const char *dir, FILE *o
     fig_ctx_t c = {.f = f, .dir = dir, .out = out, .format = format};
     read_context(&c);
     int st = NN_OK;
-    if (!strcmp(experiment, "nngp"))
-        st = figures_nngp(&c);
+    if (!strcmp(experiment, "nngp")) {
+        if (h5_exists(f, "/nngp", NULL))
+            st = figures_nngp(&c);
+        if (!st && h5_exists(f, "/ntk", NULL)) {   /* the same figures of the /ntk group */
+            c.ntk = 1;
+            st = h5_set_alias(f, "/nngp", "/ntk");
+            if (!st) st = figures_nngp(&c);
+            h5_set_alias(f, NULL, NULL);
+        }
+    }
     else if (!strcmp(experiment, "cnn"))
         st = figures_cnn(&c);
     else

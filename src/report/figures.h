@@ -30,7 +30,12 @@ typedef struct {
     char state[32];                  /* root attribute "state" */
     char about[320];                 /* data set, classes, sizes and job: drawn under each title */
     int listed;                      /* figures listed on out so far */
+    int ntk;                         /* drawing the /ntk group (read through the /nngp alias):
+                                        files ntk-*.png instead of nngp-*.png, titles say NTK */
 } fig_ctx_t;
+
+/* "NTK" or "NNGP": the kernel of the figures being drawn. */
+const char *fig_kernel_name(const fig_ctx_t *c);
 
 /* Name of the class at position pos: Fashion-MNIST and CIFAR-10 names, MNIST digits, otherwise
  * "class N". Writes into buf (n bytes) and returns it. */

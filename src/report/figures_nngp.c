@@ -263,8 +263,10 @@ static int fig_accuracy_depth(fig_ctx_t *c, const grid_t *g, const char *note)
         free(dc.y);
         return NN_ERR_NOMEM;
     }
-    double top = fig_header(c, p, "NNGP test accuracy against depth, for each way of choosing "
-                                  "(σ_{w}², σ_{b}²)", note);
+    char title[160];
+    snprintf(title, sizeof title, "%s test accuracy against depth, for each way of choosing "
+             "(σ_{w}², σ_{b}²)", fig_kernel_name(c));
+    double top = fig_header(c, p, title, note);
     plot_axes_t a = depth_axes(p, g, &dc, top, W, H);
     for (int r = 0; r < dc.n; r++)
         plot_series(p, &a, &dc.used[r], nd, dc.x + r * nd, dc.y + r * nd);
@@ -499,8 +501,8 @@ static int fig_heatmaps(fig_ctx_t *c, const grid_t *g, const char *note)
     char title[200], shown[160] = "";
     if (h.n < (int)g->nd)
         snprintf(shown, sizeof shown, " (%d of %zu depths)", h.n, g->nd);
-    snprintf(title, sizeof title, "NNGP test accuracy over the (σ_{w}², σ_{b}²) grid, one panel "
-                                  "per depth%s", shown);
+    snprintf(title, sizeof title, "%s test accuracy over the (σ_{w}², σ_{b}²) grid, one panel "
+             "per depth%s", fig_kernel_name(c), shown);
     double top = fig_header(c, p, title, note) + 12;
     heat_ticks_t t;
     int st = heat_ticks(g, &t);
@@ -762,7 +764,10 @@ static int fig_timing(fig_ctx_t *c, const char *note)
         h5_free_names(names, nn);
         return NN_ERR_NOMEM;
     }
-    double top = fig_header(c, p, "Where the time goes: seconds per phase of the NNGP sweep", note);
+    char title[96];
+    snprintf(title, sizeof title, "Where the time goes: seconds per phase of the %s sweep",
+             fig_kernel_name(c));
+    double top = fig_header(c, p, title, note);
     const char *label[16];
     double widest = 0;
     for (size_t i = 0; i < n; i++) {

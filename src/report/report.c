@@ -11,6 +11,25 @@
 #include "report_cnn.h"
 #include "report_nngp.h"
 
+/* The NNGP job's report of each kernel it computed: /nngp, then /ntk (the same layout, read
+ * through the /nngp alias). */
+static int report_kernels(h5file_t *f, FILE *out, report_format_t format)
+{
+    int st = h5_exists(f, "/nngp", NULL) ? report_nngp(f, out, format) : NN_OK;
+    if (st || !h5_exists(f, "/ntk", NULL))
+        return st;
+    if (format != REPORT_CSV)
+        fprintf(out, "\nThe neural tangent kernel (NTK, /ntk): the same tables for the infinitely "
+                     "wide network trained by gradient descent (kernel regression with Theta; the "
+                     "variances are those of a GP with kernel Theta)\n\n");
+    else
+        fprintf(out, "# kernel ntk\n");
+    st = h5_set_alias(f, "/nngp", "/ntk");
+    if (!st) st = report_nngp(f, out, format);
+    h5_set_alias(f, NULL, NULL);
+    return st;
+}
+
 int report_print(const char *path, FILE *out, report_format_t format, const char *png_dir)
 {
     h5file_t *f = h5_open(path);
@@ -34,7 +53,7 @@ int report_print(const char *path, FILE *out, report_format_t format, const char
                      state, strcmp(state, "interrupted") == 0 ? "; continue it with --resume" : "");
     }
     if (strcmp(experiment, "nngp") == 0)
-        st = report_nngp(f, out, format);
+        st = report_kernels(f, out, format);
     else if (strcmp(experiment, "cnn") == 0)
         st = report_cnn(f, out, format);
     else

@@ -317,10 +317,14 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
     h5_read_attr_int(f, "/nngp", "ntrain", &ntrain);
     h5_read_attr_int(f, "/nngp", "ntest", &ntest);
     h5_read_attr_int(f, "/nngp", "nvalidation", &nvalid);
+    char *kernel = NULL;
+    int ntk = h5_read_attr_str(f, "/nngp", "kernel", &kernel) == NN_OK && !strcmp(kernel, "ntk");
+    free(kernel);
     if (format != REPORT_CSV)
-        fprintf(out, "NNGP sweep: %lld train%s / %lld test%s; grid %zu depths x %zu sigma_w2 x %zu "
+        fprintf(out, "%s sweep: %lld train%s / %lld test%s; grid %zu depths x %zu sigma_w2 x %zu "
                      "sigma_b2; %zu of %zu (sigma_w2, sigma_b2) items done\n",
-                ntrain, h5_exists(f, "/nngp/final", NULL) ? " (a search; final fits below)" : "",
+                ntk ? "NTK" : "NNGP", ntrain,
+                h5_exists(f, "/nngp/final", NULL) ? " (a search; final fits below)" : "",
                 ntest, nvalid ? " (+ validation)" : "", nd, nw[0], nb[0], ndone, items);
     if (ndone < items && format != REPORT_CSV)
         fprintf(out, "The best models below are chosen among the finished items only.\n");
