@@ -6,6 +6,7 @@
  * one rank with LAPACK (nngp.c), or on a group of ranks with ScaLAPACK (pgp.c), as nngp_layout
  * chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
+#include "limit_stage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -154,6 +155,8 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
                    fits_alloc(&s->final, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance));
     if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
+    if (limit_state_alloc(s) != NN_OK)
+        return NN_ERR_NOMEM;
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
     for (int r = 0; r < SELECT_NRULES; r++)
@@ -169,6 +172,7 @@ static void state_free(nngp_state_t *s)
     state_arrays_free(s);
     fits_free(&s->post);
     fits_free(&s->final);
+    limit_state_free(s);
     free(s->hostnames);
     memset(s, 0, sizeof *s);
 }
@@ -184,6 +188,9 @@ static int checkpoint(sweep_ctx_t *c, const char *state_name)
     c->last_write_seconds = c->last_write_end - t0;
     return st;
 }
+
+/* A checkpoint of state running (the [limit] stage's hook). */
+static int checkpoint_running(void *vctx) { return checkpoint(vctx, "running"); }
 
 /* The first file of a run, state running (par_schedule's started hook). */
 static int first_checkpoint(void *vctx)
@@ -759,6 +766,10 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         st = run_posteriors(&c);
     if (st == NN_OK && job->nngp.search_train)
         st = run_final(&c, slots);
+    if (st == NN_OK && s.limit) {
+        release_work(&c);   /* the [limit] stage needs none of the NNGP's work objects */
+        st = limit_stage_run(&s, slots, checkpoint_running, &c);
+    }
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
