@@ -38,13 +38,15 @@ double limit_loglog_slope(const double *x, const double *y, int n);
  * s is drawn from rng_seed_stream(seed, depth << 32 | width, s). error: mean over the networks
  * of the relative Frobenius error of K_N; error_stderr: its standard error (sample standard
  * deviation / sqrt(samples)); bias: the relative Frobenius error of the mean of the K_N. work
- * holds limit_cell_work_doubles(p, dim, width) doubles. */
+ * holds limit_cell_work_doubles(p, dim, width) doubles. poll (may be NULL) is called after each
+ * network, e.g. for a scheduler to answer requests. */
 typedef struct {
     double error, error_stderr, bias;
 } limit_cell_t;
 
 size_t limit_cell_work_doubles(int p, int dim, int width);
 limit_cell_t limit_cell(const double *x, int p, int dim, int depth, int width, double sw2,
-                        double sb2, int samples, uint64_t seed, const double *kref, double *work);
+                        double sb2, int samples, uint64_t seed, const double *kref, double *work,
+                        void (*poll)(void));
 
 #endif

@@ -131,7 +131,8 @@ static void test_cell_width(void **state)
     limit_nngp_kernel(x, P, DIM, 2, 1.8, 0.2, kref, diag);
     double *work = alloc_doubles(limit_cell_work_doubles(P, DIM, 1024));
     for (int i = 0; i < 4; i++) {
-        limit_cell_t c = limit_cell(x, P, DIM, 2, widths[i], 1.8, 0.2, samples, 5, kref, work);
+        limit_cell_t c =
+            limit_cell(x, P, DIM, 2, widths[i], 1.8, 0.2, samples, 5, kref, work, NULL);
         print_message("width %4d: error %.4f +- %.4f, bias %.4f\n", widths[i], c.error,
                       c.error_stderr, c.bias);
         assert_true(c.bias < c.error);
@@ -140,7 +141,8 @@ static void test_cell_width(void **state)
         err[i] = c.error;
         if (i > 0)
             assert_true(err[i] < err[i - 1]);
-        limit_cell_t again = limit_cell(x, P, DIM, 2, widths[i], 1.8, 0.2, samples, 5, kref, work);
+        limit_cell_t again =
+            limit_cell(x, P, DIM, 2, widths[i], 1.8, 0.2, samples, 5, kref, work, NULL);
         assert_memory_equal(&c, &again, sizeof c);
     }
     double slope = limit_loglog_slope(w, err, 4);

@@ -126,7 +126,8 @@ size_t limit_cell_work_doubles(int p, int dim, int width)
 }
 
 limit_cell_t limit_cell(const double *x, int p, int dim, int depth, int width, double sw2,
-                        double sb2, int samples, uint64_t seed, const double *kref, double *work)
+                        double sb2, int samples, uint64_t seed, const double *kref, double *work,
+                        void (*poll)(void))
 {
     size_t pp = (size_t)p * p;
     double *kn = work, *ksum = work + pp, *net = ksum + pp;
@@ -141,6 +142,8 @@ limit_cell_t limit_cell(const double *x, int p, int dim, int depth, int width, d
         m2 += delta * (e - mean);
         for (size_t i = 0; i < pp; i++)
             ksum[i] += kn[i];
+        if (poll)
+            poll();
     }
     for (size_t i = 0; i < pp; i++)
         ksum[i] /= samples;

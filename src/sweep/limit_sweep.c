@@ -123,7 +123,7 @@ static int run_limit_item(int k, int slot, void *result, void *vctx)
                           kref, diag);
         limit_cell_t r = limit_cell(s->ds->test.x, p, dim, s->depths[d], L->widths[cell % L->nw],
                                     L->sigma_w2[d], L->sigma_b2[d], spec->samples,
-                                    (uint64_t)spec->seed, kref, work);
+                                    (uint64_t)spec->seed, kref, work, par_poll);
         rec[REC_ERROR] = r.error;
         rec[REC_STDERR] = r.error_stderr;
         rec[REC_BIAS] = r.bias;
