@@ -633,8 +633,8 @@ static int limit_checks(const job_t *job, const char *file)
                         "the first points test inputs", lim->points, job->data.test);
     static const char *const pair[2] = {"sigma_w2", "sigma_b2"};
     for (int k = 0; k < 2; k++) {
-        int set = job_key_line(job, "limit", pair[k]), other = job_key_line(job, "limit", pair[1 - k]);
-        if (set && !other)
+        int set = job_key_line(job, "limit", pair[k]);
+        if (set && !job_key_line(job, "limit", pair[1 - k]))
             return key_fail(file, set, "limit", pair[k], "set %s too (or neither: each depth's "
                             "model selected by test accuracy)", pair[1 - k]);
     }
@@ -701,8 +701,8 @@ static int cross_checks(const job_t *job, const char *file)
 /* ---------------------------------------------------------------------------------------------
  * Public functions. */
 
-/* Builds the job from the entries: defaults, [data]/[nngp]/[limit]/[cnn]/[output] keys in file order,
- * then every variant as [cnn] with its own keys applied, then the cross-key checks. */
+/* Builds the job from the entries: defaults, [data]/[nngp]/[limit]/[cnn]/[output] keys in file
+ * order, then every variant as [cnn] with its own keys applied, then the cross-key checks. */
 static int build(job_t *job, const char *file)
 {
     const struct job_lines *l = job->lines;

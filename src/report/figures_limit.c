@@ -108,13 +108,16 @@ static void draw_limit(plot_t *p, const limit_data_t *l, double top, int W, int 
         plot_text(p, a.x + a.w / 2, a.y + a.h / 2, 16, PLOT_CENTER | PLOT_MIDDLE, PLOT_RED,
                   "no width measured yet");
     }
-    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28, "width N (units per hidden layer), log scale");
-    fig_axis_label_y(p, 16, a.y + a.h / 2, "error ||K_{N} - K^{L}||_{F} / ||K^{L}||_{F}, log scale");
+    fig_axis_label_x(p, a.x + a.w / 2, a.y + a.h + 28,
+                     "width N (units per hidden layer), log scale");
+    fig_axis_label_y(p, 16, a.y + a.h / 2,
+                     "error ||K_{N} - K^{L}||_{F} / ||K^{L}||_{F}, log scale");
     plot_text(p, 20, H - 42, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
               "Each point: mean over %lld random networks of depth L and width N (NNGP prior) on "
               "%lld test inputs; bars: +- one standard error.", l->samples, l->points);
     plot_text(p, 20, H - 24, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY,
-              "slope: least-squares slope of log(error) against log(N); the GP limit predicts -0.5.");
+              "slope: least-squares slope of log(error) against log(N); the GP limit predicts "
+              "-0.5.");
 }
 
 int figures_limit(fig_ctx_t *c, const char *note)
