@@ -1,4 +1,4 @@
-/* job.h - job files (INI, parsed with inih): sections [data], [nngp], [cnn], [output], and
+/* job.h - job files (INI, parsed with inih): sections [data], [nngp], [limit], [cnn], [output], and
  * [variant NAME] sections that override [cnn] keys for one CNN variant. Grid specs, defaults and
  * validation live here. Knows nothing numerical and nothing of MPI: rank 0 calls job_load(), the
  * driver broadcasts job->text, and the other ranks call job_parse() on the same text.
@@ -49,6 +49,17 @@ typedef struct {
                                    (nngp_check.h; default 16, HPL's), > 0 */
 } nngp_spec_t;
 
+/* [limit]: a stage of the NNGP job measuring how random networks of finite width approach the
+ * NNGP kernel (limit.h). */
+typedef struct {
+    int enabled;                /* the job has a [limit] section (which must set widths) */
+    grid_t widths;              /* integers 1..65536, sorted */
+    int samples;                /* networks per depth and width, >= 2, default 20 */
+    int points;                 /* the first `points` test inputs, 2..[data] test, default 100 */
+    double sigma_w2, sigma_b2;  /* both or neither set; NaN: each depth's selected model */
+    long long seed;             /* default 1 */
+} limit_spec_t;
+
 #define JOB_NAME_MAX 64
 #define JOB_LAYERS_MAX 1024
 #define JOB_MAX_VARIANTS 32
@@ -94,6 +105,7 @@ typedef struct {
     char *text;                     /* its full text (stored in the output file) */
     data_spec_t data;
     nngp_spec_t nngp;
+    limit_spec_t limit;
     cnn_job_t cnn;
     output_spec_t output;
     struct job_lines *lines;        /* private: where each key was written (job_key_line) */

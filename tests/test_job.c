@@ -421,7 +421,8 @@ static void expect_job_error(const char *text, const char *want1, const char *wa
     if (!strstr(nn_errmsg(), want1) || (want2 && !strstr(nn_errmsg(), want2)))
         fail_msg("job text:\n%s\nmessage \"%s\" lacks \"%s\"%s%s", text, nn_errmsg(), want1,
                  want2 ? " or " : "", want2 ? want2 : "");
-    if (job.text || job.lines || job.nngp.depth.v || job.nngp.sigma_w2.v || job.nngp.sigma_b2.v)
+    if (job.text || job.lines || job.nngp.depth.v || job.nngp.sigma_w2.v || job.nngp.sigma_b2.v ||
+        job.limit.widths.v)
         fail_msg("job text:\n%s\nleft memory in the job after an error", text);
     job_free(&job);
 }
@@ -695,6 +696,86 @@ static void test_job_load(void **state)
     rmdir(dir);
 }
 
+/* ---- [limit] -------------------------------------------------------------------------------- */
+
+/* The [limit] keys: values and their lines; the defaults (samples 20, points 100, seed 1, the
+ * variances NaN: each depth's selected model); every bad value names file, line and key. */
+static void test_limit_keys(void **state)
+{
+    (void)state;
+    job_t job;
+    const char *text = "[nngp]\ndepth = 1, 3\n[limit]\nwidths = 4096, 16, 64\nsamples = 5\n"
+                       "points = 50\nsigma_w2 = 2.5\nsigma_b2 = 0\nseed = -7\n";
+    if (job_parse(text, "jobs/x.ini", &job) != 0)
+        fail_msg("%s", nn_errmsg());
+    assert_true(job.limit.enabled);
+    assert_int_equal(job.limit.widths.n, 3);
+    assert_close(job.limit.widths.v[0], 16, 0);   /* integer grids are sorted */
+    assert_close(job.limit.widths.v[2], 4096, 0);
+    assert_int_equal(job.limit.samples, 5);
+    assert_int_equal(job.limit.points, 50);
+    assert_close(job.limit.sigma_w2, 2.5, 0);
+    assert_close(job.limit.sigma_b2, 0, 0);
+    assert_true(job.limit.seed == -7);
+    assert_int_equal(job_key_line(&job, "limit", "points"), 6);
+    job_free(&job);
+    assert_null(job.limit.widths.v);
+
+    if (job_parse("[nngp]\n[limit]\nwidths = 1:3\n", "jobs/x.ini", &job) != 0)
+        fail_msg("%s", nn_errmsg());
+    assert_true(job.limit.enabled);
+    assert_int_equal(job.limit.samples, 20);
+    assert_int_equal(job.limit.points, 100);
+    assert_true(job.limit.seed == 1);
+    assert_true(isnan(job.limit.sigma_w2) && isnan(job.limit.sigma_b2));
+    job_free(&job);
+    if (job_parse("[nngp]\n", "jobs/x.ini", &job) != 0)
+        fail_msg("%s", nn_errmsg());
+    assert_false(job.limit.enabled);
+    assert_int_equal(job.limit.widths.n, 0);
+    job_free(&job);
+
+    static const struct { const char *text, *want1, *want2; } cases[] = {
+        {"[nngp]\n[limit]\nwidths = 0, 16\n",
+         "jobs/x.ini:3: widths: value 0 must be in [1, 65536]", NULL},
+        {"[nngp]\n[limit]\nwidths = 16.5\n",
+         "jobs/x.ini:3: widths: value 16.5 is not an integer", NULL},
+        {"[nngp]\n[limit]\nwidths = 16, 16\n",
+         "jobs/x.ini:3: widths: value 16 is listed twice", NULL},
+        {"[nngp]\n[limit]\nwidths = 100000\n",
+         "jobs/x.ini:3: widths: value 100000 must be in", NULL},
+        {"[nngp]\n[limit]\nwidths = x\n", "jobs/x.ini:3: widths:", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsamples = 1\n",
+         "jobs/x.ini:4: samples: value 1 must be >= 2", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsamples = 2.5\n",
+         "jobs/x.ini:4: samples: '2.5' is not an integer", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\npoints = 1\n",
+         "jobs/x.ini:4: points: value 1 must be >= 2", NULL},
+        {"[data]\ntest = 40\n[nngp]\n[limit]\nwidths = 16\npoints = 41\n",
+         "jobs/x.ini:6: points: value 41 must be at most [data] test (40)", NULL},
+        {"[data]\ntest = 40\n[nngp]\n[limit]\nwidths = 16\n",
+         "jobs/x.ini: [limit]: points: value 100 must be at most [data] test (40)", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsigma_w2 = 0\nsigma_b2 = 0\n",
+         "jobs/x.ini:4: sigma_w2: value 0 must be > 0", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsigma_w2 = 1\nsigma_b2 = -1\n",
+         "jobs/x.ini:5: sigma_b2: value -1 must be >= 0", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsigma_w2 = 1\n",
+         "jobs/x.ini:4: sigma_w2: set sigma_b2 too", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nsigma_b2 = 1\n",
+         "jobs/x.ini:4: sigma_b2: set sigma_w2 too", NULL},
+        {"[nngp]\n[limit]\nwidths = 16\nseed = x\n",
+         "jobs/x.ini:4: seed: 'x' is not an integer", NULL},
+        {"[nngp]\n[limit]\nsamples = 4\n", "jobs/x.ini:2: [limit]: widths: required", NULL},
+        {"[cnn]\n[limit]\nwidths = 16\n",
+         "jobs/x.ini:2: [limit] is a stage of the NNGP sweep", NULL},
+        {"[nngp]\n[limit]\nwidth = 16\n",
+         "jobs/x.ini:3: width: unknown key in [limit]", "did you mean widths?"},
+        {"[nngp]\n[limit]\n[limit]\n", "jobs/x.ini:3: duplicate section [limit]", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_job_error(cases[i].text, cases[i].want1, cases[i].want2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_job_errors),
         cmocka_unit_test(test_job_limits),
         cmocka_unit_test(test_job_load),
+        cmocka_unit_test(test_limit_keys),
     };
     return cmocka_run_group_tests_name("job", tests, NULL, NULL);
 }

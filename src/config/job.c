@@ -92,6 +92,17 @@ static const keydef_t nngp_keys[] = {
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef N
 
+#define L(f) offsetof(limit_spec_t, f)
+static const keydef_t limit_keys[] = {
+    {"widths", K_GRID, L(widths), 0, B_LO | B_HI | B_INTEGRAL, 1, 65536, NULL},
+    {"samples", K_INT, L(samples), 0, B_LO, 2, 0, NULL},
+    {"points", K_INT, L(points), 0, B_LO, 2, 0, NULL},
+    {"sigma_w2", K_NUM, L(sigma_w2), 0, B_LO | B_LO_OPEN, 0, 0, NULL},
+    {"sigma_b2", K_NUM, L(sigma_b2), 0, B_LO, 0, 0, NULL},
+    {"seed", K_LLONG, L(seed), 0, 0, 0, 0, NULL},
+    {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
+#undef L
+
 #define C(f) offsetof(cnn_spec_t, f), sizeof(((cnn_spec_t *)0)->f)
 static const keydef_t cnn_keys[] = {
     {"layers", K_STR, C(layers), 0, 0, 0, NULL},
@@ -127,6 +138,7 @@ static const keydef_t *section_keys(sec_kind_t kind)
     switch (kind) {
     case SEC_DATA: return data_keys;
     case SEC_NNGP: return nngp_keys;
+    case SEC_LIMIT: return limit_keys;
     case SEC_OUTPUT: return output_keys;
     case SEC_CNN:
     case SEC_VARIANT: return cnn_keys;
@@ -587,6 +599,12 @@ static int set_defaults(job_t *job, const char *file)
     n->check_threshold = NNGP_CHECK_THRESHOLD_DEFAULT;
     n->kernels = KERNEL_NNGP;
 
+    limit_spec_t *lim = &job->limit;
+    lim->samples = 20;
+    lim->points = 100;
+    lim->sigma_w2 = lim->sigma_b2 = NAN;
+    lim->seed = 1;
+
     cnn_defaults(&job->cnn.base);
 
     const char *base = strrchr(job->path, '/');
@@ -628,10 +646,43 @@ static int first_written(const job_t *job, const char *section, const char *cons
     return 0;
 }
 
+/* [limit] against the rest: an [nngp] job, widths given, points within the test split, the
+ * variances both or neither. */
+static int limit_checks(const job_t *job, const char *file)
+{
+    const limit_spec_t *lim = &job->limit;
+    int line = 0;   /* of the [limit] header */
+    for (int i = 0; i < job->lines->nsec && !line; i++)
+        line = job->lines->sec[i].kind == SEC_LIMIT ? job->lines->sec[i].line : 0;
+    if (!job->nngp.enabled)
+        return nn_fail(NN_ERR_INPUT, "%s:%d: [limit] is a stage of the NNGP sweep: the job needs "
+                       "an [nngp] section", file, line);
+    if (lim->widths.n == 0)
+        return nn_fail(NN_ERR_INPUT, "%s:%d: [limit]: widths: required (the widths of the "
+                       "networks, e.g. 16, 64, 256, 1024, 4096)", file, line);
+    if (lim->points > job->data.test)
+        return key_fail(file, job_key_line(job, "limit", "points"), "limit", "points",
+                        "value %d must be at most [data] test (%d): the kernels are compared on "
+                        "the first points test inputs", lim->points, job->data.test);
+    static const char *const pair[2] = {"sigma_w2", "sigma_b2"};
+    for (int k = 0; k < 2; k++) {
+        int set = job_key_line(job, "limit", pair[k]);
+        if (set && !job_key_line(job, "limit", pair[1 - k]))
+            return key_fail(file, set, "limit", pair[k], "set %s too (or neither: each depth's "
+                            "model selected by test accuracy)", pair[1 - k]);
+    }
+    return 0;
+}
+
 /* Checks that involve several keys: noise_max >= noise, image shape keys only for synthetic
- * data, and split sizes against the dataset. */
+ * data, split sizes against the dataset, and [limit]'s. */
 static int cross_checks(const job_t *job, const char *file)
 {
+    if (job->limit.enabled) {
+        int rc = limit_checks(job, file);
+        if (rc)
+            return rc;
+    }
     const nngp_spec_t *n = &job->nngp;
     if (n->noise_max < n->noise) {
         int lmax = job_key_line(job, "nngp", "noise_max");
@@ -683,8 +734,8 @@ static int cross_checks(const job_t *job, const char *file)
 /* ---------------------------------------------------------------------------------------------
  * Public functions. */
 
-/* Builds the job from the entries: defaults, [data]/[nngp]/[cnn]/[output] keys in file order,
- * then every variant as [cnn] with its own keys applied, then the cross-key checks. */
+/* Builds the job from the entries: defaults, [data]/[nngp]/[limit]/[cnn]/[output] keys in file
+ * order, then every variant as [cnn] with its own keys applied, then the cross-key checks. */
 static int build(job_t *job, const char *file)
 {
     const struct job_lines *l = job->lines;
@@ -692,6 +743,7 @@ static int build(job_t *job, const char *file)
     for (int i = 0; i < l->nsec && rc == 0; i++) {
         job->nngp.enabled |= l->sec[i].kind == SEC_NNGP;
         job->cnn.enabled |= l->sec[i].kind == SEC_CNN;
+        job->limit.enabled |= l->sec[i].kind == SEC_LIMIT;
     }
     for (int i = 0; i < l->nent && rc == 0; i++) {
         const entry_t *en = &l->ent[i];
@@ -699,7 +751,8 @@ static int build(job_t *job, const char *file)
         void *target = sec->kind == SEC_DATA ? (void *)&job->data
                      : sec->kind == SEC_NNGP ? (void *)&job->nngp
                      : sec->kind == SEC_CNN ? (void *)&job->cnn.base
-                     : sec->kind == SEC_OUTPUT ? (void *)&job->output : NULL;
+                     : sec->kind == SEC_OUTPUT ? (void *)&job->output
+                     : sec->kind == SEC_LIMIT ? (void *)&job->limit : NULL;
         if (target)
             rc = set_key(file, find_key(section_keys(sec->kind), en->key), en, sec->name, target);
     }
@@ -856,6 +909,7 @@ void job_free(job_t *job)
     grid_free(&job->nngp.depth);
     grid_free(&job->nngp.sigma_w2);
     grid_free(&job->nngp.sigma_b2);
+    grid_free(&job->limit.widths);
     job_lines_free(job->lines);
     memset(job, 0, sizeof *job);
 }

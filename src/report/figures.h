@@ -60,5 +60,8 @@ void fig_skip(fig_ctx_t *c, const char *name, const char *why);
  * error. */
 int figures_nngp(fig_ctx_t *c);
 int figures_cnn(fig_ctx_t *c);
+/* The [limit] figure of an NNGP file (figures_limit.c), nothing without /limit; note as
+ * fig_header's. */
+int figures_limit(fig_ctx_t *c, const char *note);
 
 #endif

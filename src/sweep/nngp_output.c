@@ -4,6 +4,7 @@
  * group opens in xarray with named dimensions and coordinates. Also reads a file back for
  * --resume. The layout is documented in the README ("Output file"). */
 #include "nngp_state.h"
+#include "limit_stage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -579,6 +580,7 @@ int nngp_state_write(h5file_t *f, nngp_state_t *const *s, int n, const char *pat
     int nchecked;
     if (!st) st = h5_write_attr_str(f, "/", "self_check",
                                     nngp_self_check_all(s, n, &worst, &nchecked));
+    if (!st) st = limit_state_write(f, s[0]);   /* the stages after the kernels' searches */
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -653,6 +655,7 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     if (!st) st = h5_read_u8(f, "/nngp/item_done", s->item_done, (size_t)s->nitems);
     if (!st && s->job->nngp.search_train && h5_exists(f, "/nngp/final/done", NULL))
         st = read_final(f, s);
+    if (!st) st = limit_state_resume(f, s);
     /* The search's posteriors are cheap next to the grid and depend on the final selection: redo
      * them. The final fits are dear: run_final keeps those of the models it selects again. */
     if (st && st != NN_ERR_INPUT)

@@ -58,6 +58,7 @@ typedef struct {
     nngp_fits_t final;
     nngp_layout_t final_layout;
     double final_gram_seconds;
+    struct limit_state *limit;      /* the [limit] stage (limit_stage.h), NULL without one */
     /* provenance */
     const char *command_line;
     char *hostnames;

@@ -6,6 +6,7 @@
  * one rank with LAPACK (nngp.c), or on a group of ranks with ScaLAPACK (pgp.c), as nngp_layout
  * chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
+#include "limit_stage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -136,7 +137,9 @@ static void state_arrays_free(nngp_state_t *s)
         free(t[k].d ? (void *)*t[k].d : t[k].i ? (void *)*t[k].i : (void *)*t[k].u);
 }
 
-static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk)
+/* stages: s carries the stages that follow the searches ([limit]); the first kernel's does. */
+static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk,
+                       int stages)
 {
     memset(s, 0, sizeof *s);
     s->job = job;
@@ -158,6 +161,8 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, i
                    fits_alloc(&s->final, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance));
     if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
+    if (stages && limit_state_alloc(s) != NN_OK)
+        return NN_ERR_NOMEM;
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
     for (int r = 0; r < SELECT_NRULES; r++)
@@ -173,6 +178,7 @@ static void state_free(nngp_state_t *s)
     state_arrays_free(s);
     fits_free(&s->post);
     fits_free(&s->final);
+    limit_state_free(s);
     free(s->hostnames);
     memset(s, 0, sizeof *s);
 }
@@ -188,6 +194,9 @@ static int checkpoint(sweep_ctx_t *c, const char *state_name)
     c->last_write_seconds = c->last_write_end - t0;
     return st;
 }
+
+/* A checkpoint of state running (the [limit] stage's hook). */
+static int checkpoint_running(void *vctx) { return checkpoint(vctx, "running"); }
 
 /* The first file of a run, state running (par_schedule's started hook). */
 static int first_checkpoint(void *vctx)
@@ -763,7 +772,7 @@ static int states_open(const job_t *job, const dataset_t *ds, const sweep_option
     for (int ntk = 0; ntk < 2 && st == NN_OK; ntk++) {
         if (!(job->nngp.kernels & (ntk ? KERNEL_NTK : KERNEL_NNGP)))
             continue;
-        st = par_agree(state_alloc(&s[*n], job, ds, ntk));
+        st = par_agree(state_alloc(&s[*n], job, ds, ntk, *n == 0));
         s[*n].command_line = opt->command_line;
         s[*n].hostnames = par_hostnames();
         s[*n].t_start = timer_now();
@@ -794,6 +803,10 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     for (int k = 0; k < n && st == NN_OK; k++) {
         c.state = &s[k];
         st = run_kernel(&c, slots);
+    }
+    if (st == NN_OK && s[0].limit) {   /* the stages after the searches, on the first kernel's */
+        c.state = &s[0];
+        st = limit_stage_run(&s[0], slots, checkpoint_running, &c);
     }
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
