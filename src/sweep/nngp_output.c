@@ -4,6 +4,7 @@
  * group opens in xarray with named dimensions and coordinates. Also reads a file back for
  * --resume. The layout is documented in the README ("Output file"). */
 #include "nngp_state.h"
+#include "network_state.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -544,6 +545,7 @@ int nngp_state_write(h5file_t *f, const nngp_state_t *s, const char *path, const
                              "best model of each depth by test accuracy (/nngp/best/test_accuracy)");
     if (!st && s->job->nngp.search_train) st = write_final(f, s);
     if (!st) st = write_check(f, s);
+    if (!st) st = network_state_write(f, s);
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -613,6 +615,7 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     if (!st) st = h5_read_u8(f, "/nngp/item_done", s->item_done, (size_t)s->nitems);
     if (!st && s->job->nngp.search_train && h5_exists(f, "/nngp/final/done", NULL))
         st = read_final(f, s);
+    if (!st) st = network_state_read(f, s);
     /* The search's posteriors are cheap next to the grid and depend on the final selection: redo
      * them. The final fits are dear: run_final keeps those of the models it selects again. */
     if (st && st != NN_ERR_INPUT)

@@ -56,6 +56,7 @@ typedef struct {
     nngp_fits_t final;
     nngp_layout_t final_layout;
     double final_gram_seconds;
+    struct network_state *network;  /* the [network] stage (network_state.h), NULL without */
     /* provenance */
     const char *command_line;
     char *hostnames;

@@ -6,6 +6,7 @@
  * one rank with LAPACK (nngp.c), or on a group of ranks with ScaLAPACK (pgp.c), as nngp_layout
  * chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
+#include "network_state.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -154,6 +155,8 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds)
                    fits_alloc(&s->final, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance));
     if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
+    if (network_state_create(s) != NN_OK)
+        return NN_ERR_NOMEM;
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
     for (int r = 0; r < SELECT_NRULES; r++)
@@ -169,6 +172,7 @@ static void state_free(nngp_state_t *s)
     state_arrays_free(s);
     fits_free(&s->post);
     fits_free(&s->final);
+    network_state_free(s);
     free(s->hostnames);
     memset(s, 0, sizeof *s);
 }
@@ -699,6 +703,9 @@ static int run_final(sweep_ctx_t *c, int slots)
                      NULL, "final");
 }
 
+/* network_stage's save: the results file with the runs recorded so far. */
+static int save_running(void *vctx) { return checkpoint(vctx, "running"); }
+
 /* Rank 0, at the end of a complete run: the self-check's verdict in the log; a FAILED one is
  * NN_ERR_CHECK under --strict. */
 static int log_self_check(const nngp_state_t *s, int strict)
@@ -759,6 +766,10 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         st = run_posteriors(&c);
     if (st == NN_OK && job->nngp.search_train)
         st = run_final(&c, slots);
+    if (st == NN_OK && job->network.enabled) {   /* the NNGP's work objects make way */
+        release_work(&c);
+        st = network_stage(&s, opt->out_path, save_running, &c);
+    }
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
