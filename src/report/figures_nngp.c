@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "figures.h"
+#include "report_network.h"
 #include "nn_error.h"
 
 #define STATUS_OK 1
@@ -818,6 +819,7 @@ int figures_nngp(fig_ctx_t *c)
     if (!st) st = fig_heatmaps(c, &g, note);
     if (!st) st = fig_examples(c, &g, note);
     if (!st) st = fig_timing(c, note);
+    if (!st) st = figures_network(c, note);
     grid_free(&g);
     return st;
 }

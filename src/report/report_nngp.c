@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "h5io.h"
+#include "report_network.h"
 #include "nn_error.h"
 #include "table.h"
 
@@ -337,6 +338,8 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
     print_uncertainty(f, out, format, depth, nd);
     print_timing(f, out, format);
     print_check(f, out, format, depth, nd);
+    if (st == NN_OK)
+        st = report_network(f, out, format);
     free(depth);
     free(done);
     return st;
