@@ -110,7 +110,11 @@ int cnn_arch_summary(const cnn_arch_t *arch, char *buf, size_t len);
  * cnn_softmax_ce_backward dlogits = (probs - onehot(labels)) / B.
  * cnn_bce_forward      one logit per example, labels 0/1 -> probs = sigmoid; returns the mean
  *                      of max(z,0) - z y + log(1 + exp(-|z|)).
- * cnn_bce_backward     dlogits = (probs - y) / B. */
+ * cnn_bce_backward     dlogits = (probs - y) / B.
+ * cnn_mse_forward      outputs (B,N) against float targets (B,N); returns the mean over the
+ *                      batch of 1/2 sum_j (z_bj - t_bj)^2 (the squared loss whose gradient flow
+ *                      the NNGP/NTK regression on the same targets describes).
+ * cnn_mse_backward     dout = (z - t) / B. */
 
 /* Sums n doubles in place over a group of ranks (in the CNN driver: par_sum_doubles). */
 typedef struct {
@@ -156,7 +160,9 @@ size_t cnn_conv_col_size(const cnn_layer_t *L);
     void cnn_softmax_ce_backward##sfx(int B, int N, const real *probs, const int *labels,       \
                                       real *dlogits);                                           \
     double cnn_bce_forward##sfx(int B, const real *logits, const int *labels, real *probs);     \
-    void cnn_bce_backward##sfx(int B, const real *probs, const int *labels, real *dlogits);
+    void cnn_bce_backward##sfx(int B, const real *probs, const int *labels, real *dlogits);    \
+    double cnn_mse_forward##sfx(int B, int N, const real *out, const real *targets);            \
+    void cnn_mse_backward##sfx(int B, int N, const real *out, const real *targets, real *dout);
 
 CNN_DECLARE_KERNELS(float, )
 CNN_DECLARE_KERNELS(double, _f64)
@@ -183,6 +189,13 @@ CNN_DECLARE_KERNELS(double, _f64)
  * cnn_predict         eval-mode forward of n examples in chunks of max_batch; pred[i] is the
  *                     argmax (or logit > 0 for one output).
  * cnn_evaluate        the same with the summed loss and the number of correct predictions.
+ * cnn_mse_loss        the squared loss (cnn_mse_forward) of the last forward against float
+ *                     targets (B,nout) instead of labels: regression on the NNGP's targets.
+ * cnn_mse_loss_backward  the same, and overwrites the gradient block as cnn_loss_backward does.
+ * cnn_evaluate_mse    eval-mode forward of n examples in chunks: the summed squared loss against
+ *                     targets (n,nout), the number of correct predictions against labels (argmax,
+ *                     or output > 0 for one output, as cnn_predict), and with outputs != NULL
+ *                     the outputs (n,nout). Returns 0 or NN_ERR_RUNTIME.
  * cnn_set_reducer     BN in train mode then uses the group's statistics (sync BN); NULL: local.
  *                     Every rank of the group must call forward/backward together (the reducer
  *                     is collective) and start from the same buffers: the sums are shifted by
@@ -204,6 +217,11 @@ typedef struct cnn_net_f64 cnn_net_f64_t;
     int cnn_predict##sfx(cnn_net##sfx##_t *net, const real *x, int n, int *pred);               \
     int cnn_evaluate##sfx(cnn_net##sfx##_t *net, const real *x, const int *labels, int n,       \
                           double *loss_sum, int *correct);                                      \
+    double cnn_mse_loss##sfx(cnn_net##sfx##_t *net, const real *targets);                       \
+    double cnn_mse_loss_backward##sfx(cnn_net##sfx##_t *net, const real *targets);              \
+    int cnn_evaluate_mse##sfx(cnn_net##sfx##_t *net, const real *x, const real *targets,        \
+                              const int *labels, int n, double *loss_sum, int *correct,         \
+                              real *outputs);                                                   \
     void cnn_set_reducer##sfx(cnn_net##sfx##_t *net, const cnn_reducer_t *red);                 \
     real *cnn_params##sfx(cnn_net##sfx##_t *net);                                               \
     real *cnn_grads##sfx(cnn_net##sfx##_t *net);                                                \
@@ -228,6 +246,14 @@ CNN_DECLARE_NET(double, _f64)
 #define CNN_INIT_STREAM 0x696e6974u
 int cnn_init_params(const cnn_arch_t *arch, float *params, float *buffers, const char *scheme,
                     const char *mode, double std, uint64_t seed);
+/* The NNGP prior (scheme "nngp" of a run, cnn_spec_t init_sigma_w2/init_sigma_b2): conv/dense
+ * weights N(0, sw2 / fan_in), biases N(0, sb2), so that a fully connected ReLU net's first
+ * pre-activations have covariance K^0 = sb2 + sw2 x.x'/N0 (kernel.h) and its readout after L
+ * hidden layers K^L as the width grows; BN and buffers as cnn_init_params. Layer i draws its
+ * weights, then its biases, from rng_seed_stream(seed, CNN_INIT_STREAM, i). Returns 0, or
+ * NN_ERR_INPUT when sw2 <= 0 or sb2 < 0. */
+int cnn_init_nngp(const cnn_arch_t *arch, float *params, float *buffers, double sw2, double sb2,
+                  uint64_t seed);
 
 /* ---------------------------------------------------------------------------------------------
  * Optimizers on the flat blocks (PyTorch's formulations). g = grad + weight_decay * param

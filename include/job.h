@@ -87,6 +87,8 @@ typedef struct {
     int sync_bn;                    /* synchronized batch norm, default 0 */
     long long seed;                 /* default 1 */
     int group_size;                 /* ranks per training run, default: all ranks */
+    double init_sigma_w2;           /* init "nngp" (cnn_init_nngp; set by the [network] stage, */
+    double init_sigma_b2;           /*   no [cnn] key): weights N(0, sw2/fan_in), biases N(0, sb2) */
 } cnn_spec_t;
 
 typedef struct {
@@ -95,6 +97,20 @@ typedef struct {
     cnn_spec_t variants[JOB_MAX_VARIANTS];    /* [variant NAME] sections, in file order */
     int nvariants;                            /* 0: the base alone is the one run */
 } cnn_job_t;
+
+/* Trained networks against their GP ([network], a stage of an [nngp] job): for each depth's
+ * selected (sigma_w2, sigma_b2), each width and seed, a fully connected ReLU net of that depth
+ * and width from the NNGP prior trained on the squared loss against the GP's targets. */
+typedef struct {
+    int enabled;                    /* the job has a [network] section */
+    grid_t widths;                  /* integers >= 1, default 256, 1024, 4096 */
+    int epochs;                     /* default 20 */
+    int batch_size;                 /* global batch, default 100 */
+    char optimizer[16];             /* as [cnn] (default sgd) */
+    double learning_rate;           /* default 0.01 */
+    grid_t seeds;                   /* integers, default 1: one run per seed */
+    int group_size;                 /* ranks per run (data-parallel), default 1; 0 = all ranks */
+} network_spec_t;
 
 typedef struct {
     char file[DATASET_PATH_MAX];    /* default results/<job file stem>.h5 */
@@ -107,6 +123,7 @@ typedef struct {
     nngp_spec_t nngp;
     limit_spec_t limit;
     cnn_job_t cnn;
+    network_spec_t network;
     output_spec_t output;
     struct job_lines *lines;        /* private: where each key was written (job_key_line) */
 } job_t;

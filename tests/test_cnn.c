@@ -354,6 +354,12 @@ static double bce_objective(void *p)
     return cnn_bce_forward_f64(c->B, c->z, c->y, c->p);
 }
 
+static double mse_objective(void *p)
+{
+    lossctx_t *c = p;
+    return cnn_mse_forward_f64(c->B, c->N, c->z, c->p);   /* targets in p */
+}
+
 static void test_grad_losses(void **state)
 {
     (void)state;
@@ -378,6 +384,18 @@ static void test_grad_losses(void **state)
     bce_objective(&c);
     cnn_bce_backward_f64(B, p, yb, g);
     check_grad("d/dlogit", bce_objective, &c, z, g, B, GRAD_TOL);
+
+    /* squared loss against float targets (in p): the value against its closed form too */
+    c.N = N;
+    fill_normal(z, B * N, 2.0, &r);
+    fill_normal(p, B * N, 0.5, &r);
+    double want = 0;
+    for (int i = 0; i < B * N; i++)
+        want += 0.5 * (z[i] - p[i]) * (z[i] - p[i]) / B;
+    printf("  squared loss (1/2 ||z - t||^2, mean over B = 5), N = 4\n");
+    assert_rel_close(mse_objective(&c), want, 1e-14, 0);
+    cnn_mse_backward_f64(B, N, z, p, g);
+    check_grad("d/doutputs", mse_objective, &c, z, g, B * N, GRAD_TOL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -829,6 +847,50 @@ static void test_init_schemes(void **state)
     cnn_arch_free(&a);
 }
 
+/* The NNGP prior on "flatten dense(512) relu dense(300)" over 400 inputs: weights of the two
+ * layers N(0, sw2 / fan_in) with fan_in 400 and 512, biases N(0, sb2). Sample sd of n normals
+ * has relative sd 1/sqrt(2n): 0.16% for the 204800 weights (tolerance 1%), 3.1% for the 512
+ * biases and 4.1% for 300 (tolerance 15%); means within 4 standard errors. */
+static void check_moments(const float *v, size_t n, double sd, const char *what)
+{
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += v[i];
+        s2 += (double)v[i] * v[i];
+    }
+    double mean = s / n, got = sqrt(s2 / n - mean * mean);
+    printf("  nngp %-14s n %6zu: sd %.5f (want %.5f), mean %+.1e\n", what, n, got, sd, mean);
+    assert_rel_close(got, sd, n > 10000 ? 0.01 : 0.15, 0);
+    assert_true(fabs(mean) < 4 * sd / sqrt((double)n));
+}
+
+static void test_init_nngp(void **state)
+{
+    (void)state;
+    cnn_arch_t a;
+    assert_int_equal(cnn_arch_parse("flatten dense(512) relu dense(300)", 4, 10, 10, &a), 0);
+    const cnn_layer_t *l1 = &a.layers[1], *l2 = &a.layers[3];
+    float *p = malloc(a.nparams * sizeof *p), *q = malloc(a.nparams * sizeof *q);
+    const double sw2 = 1.7, sb2 = 0.3;
+    assert_int_equal(cnn_init_nngp(&a, p, NULL, sw2, sb2, 11), 0);
+    check_moments(p + l1->w_off, l1->nw, sqrt(sw2 / 400), "weights 1");
+    check_moments(p + l2->w_off, l2->nw, sqrt(sw2 / 512), "weights 2");
+    check_moments(p + l1->b_off, l1->nb, sqrt(sb2), "biases 1");
+    check_moments(p + l2->b_off, l2->nb, sqrt(sb2), "biases 2");
+    assert_int_equal(cnn_init_nngp(&a, q, NULL, sw2, sb2, 11), 0);   /* reproducible */
+    assert_memory_equal(p, q, a.nparams * sizeof *p);
+    assert_int_equal(cnn_init_nngp(&a, q, NULL, sw2, 0, 11), 0);     /* sb2 = 0: zero biases */
+    assert_memory_equal(p + l1->w_off, q + l1->w_off, l1->nw * sizeof *p);
+    for (size_t i = 0; i < l2->nb; i++)
+        assert_true(q[l2->b_off + i] == 0);
+    assert_int_equal(cnn_init_nngp(&a, q, NULL, 0, 1, 1), NN_ERR_INPUT);
+    assert_non_null(strstr(nn_errmsg(), "sigma_w2"));
+    assert_int_equal(cnn_init_nngp(&a, q, NULL, 1, -1, 1), NN_ERR_INPUT);
+    free(p);
+    free(q);
+    cnn_arch_free(&a);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Augmentation: every output image is the input shifted by some (dy, dx) in [-pad, pad]^2 with
  * zero fill, possibly mirrored; over 2000 images every shift and both flips occur, about equally. */
@@ -908,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_optimizers_closed_form),
         cmocka_unit_test(test_lr_schedules),
         cmocka_unit_test(test_init_schemes),
+        cmocka_unit_test(test_init_nngp),
         cmocka_unit_test(test_augment),
     };
     return cmocka_run_group_tests_name("cnn", tests, NULL, NULL);

@@ -293,6 +293,92 @@ static void test_net_gradient_bce(void **state)
                        "tanh dense(1)", 1, 7, 7, 2, 6);
 }
 
+/* The squared loss through a fully connected ReLU net from the NNGP prior (the network stage's
+ * net): d(mean loss)/d(params) of the double net against central differences (h = 1e-6, error
+ * scaled by 1 + |g| at most 1e-6: the truncation error is O(h^2) times third derivatives of
+ * order 1, the rounding error eps/h ~ 1e-10); the float net within 1e-4 of the double one
+ * relative to the largest gradient; eval-mode outputs and losses of cnn_evaluate_mse equal a
+ * train-mode forward's (no BN or dropout) and the summed loss equals B times the mean. */
+static double mse_objective(cnn_net_f64_t *net, const double *x, const double *t, int B)
+{
+    if (!cnn_forward_f64(net, x, B, 1, NULL))
+        fail_msg("forward: %s", nn_errmsg());
+    return cnn_mse_loss_f64(net, t);
+}
+
+static void test_net_gradient_mse(void **state)
+{
+    (void)state;
+    enum { B = 5, C = 2, H = 3, W = 2, NT = 3, NX = B * C * H * W };
+    const char *spec = "flatten dense(7) relu dense(6) relu dense(3)";
+    cnn_net_f64_t *net;
+    cnn_net_t *netf;
+    assert_int_equal(cnn_net_create_f64(&net, spec, C, H, W, NT, B), 0);
+    assert_int_equal(cnn_net_create(&netf, spec, C, H, W, NT, B), 0);
+    const size_t np = cnn_nparams_f64(net);
+    float *pf = cnn_params(netf);
+    assert_int_equal(cnn_init_nngp(cnn_net_arch(netf), pf, NULL, 2.0, 0.2, 4), 0);
+    double *p = cnn_params_f64(net), x[NX], t[B * NT], *g = malloc(np * sizeof *g);
+    float xf[NX], tf[B * NT], out[B * NT];
+    for (size_t i = 0; i < np; i++)
+        p[i] = pf[i];
+    rng_t r;
+    rng_seed(&r, 23);
+    for (int i = 0; i < NX; i++)
+        x[i] = xf[i] = (float)rng_normal(&r);
+    for (int i = 0; i < B * NT; i++)
+        t[i] = tf[i] = (float)(rng_normal(&r) * 0.5);
+    mse_objective(net, x, t, B);
+    double loss = cnn_mse_loss_backward_f64(net, t);
+    memcpy(g, cnn_grads_f64(net), np * sizeof *g);
+    double worst = 0, gnorm = 0;
+    for (size_t i = 0; i < np; i++) {
+        const double save = p[i];
+        p[i] = save + 1e-6;
+        const double fp = mse_objective(net, x, t, B);
+        p[i] = save - 1e-6;
+        const double fm = mse_objective(net, x, t, B);
+        p[i] = save;
+        worst = fmax(worst, fabs((fp - fm) / 2e-6 - g[i]) / (1 + fabs(g[i])));
+        gnorm = fmax(gnorm, fabs(g[i]));
+    }
+    printf("  %s, squared loss, B = %d: loss %.4f, %zu parameters, max |g| %.3g, "
+           "max |g - fd| / (1 + |g|) = %.2e\n", spec, B, loss, np, gnorm, worst);
+    assert_true(worst <= 1e-6);
+    assert_true(gnorm > 1e-2);
+
+    assert_non_null(cnn_forward(netf, xf, B, 1, NULL));
+    assert_rel_close(cnn_mse_loss_backward(netf, tf), loss, 1e-5, 1e-6);
+    double gerr = 0;
+    for (size_t i = 0; i < np; i++)
+        gerr = fmax(gerr, fabs(cnn_grads(netf)[i] - g[i]));
+    printf("    float build: max |g32 - g64| / max |g| = %.2e\n", gerr / gnorm);
+    assert_true(gerr / gnorm < 1e-4);
+
+    /* chunked evaluation (chunks of 5 over 5) against the training forward */
+    const float *z = cnn_forward(netf, xf, B, 1, NULL);
+    float ztrain[B * NT];
+    memcpy(ztrain, z, sizeof ztrain);
+    double lsum;
+    int correct, labels[B] = {0, 1, 2, 2, 1}, want = 0;
+    assert_int_equal(cnn_evaluate_mse(netf, xf, tf, labels, B, &lsum, &correct, out), 0);
+    assert_memory_equal(out, ztrain, sizeof out);
+    for (int b = 0; b < B; b++) {
+        int best = 0;
+        for (int k = 1; k < NT; k++)
+            best = out[b * NT + k] > out[b * NT + best] ? k : best;
+        want += best == labels[b];
+    }
+    assert_int_equal(correct, want);
+    assert_rel_close(lsum, B * loss, 1e-5, 1e-6);
+    /* backward after an eval-mode forward is refused */
+    assert_true(isnan(cnn_mse_loss_backward(netf, tf)));
+    assert_non_null(strstr(nn_errmsg(), "eval mode"));
+    free(g);
+    cnn_net_destroy_f64(&net);
+    cnn_net_destroy(&netf);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Modes, chunked evaluation, errors. */
 
@@ -589,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_net_gradient_softmax),
         cmocka_unit_test(test_net_gradient_bce),
+        cmocka_unit_test(test_net_gradient_mse),
         cmocka_unit_test(test_eval_mode_and_chunks),
         cmocka_unit_test(test_sync_batchnorm),
         cmocka_unit_test(test_training_softmax),

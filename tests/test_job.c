@@ -427,6 +427,43 @@ static void expect_job_error(const char *text, const char *want1, const char *wa
     job_free(&job);
 }
 
+/* [network]: the stage's keys, and their defaults when the section is empty. */
+static void test_network_keys(void **state)
+{
+    (void)state;
+    job_t job;
+    assert_int_equal(job_parse("[nngp]\n[network]\nwidths = 16, 64\nepochs = 3\nbatch_size = 20"
+                               "\noptimizer = momentum\nlearning_rate = 0.05\nseeds = 2, 1\n"
+                               "group_size = 0\n", "n.ini", &job), 0);
+    assert_true(job.network.enabled);
+    assert_int_equal(job.network.widths.n, 2);
+    assert_true(job.network.widths.v[0] == 16 && job.network.widths.v[1] == 64);
+    assert_int_equal(job.network.epochs, 3);
+    assert_int_equal(job.network.batch_size, 20);
+    assert_string_equal(job.network.optimizer, "momentum");
+    assert_true(job.network.learning_rate == 0.05);
+    assert_int_equal(job.network.seeds.n, 2);   /* sorted */
+    assert_true(job.network.seeds.v[0] == 1 && job.network.seeds.v[1] == 2);
+    assert_int_equal(job.network.group_size, 0);
+    assert_int_equal(job_key_line(&job, "network", "seeds"), 8);
+    job_free(&job);
+    assert_int_equal(job_parse("[nngp]\n", "n.ini", &job), 0);
+    assert_false(job.network.enabled);
+    job_free(&job);
+    assert_int_equal(job_parse("[nngp]\n[network]\n", "n.ini", &job), 0);
+    assert_true(job.network.enabled);
+    assert_int_equal(job.network.widths.n, 3);
+    assert_true(job.network.widths.v[2] == 4096);
+    assert_int_equal(job.network.epochs, 20);
+    assert_int_equal(job.network.batch_size, 100);
+    assert_string_equal(job.network.optimizer, "sgd");
+    assert_true(job.network.learning_rate == 0.01);
+    assert_int_equal(job.network.seeds.n, 1);
+    assert_true(job.network.seeds.v[0] == 1);
+    assert_int_equal(job.network.group_size, 1);
+    job_free(&job);
+}
+
 static void test_job_errors(void **state)
 {
     (void)state;
@@ -458,6 +495,25 @@ static void test_job_errors(void **state)
         {"[data]\ntrain = 5 # five\n", "jobs/x.ini:2: train: '5 # five' is not an integer", NULL},
         {"[output]\nfile =\n", "jobs/x.ini:2: file: empty value", NULL},
         {"[cnn]\nlayers = ; nothing\n", "jobs/x.ini:2: layers: empty value", NULL},
+        /* [network] */
+        {"[nngp]\n[network]\nwidths = 0, 16\n", "jobs/x.ini:3: widths: value 0 must be >= 1",
+         NULL},
+        {"[nngp]\n[network]\nwidths = 16.5\n", "jobs/x.ini:3: widths: value 16.5 is not an "
+         "integer", NULL},
+        {"[nngp]\n[network]\nseeds = 1, 1\n", "jobs/x.ini:3: seeds: value 1 is listed twice",
+         NULL},
+        {"[nngp]\n[network]\nepochs = 0\n", "jobs/x.ini:3: epochs: value 0 must be >= 1", NULL},
+        {"[nngp]\n[network]\noptimizer = lbfgs\n", "jobs/x.ini:3: optimizer: unknown value "
+         "'lbfgs'", NULL},
+        {"[nngp]\n[network]\nlearning_rate = 0\n", "jobs/x.ini:3: learning_rate: value 0 must "
+         "be > 0", NULL},
+        {"[nngp]\n[network]\ngroup_size = -1\n", "jobs/x.ini:3: group_size: value -1 must be "
+         ">= 0", NULL},
+        {"[nngp]\n[network]\nwidth = 16\n", "jobs/x.ini:3: width: unknown key in [network]",
+         "did you mean widths?"},
+        {"[data]\ntrain = 50\n[nngp]\n[network]\nbatch_size = 64\n", "jobs/x.ini:5: "
+         "batch_size: value 64 must be at most [data] train (50)", NULL},
+        {"[network]\nepochs = 2\n", "jobs/x.ini: [network] is a stage of an NNGP job", NULL},
         /* [data] */
         {"[data]\ndataset = imagenet\n", "jobs/x.ini:2: dataset: unknown dataset 'imagenet'", NULL},
         {"[data]\nclasses = 0, 10\n", "jobs/x.ini:2: classes: value 10 is not a class", NULL},
@@ -783,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_grid_errors),
         cmocka_unit_test(test_full_job),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_network_keys),
         cmocka_unit_test(test_job_errors),
         cmocka_unit_test(test_job_limits),
         cmocka_unit_test(test_job_load),

@@ -634,3 +634,21 @@ void F(cnn_bce_backward)(int B, const real *probs, const int *labels, real *dlog
     for (int ib = 0; ib < B; ib++)
         dlogits[ib] = (probs[ib] - (real)(labels[ib] != 0)) * inv;
 }
+
+/* loss_b = 1/2 sum_j (z_bj - t_bj)^2, accumulated in double */
+double F(cnn_mse_forward)(int B, int N, const real *out, const real *targets)
+{
+    double loss = 0;
+    for (size_t i = 0; i < (size_t)B * N; i++) {
+        const double e = (double)out[i] - targets[i];
+        loss += 0.5 * e * e;
+    }
+    return loss / B;
+}
+
+void F(cnn_mse_backward)(int B, int N, const real *out, const real *targets, real *dout)
+{
+    const real inv = (real)(1.0 / B);
+    for (size_t i = 0; i < (size_t)B * N; i++)
+        dout[i] = (out[i] - targets[i]) * inv;
+}

@@ -280,27 +280,27 @@ double F(cnn_loss)(NET_T *net, const int *labels)
     return F(cnn_softmax_ce_forward)(B, net->nout, logits_of(net), labels, net->probs);
 }
 
-/* Backward from dlogits to the parameters, through ping-pong gradient buffers: layer i reads
- * dout from one and writes dx into the other; the first layer computes no dx. */
-double F(cnn_loss_backward)(NET_T *net, const int *labels)
+/* NaN (message set) unless the last forward was in train mode: backward needs its caches. */
+static double backward_ready(const NET_T *net, const char *who)
 {
     if (net->batch && !net->train) {
-        nn_fail(NN_ERR_RUNTIME, "cnn_loss_backward: the last forward was in eval mode");
+        nn_fail(NN_ERR_RUNTIME, "%s: the last forward was in eval mode", who);
         return NAN;
     }
-    const double loss = F(cnn_loss)(net, labels);
-    if (isnan(loss))
-        return loss;
+    return 0;
+}
+
+/* Backward from dlogits (in dbuf[0]) to the parameters, through ping-pong gradient buffers:
+ * layer i reads dout from one and writes dx into the other; the first layer computes no dx.
+ * Overwrites the gradient block. */
+static void backward_layers(NET_T *net)
+{
     const cnn_arch_t *A = &net->arch;
     const int B = net->batch;
     const cnn_reducer_t *red = net->has_red ? &net->red : NULL;
     real *P = net->params, *G = net->grads;
     real *d = net->dbuf[0], *other = net->dbuf[1];
     memset(G, 0, A->nparams * sizeof *G);
-    if (net->nout == 1)
-        F(cnn_bce_backward)(B, net->probs, labels, d);
-    else
-        F(cnn_softmax_ce_backward)(B, net->nout, net->probs, labels, d);
     for (int i = A->nlayers - 1; i >= 0; i--) {
         const cnn_layer_t *L = &A->layers[i];
         const lws_t *ws = &net->ws[i];
@@ -346,29 +346,77 @@ double F(cnn_loss_backward)(NET_T *net, const int *labels)
             d = dx;
         }
     }
+}
+
+double F(cnn_loss_backward)(NET_T *net, const int *labels)
+{
+    double loss = backward_ready(net, "cnn_loss_backward");
+    if (!isnan(loss))
+        loss = F(cnn_loss)(net, labels);
+    if (isnan(loss))
+        return loss;
+    if (net->nout == 1)
+        F(cnn_bce_backward)(net->batch, net->probs, labels, net->dbuf[0]);
+    else
+        F(cnn_softmax_ce_backward)(net->batch, net->nout, net->probs, labels, net->dbuf[0]);
+    backward_layers(net);
     return loss;
 }
 
-/* Eval-mode forward over n examples in chunks of max_batch; per chunk, pred and the loss. */
-static int eval_chunks(NET_T *net, const real *x, const int *labels, int n, int *pred,
-                       double *loss_sum, int *correct)
+double F(cnn_mse_loss)(NET_T *net, const real *targets)
+{
+    if (net->batch == 0) {
+        nn_fail(NN_ERR_RUNTIME, "cnn_mse_loss: no forward pass to take the loss of");
+        return NAN;
+    }
+    return F(cnn_mse_forward)(net->batch, net->nout, logits_of(net), targets);
+}
+
+double F(cnn_mse_loss_backward)(NET_T *net, const real *targets)
+{
+    double loss = backward_ready(net, "cnn_mse_loss_backward");
+    if (!isnan(loss))
+        loss = F(cnn_mse_loss)(net, targets);
+    if (isnan(loss))
+        return loss;
+    F(cnn_mse_backward)(net->batch, net->nout, logits_of(net), targets, net->dbuf[0]);
+    backward_layers(net);
+    return loss;
+}
+
+/* Eval-mode forward over n examples in chunks of max_batch; per chunk pred, the loss (against
+ * targets (n,nout) when given, else labels), the correct predictions against labels, and the
+ * outputs (n,nout); every output argument may be NULL. */
+typedef struct {
+    const int *labels;
+    const real *targets;
+    int *pred;
+    double *loss_sum;
+    int *correct;
+    real *outputs;
+} eval_out_t;
+
+static int eval_chunks(NET_T *net, const real *x, int n, const eval_out_t *o)
 {
     const size_t in_size = (size_t)net->arch.in_c * net->arch.in_h * net->arch.in_w;
     const int nout = net->nout;
-    if (loss_sum)
-        *loss_sum = 0;
-    if (correct)
-        *correct = 0;
+    if (o->loss_sum)
+        *o->loss_sum = 0;
+    if (o->correct)
+        *o->correct = 0;
     for (int start = 0; start < n; start += net->max_batch) {
         const int B = n - start < net->max_batch ? n - start : net->max_batch;
         const real *z = F(cnn_forward)(net, x + (size_t)start * in_size, B, 0, NULL);
         if (!z)
             return NN_ERR_RUNTIME;
-        if (loss_sum) {
-            double l = F(cnn_loss)(net, labels + start);
+        if (o->outputs)
+            memcpy(o->outputs + (size_t)start * nout, z, (size_t)B * nout * sizeof *z);
+        if (o->loss_sum) {
+            double l = o->targets ? F(cnn_mse_loss)(net, o->targets + (size_t)start * nout)
+                                  : F(cnn_loss)(net, o->labels + start);
             if (isnan(l))
                 return NN_ERR_INPUT;
-            *loss_sum += l * B;
+            *o->loss_sum += l * B;
         }
         for (int ib = 0; ib < B; ib++) {
             const real *zb = z + (size_t)ib * nout;
@@ -379,10 +427,10 @@ static int eval_chunks(NET_T *net, const real *x, const int *labels, int n, int 
                 for (int j = 1; j < nout; j++)
                     if (zb[j] > zb[best])
                         best = j;
-            if (pred)
-                pred[start + ib] = best;
-            if (correct)
-                *correct += best == labels[start + ib];
+            if (o->pred)
+                o->pred[start + ib] = best;
+            if (o->correct)
+                *o->correct += best == o->labels[start + ib];
         }
     }
     return 0;
@@ -390,11 +438,20 @@ static int eval_chunks(NET_T *net, const real *x, const int *labels, int n, int 
 
 int F(cnn_predict)(NET_T *net, const real *x, int n, int *pred)
 {
-    return eval_chunks(net, x, NULL, n, pred, NULL, NULL);
+    return eval_chunks(net, x, n, &(eval_out_t){.pred = pred});
 }
 
 int F(cnn_evaluate)(NET_T *net, const real *x, const int *labels, int n, double *loss_sum,
                     int *correct)
 {
-    return eval_chunks(net, x, labels, n, NULL, loss_sum, correct);
+    return eval_chunks(net, x, n, &(eval_out_t){.labels = labels, .loss_sum = loss_sum,
+                                                .correct = correct});
+}
+
+int F(cnn_evaluate_mse)(NET_T *net, const real *x, const real *targets, const int *labels, int n,
+                        double *loss_sum, int *correct, real *outputs)
+{
+    return eval_chunks(net, x, n, &(eval_out_t){.labels = labels, .targets = targets,
+                                                .loss_sum = loss_sum, .correct = correct,
+                                                .outputs = outputs});
 }

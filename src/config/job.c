@@ -129,6 +129,19 @@ static const keydef_t cnn_keys[] = {
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef C
 
+#define W(f) offsetof(network_spec_t, f)
+static const keydef_t network_keys[] = {
+    {"widths", K_GRID, W(widths), 0, B_LO | B_INTEGRAL, 1, 0, NULL},
+    {"epochs", K_INT, W(epochs), 0, B_LO, 1, 0, NULL},
+    {"batch_size", K_INT, W(batch_size), 0, B_LO, 1, 0, NULL},
+    {"optimizer", K_CHOICE, W(optimizer), sizeof(((network_spec_t *)0)->optimizer), 0, 0, 0,
+     optimizer_names},
+    {"learning_rate", K_NUM, W(learning_rate), 0, B_LO | B_LO_OPEN, 0, 0, NULL},
+    {"seeds", K_GRID, W(seeds), 0, B_INTEGRAL, 0, 0, NULL},
+    {"group_size", K_INT, W(group_size), 0, B_LO, 0, 0, NULL},
+    {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
+#undef W
+
 static const keydef_t output_keys[] = {
     {"file", K_STR, offsetof(output_spec_t, file), DATASET_PATH_MAX, 0, 0, 0, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
@@ -140,6 +153,7 @@ static const keydef_t *section_keys(sec_kind_t kind)
     case SEC_NNGP: return nngp_keys;
     case SEC_LIMIT: return limit_keys;
     case SEC_OUTPUT: return output_keys;
+    case SEC_NETWORK: return network_keys;
     case SEC_CNN:
     case SEC_VARIANT: return cnn_keys;
     }
@@ -607,6 +621,16 @@ static int set_defaults(job_t *job, const char *file)
 
     cnn_defaults(&job->cnn.base);
 
+    network_spec_t *nw = &job->network;
+    if (grid_parse("256, 1024, 4096", &nw->widths, why, sizeof why) != 0 ||
+        grid_parse("1", &nw->seeds, why, sizeof why) != 0)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", file);
+    nw->epochs = 20;
+    nw->batch_size = 100;
+    strcpy(nw->optimizer, "sgd");
+    nw->learning_rate = 0.01;
+    nw->group_size = 1;
+
     const char *base = strrchr(job->path, '/');
     base = base ? base + 1 : job->path;
     size_t len = strlen(base);
@@ -695,6 +719,14 @@ static int cross_checks(const job_t *job, const char *file)
     }
 
     const data_spec_t *d = &job->data;
+    const network_spec_t *nw = &job->network;
+    if (nw->enabled && !n->enabled)
+        return nn_fail(NN_ERR_INPUT, "%s: [network] is a stage of an NNGP job: add an [nngp] "
+                       "section", file);
+    if (nw->enabled && nw->batch_size > d->train)
+        return key_fail(file, job_key_line(job, "network", "batch_size"), "network",
+                        "batch_size", "value %d must be at most [data] train (%d)",
+                        nw->batch_size, d->train);
     if (n->search_train > 0 && n->search_train >= d->train)
         return key_fail(file, job_key_line(job, "nngp", "search_train"), "nngp", "search_train",
                         "value %d must be less than [data] train (%d): the grid runs on the first "
@@ -744,6 +776,7 @@ static int build(job_t *job, const char *file)
         job->nngp.enabled |= l->sec[i].kind == SEC_NNGP;
         job->cnn.enabled |= l->sec[i].kind == SEC_CNN;
         job->limit.enabled |= l->sec[i].kind == SEC_LIMIT;
+        job->network.enabled |= l->sec[i].kind == SEC_NETWORK;
     }
     for (int i = 0; i < l->nent && rc == 0; i++) {
         const entry_t *en = &l->ent[i];
@@ -752,7 +785,8 @@ static int build(job_t *job, const char *file)
                      : sec->kind == SEC_NNGP ? (void *)&job->nngp
                      : sec->kind == SEC_CNN ? (void *)&job->cnn.base
                      : sec->kind == SEC_OUTPUT ? (void *)&job->output
-                     : sec->kind == SEC_LIMIT ? (void *)&job->limit : NULL;
+                     : sec->kind == SEC_LIMIT ? (void *)&job->limit
+                     : sec->kind == SEC_NETWORK ? (void *)&job->network : NULL;
         if (target)
             rc = set_key(file, find_key(section_keys(sec->kind), en->key), en, sec->name, target);
     }
@@ -910,6 +944,8 @@ void job_free(job_t *job)
     grid_free(&job->nngp.sigma_w2);
     grid_free(&job->nngp.sigma_b2);
     grid_free(&job->limit.widths);
+    grid_free(&job->network.widths);
+    grid_free(&job->network.seeds);
     job_lines_free(job->lines);
     memset(job, 0, sizeof *job);
 }

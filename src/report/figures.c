@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn_error.h"
+#include "report_network.h"
 
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
                                               "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -186,7 +187,14 @@ int report_figures(h5file_t *f, const char *experiment, const char *dir, FILE *o
             st = h5_set_alias(f, "/nngp", "/ntk");
             if (!st) st = figures_nngp(&c);
             h5_set_alias(f, NULL, NULL);
+            c.ntk = 0;
         }
+        char note[120] = "";   /* the stages after the searches */
+        if (c.state[0] && strcmp(c.state, "complete") != 0)
+            snprintf(note, sizeof note, "Incomplete file (state %s): only what is finished is "
+                     "shown.", c.state);
+        if (!st) st = figures_limit(&c, note);
+        if (!st) st = figures_network(&c, note);
     }
     else if (!strcmp(experiment, "cnn"))
         st = figures_cnn(&c);

@@ -823,7 +823,6 @@ int figures_nngp(fig_ctx_t *c)
     if (!st) st = fig_heatmaps(c, &g, note);
     if (!st) st = fig_examples(c, &g, note);
     if (!st) st = fig_timing(c, note);
-    if (!st) st = figures_limit(c, note);
     grid_free(&g);
     return st;
 }

@@ -9,15 +9,14 @@
 #include "h5io.h"
 #include "nn_error.h"
 #include "report_cnn.h"
+#include "report_limit.h"
+#include "report_network.h"
 #include "report_nngp.h"
 
-/* The NNGP job's report of each kernel it computed: /nngp, then /ntk (the same layout, read
- * through the /nngp alias). */
-static int report_kernels(h5file_t *f, FILE *out, report_format_t format)
+/* The NTK's tables: report_nngp on /ntk. */
+static int report_ntk(h5file_t *f, FILE *out, report_format_t format)
 {
-    int st = h5_exists(f, "/nngp", NULL) ? report_nngp(f, out, format) : NN_OK;
-    if (st || !h5_exists(f, "/ntk", NULL))
-        return st;
+    int st;
     if (format != REPORT_CSV)
         fprintf(out, "\nThe neural tangent kernel (NTK, /ntk): the same tables for the infinitely "
                      "wide network trained by gradient descent (kernel regression with Theta; the "
@@ -28,6 +27,18 @@ static int report_kernels(h5file_t *f, FILE *out, report_format_t format)
     if (!st) st = report_nngp(f, out, format);
     h5_set_alias(f, NULL, NULL);
     return st;
+}
+
+/* The NNGP job's report of each kernel it computed: /nngp, then /ntk (the same layout, read
+ * through the /nngp alias); then the stages after the searches ([limit], [network]). */
+static int report_kernels(h5file_t *f, FILE *out, report_format_t format)
+{
+    int st = h5_exists(f, "/nngp", NULL) ? report_nngp(f, out, format) : NN_OK;
+    if (!st && h5_exists(f, "/ntk", NULL))
+        st = report_ntk(f, out, format);
+    if (!st)
+        report_limit(f, out, format);
+    return st ? st : report_network(f, out, format);
 }
 
 int report_print(const char *path, FILE *out, report_format_t format, const char *png_dir)

@@ -1,7 +1,6 @@
 /* report_nngp.c - the text part of an NNGP report: per-depth best models under each selection
  * rule, the overall best, the uncertainty summary and the time per phase, read from the file. */
 #include "report_nngp.h"
-#include "report_limit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -342,7 +341,6 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
     print_uncertainty(f, out, format, depth, nd);
     print_timing(f, out, format);
     print_check(f, out, format, depth, nd);
-    report_limit(f, out, format);
     free(depth);
     free(done);
     return st;

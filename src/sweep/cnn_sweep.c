@@ -104,6 +104,8 @@ void run_close(run_t *r)
     free(r->xb);
     free(r->xa);
     free(r->xnoise);
+    free(r->yb);
+    free(r->yout);
     free(r->all_bufs);
     free(r->all_sums);
     free(r->ckpt_path);
@@ -154,8 +156,11 @@ int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec,
     if (st == NN_OK) {
         r->np = cnn_nparams(r->net);
         r->nbuf = cnn_nbuffers(r->net);
-        st = cnn_init_params(cnn_net_arch(r->net), cnn_params(r->net), cnn_buffers(r->net),
-                             sp->init, sp->init_mode, sp->init_std, (uint64_t)sp->seed);
+        st = strcmp(sp->init, "nngp") == 0
+                 ? cnn_init_nngp(cnn_net_arch(r->net), cnn_params(r->net), cnn_buffers(r->net),
+                                 sp->init_sigma_w2, sp->init_sigma_b2, (uint64_t)sp->seed)
+                 : cnn_init_params(cnn_net_arch(r->net), cnn_params(r->net), cnn_buffers(r->net),
+                                   sp->init, sp->init_mode, sp->init_std, (uint64_t)sp->seed);
     }
     if (st == NN_OK) {
         size_t lead = q == 0 ? (size_t)g : 0;
@@ -170,8 +175,11 @@ int run_open(run_t *r, const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec,
         r->all_bufs = malloc((lead * r->nbuf + 1) * sizeof *r->all_bufs);
         r->all_sums = malloc((lead * 2 + 1) * sizeof *r->all_sums);
         r->ckpt_path = cnn_ckpt_path(c->out_path, sp->name);
+        size_t nout = (size_t)cnn_net_nout(r->net), ny = c->y_train ? nout : 0;
+        r->yb = malloc(((size_t)r->maxlb * ny + 1) * sizeof *r->yb);
+        r->yout = malloc(((size_t)r->tcnt * ny + 1) * sizeof *r->yout);
         if (!r->opt || !r->perm || !r->labels || !r->pred || !r->xb || !r->xa || !r->xnoise ||
-            !r->all_bufs || !r->all_sums || !r->ckpt_path)
+            !r->yb || !r->yout || !r->all_bufs || !r->all_sums || !r->ckpt_path)
             st = nn_fail(NN_ERR_NOMEM, "run %s: cannot allocate the training workspace", sp->name);
     }
     if (st == NN_OK) {
@@ -288,12 +296,15 @@ int run_step(run_t *r, double lr, int *stop)
     const sweep_ctx_t *c = r->c;
     const dataset_t *ds = c->state->ds;
     const cnn_spec_t *sp = r->sp;
-    int dim = ds->dim, b = r->batch;
+    int dim = ds->dim, b = r->batch, nout = cnn_net_nout(r->net);
     const int *idx = r->perm + (size_t)b * r->gB + r->boff;
-    for (int i = 0; i < r->lb; i++) {   // xb (lb, C, H, W)
+    for (int i = 0; i < r->lb; i++) {   // xb (lb, C, H, W), yb (lb, nout)
         memcpy(r->xb + (size_t)i * dim, c->x_train + (size_t)idx[i] * dim,
                (size_t)dim * sizeof(float));
         r->labels[i] = ds->train.label[idx[i]];
+        if (c->y_train)
+            memcpy(r->yb + (size_t)i * nout, c->y_train + (size_t)idx[i] * nout,
+                   (size_t)nout * sizeof(float));
     }
     const float *x = r->xb;
     if (sp->augment_crop > 0 || sp->augment_flip) {
@@ -313,8 +324,9 @@ int run_step(run_t *r, double lr, int *stop)
         st = nn_fail_context(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d", sp->name,
                              r->epoch + 1, b + 1);
     } else {
-        r->sums[1] += count_correct(logits, r->lb, cnn_net_nout(r->net), r->labels);
-        double loss = cnn_loss_backward(r->net, r->labels);   /* mean over the local batch */
+        r->sums[1] += count_correct(logits, r->lb, nout, r->labels);
+        double loss = c->y_train ? cnn_mse_loss_backward(r->net, r->yb)   /* local batch mean */
+                                 : cnn_loss_backward(r->net, r->labels);
         if (isnan(loss))
             st = nn_fail(NN_ERR_RUNTIME, "run %s, epoch %d, batch %d: loss is NaN "
                          "(diverged: lower the learning rate)", sp->name, r->epoch + 1, b + 1);
@@ -336,10 +348,7 @@ int run_step(run_t *r, double lr, int *stop)
     return NN_OK;
 }
 
-/* Trains batches r->batch .. nbatches-1 of epoch r->epoch at learning rate lr. The group agrees
- * at every step on failures and signals; on a signal it finishes that step and returns with
- * *stop set and the position after it. Returns 0 or an agreed error. */
-static int train_batches(run_t *r, double lr, int *stop)
+int run_batches(run_t *r, double lr, int *stop)
 {
     run_shuffle(r);
     *stop = 0;
@@ -352,10 +361,8 @@ static int train_batches(run_t *r, double lr, int *stop)
     return NN_OK;
 }
 
-/* Ends epoch r->epoch after its batches: averages the bn statistics over the group (without
- * sync_bn), evaluates on the test split, fills the epoch's curves (train_seconds: the epoch's
- * training time) and moves the position to the next epoch. Returns the agreed status. */
-static int finish_epoch(run_t *r, double lr)
+/* Contract in cnn_train.h; curve seconds: the epoch's training time and its evaluation. */
+int run_end_epoch(run_t *r, double lr)
 {
     const dataset_t *ds = r->c->state->ds;
     double t0 = timer_now();
@@ -367,9 +374,12 @@ static int finish_epoch(run_t *r, double lr)
     }
     double tsum[2] = {0, 0};
     int correct = 0, st = NN_OK, e = r->epoch;
-    if (r->tcnt > 0)
-        st = cnn_evaluate(r->net, r->c->x_test + (size_t)r->toff * ds->dim,
-                          ds->test.label + r->toff, r->tcnt, &tsum[0], &correct);
+    const float *xt = r->c->x_test + (size_t)r->toff * ds->dim;
+    if (r->tcnt > 0 && r->c->y_test)
+        st = cnn_evaluate_mse(r->net, xt, r->c->y_test + (size_t)r->toff * cnn_net_nout(r->net),
+                              ds->test.label + r->toff, r->tcnt, &tsum[0], &correct, r->yout);
+    else if (r->tcnt > 0)
+        st = cnn_evaluate(r->net, xt, ds->test.label + r->toff, r->tcnt, &tsum[0], &correct);
     tsum[1] = correct;
     st = group_agree(st, r->comm, r->gsize);
     if (st != NN_OK)
@@ -442,7 +452,7 @@ static int final_evaluation(run_t *r, int *confusion, double *noise_acc)
 /* The self-check's invariant of data-parallel training: 1 if every rank of r's group holds the
  * same parameters bit for bit (each applied the same summed gradients). Compares a 62-bit
  * FNV-1a hash of the parameter bytes over the group. Collective over the group. */
-static int params_agree(const run_t *r)
+int run_params_agree(const run_t *r)
 {
     uint64_t h = 14695981039346656037ull;
     const unsigned char *b = (const unsigned char *)cnn_params(r->net);
@@ -466,7 +476,7 @@ static int run_finish(run_t *r, double *rec)
     double *noise_acc = rec + REC_HEADER + ncurve + (size_t)nc * nc;
     double t0 = timer_now();
     int st = final_evaluation(r, confusion, noise_acc);
-    int agree = st == NN_OK ? params_agree(r) : 0;
+    int agree = st == NN_OK ? run_params_agree(r) : 0;
     r->run_seconds += timer_now() - t0;
     if (st == NN_OK && r->grank == 0) {
         rec[REC_EPOCHS] = r->sp->epochs;
@@ -497,7 +507,7 @@ static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
                               sp->step_gamma);
         int stop = 0;
         double t0 = timer_now();
-        st = train_batches(&r, lr, &stop);
+        st = run_batches(&r, lr, &stop);
         r.epoch_seconds += timer_now() - t0;
         r.run_seconds += timer_now() - t0;
         if (st == NN_OK && stop) {
@@ -508,7 +518,7 @@ static int train_run(const sweep_ctx_t *c, const cnn_spec_t *sp, double *rec)
                              r.batch, r.nbatches, r.ckpt_path);
             break;
         }
-        if (st == NN_OK) st = finish_epoch(&r, lr);
+        if (st == NN_OK) st = run_end_epoch(&r, lr);
         if (st == NN_OK) st = run_save(&r);
     }
     if (st == NN_OK)

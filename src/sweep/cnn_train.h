@@ -14,6 +14,8 @@ typedef struct {
     cnn_state_t *state;
     const char *out_path;
     float *x_train, *x_test;        /* the splits as float (n, C, H, W), converted once */
+    float *y_train, *y_test;        /* regression targets as float (n, ntargets): the runs train
+                                       on the squared loss (cnn_mse_*); NULL: on the labels */
     int max_epochs;
     size_t max_floats;              /* largest nparams + nbuffers over the runs */
 } sweep_ctx_t;
@@ -34,6 +36,9 @@ typedef struct {
     size_t np, nbuf;
     int *perm, *labels, *pred;
     float *xb, *xa, *xnoise;
+    float *yb;                     /* with targets: this rank's slice of the batch's (lb, nout) */
+    float *yout;                   /* with targets: outputs on the test shard (tcnt, nout) at the
+                                      last evaluation (run_end_epoch) */
     float *all_bufs;               /* leader: [gsize][nbuf], every rank's bn statistics */
     double *all_sums;              /* leader: [gsize][2], every rank's epoch sums */
     char *ckpt_path;
@@ -64,6 +69,19 @@ void run_shuffle(run_t *r);
  * optimizer step at lr; the position moves on by one batch and step. The group agrees on
  * failures and on signals (*stop set: stop after this step). Returns 0 or the agreed error. */
 int run_step(run_t *r, double lr, int *stop);
+
+/* Trains batches r->batch .. nbatches-1 of epoch r->epoch at learning rate lr (run_shuffle, then
+ * run_step). The group agrees at every step on failures and signals; on a signal it finishes
+ * that step and returns with *stop set and the position after it. Returns 0 or an agreed error. */
+int run_batches(run_t *r, double lr, int *stop);
+
+/* Ends epoch r->epoch after its batches: averages the bn statistics over the group (without
+ * sync_bn), evaluates on the test split (with targets: squared loss, outputs in r->yout), fills
+ * the epoch's curves and moves the position to the next epoch. Returns the agreed status. */
+int run_end_epoch(run_t *r, double lr);
+
+/* 1 if every rank of r's group holds the same parameters bit for bit. Collective. */
+int run_params_agree(const run_t *r);
 
 /* The examples of a split as float (n, dim), malloc'd; NULL when out of memory. */
 float *run_split_to_float(const split_t *sp, int dim);

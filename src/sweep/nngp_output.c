@@ -5,6 +5,7 @@
  * --resume. The layout is documented in the README ("Output file"). */
 #include "nngp_state.h"
 #include "limit_stage.h"
+#include "network_state.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -581,6 +582,7 @@ int nngp_state_write(h5file_t *f, nngp_state_t *const *s, int n, const char *pat
     if (!st) st = h5_write_attr_str(f, "/", "self_check",
                                     nngp_self_check_all(s, n, &worst, &nchecked));
     if (!st) st = limit_state_write(f, s[0]);   /* the stages after the kernels' searches */
+    if (!st) st = network_state_write(f, s[0]);
     if (st)
         return nn_fail_context(st, "writing %s: ", path);
     return h5_save(f, strcmp(state_name, "running") == 0);
@@ -656,6 +658,7 @@ int nngp_state_resume(nngp_state_t *s, const char *path)
     if (!st && s->job->nngp.search_train && h5_exists(f, "/nngp/final/done", NULL))
         st = read_final(f, s);
     if (!st) st = limit_state_resume(f, s);
+    if (!st) st = network_state_read(f, s);
     /* The search's posteriors are cheap next to the grid and depend on the final selection: redo
      * them. The final fits are dear: run_final keeps those of the models it selects again. */
     if (st && st != NN_ERR_INPUT)

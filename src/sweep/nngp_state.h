@@ -59,6 +59,7 @@ typedef struct {
     nngp_layout_t final_layout;
     double final_gram_seconds;
     struct limit_state *limit;      /* the [limit] stage (limit_stage.h), NULL without one */
+    struct network_state *network;  /* the [network] stage (network_state.h), NULL without */
     /* provenance */
     const char *command_line;
     char *hostnames;

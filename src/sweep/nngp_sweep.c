@@ -7,6 +7,7 @@
  * chooses. Files are in nngp_output.c. */
 #include "nngp_state.h"
 #include "limit_stage.h"
+#include "network_state.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, i
                    fits_alloc(&s->final, nd, ntest, (size_t)ds->ntargets, job->nngp.covariance));
     if (!arrays_ok || !fits_ok)
         return nn_fail(NN_ERR_NOMEM, "cannot allocate the NNGP result tables");
-    if (stages && limit_state_alloc(s) != NN_OK)
+    if (stages && (limit_state_alloc(s) != NN_OK || network_state_create(s) != NN_OK))
         return NN_ERR_NOMEM;
     for (int d = 0; d < s->nd; d++)
         s->depths[d] = (int)job->nngp.depth.v[d];
@@ -179,6 +180,7 @@ static void state_free(nngp_state_t *s)
     fits_free(&s->post);
     fits_free(&s->final);
     limit_state_free(s);
+    network_state_free(s);
     free(s->hostnames);
     memset(s, 0, sizeof *s);
 }
@@ -804,10 +806,12 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
         c.state = &s[k];
         st = run_kernel(&c, slots);
     }
-    if (st == NN_OK && s[0].limit) {   /* the stages after the searches, on the first kernel's */
-        c.state = &s[0];
+    /* the stages after the searches, on the first kernel's state */
+    c.state = &s[0];
+    if (st == NN_OK && s[0].limit)
         st = limit_stage_run(&s[0], slots, checkpoint_running, &c);
-    }
+    if (st == NN_OK && s[0].network)
+        st = network_stage(&s[0], opt->out_path, checkpoint_running, &c);
     if (rank == 0) {
         const char *state = st == NN_OK ? "complete" : st == NN_ERR_INTERRUPTED ? "interrupted" : NULL;
         if (state) {
