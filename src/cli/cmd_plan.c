@@ -202,7 +202,10 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
         printf("search: the grid and its best models on the first %d of the %d training "
                "examples\n", p->search_train, ds->train);
     printf("  grid: %d depths (max %d) x %d sigma_w2 x %d sigma_b2 = %d items (one per variance "
-           "pair; each gives every depth)\n", p->depth.n, lmax, p->sigma_w2.n, p->sigma_b2.n, items);
+           "pair; each gives every depth)%s\n", p->depth.n, lmax, p->sigma_w2.n, p->sigma_b2.n,
+           items, p->kernels == (KERNEL_NNGP | KERNEL_NTK)
+                      ? ", for each kernel (nngp, ntk): the times below are per kernel"
+                      : p->kernels == KERNEL_NTK ? ", with the NTK" : "");
     printf("  ranks: %d in %d group(s) of %d, %d thread(s) each: %d items at a time, handed out "
            "dynamically, about %d per thread\n", ranks, groups, lay.group_size, threads, workers,
            per_worker);
