@@ -303,28 +303,39 @@ static void compare_with_reference(const blobs_t *b, const grid_t *g)
     remove_dir(dir);
 }
 
-/* Binary: 120 train / 80 test / 40 validation points in 20 dims, 2 x 2 variances, depths 1..5. */
-static void test_binary_against_numpy(void **state)
+/* Binary: 120 train / 80 test / 40 validation points in 20 dims, 2 x 2 variances, depths 1..5;
+ * regressed with K, or with the NTK Theta (ntk). */
+static void binary_case(int ntk)
 {
-    (void)state;
     blobs_t b = blobs_make(31, 2, 20, 120, 80, 40);
     const double sw2[] = {1.0, 2.5}, sb2[] = {0.0, 0.3};
     const int depths[] = {1, 2, 3, 4, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3, 0};
+    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3, ntk};
     compare_with_reference(&b, &g);
     blobs_free(&b);
 }
 
 /* Three classes (argmax of 3 targets), no validation set, depths 1, 3, 5 (a sparse list). */
-static void test_three_class_against_numpy(void **state)
+static void three_class_case(int ntk)
 {
-    (void)state;
     blobs_t b = blobs_make(32, 3, 20, 120, 80, 0);
     const double sw2[] = {1.5, 2.0}, sb2[] = {0.05, 0.5};
     const int depths[] = {1, 3, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05, 0};
+    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05, ntk};
     compare_with_reference(&b, &g);
     blobs_free(&b);
+}
+
+static void test_binary_against_numpy(void **state)
+{
+    (void)state;
+    binary_case(0);
+}
+
+static void test_three_class_against_numpy(void **state)
+{
+    (void)state;
+    three_class_case(0);
 }
 
 /* The same two problems regressed with the NTK Theta (kernel.h): items and posterior against the
@@ -333,23 +344,13 @@ static void test_three_class_against_numpy(void **state)
 static void test_binary_ntk_against_numpy(void **state)
 {
     (void)state;
-    blobs_t b = blobs_make(31, 2, 20, 120, 80, 40);
-    const double sw2[] = {1.0, 2.5}, sb2[] = {0.0, 0.3};
-    const int depths[] = {1, 2, 3, 4, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 5, 1e-3, 1e-1, 3, 2.5, 0.3, 1};
-    compare_with_reference(&b, &g);
-    blobs_free(&b);
+    binary_case(1);
 }
 
 static void test_three_class_ntk_against_numpy(void **state)
 {
     (void)state;
-    blobs_t b = blobs_make(32, 3, 20, 120, 80, 0);
-    const double sw2[] = {1.5, 2.0}, sb2[] = {0.05, 0.5};
-    const int depths[] = {1, 3, 5};
-    grid_t g = {sw2, sb2, 2, 2, depths, 3, 1e-3, 1e-1, 2, 1.5, 0.05, 1};
-    compare_with_reference(&b, &g);
-    blobs_free(&b);
+    three_class_case(1);
 }
 
 /* Duplicated training points with noise 0 and no room to retry (noise_max 0): every depth is

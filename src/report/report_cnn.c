@@ -12,14 +12,6 @@
 #include "nn_error.h"
 #include "table.h"
 
-static void fmt(char *buf, const char *spec, double v)
-{
-    if (isnan(v))
-        snprintf(buf, TABLE_CELL, "-");
-    else
-        snprintf(buf, TABLE_CELL, spec, v);
-}
-
 /* What the epochs column says: the count, and whether the run is unfinished. */
 static void epochs_cell(const cnn_result_t *r, char *buf)
 {
@@ -65,12 +57,12 @@ static int print_final_metrics(const cnn_results_t *r, FILE *out, report_format_
         int best_epoch;
         snprintf(c[0], TABLE_CELL, "%s", u->name);
         epochs_cell(u, c[1]);
-        fmt(c[2], "%.4f", cnn_result_last(u, CR_TRAIN_LOSS));
-        fmt(c[3], "%.4f", cnn_result_last(u, CR_TRAIN_ACC));
-        fmt(c[4], "%.4f", cnn_result_last(u, CR_TEST_LOSS));
-        fmt(c[5], "%.4f", cnn_result_last(u, CR_TEST_ACC));
-        fmt(c[6], "%.4f", cnn_result_max(u, CR_TEST_ACC, &best_epoch));
-        fmt(c[7], "%.0f", best_epoch > 0 ? (double)best_epoch : NAN);
+        table_number(c[2], "%.4f", cnn_result_last(u, CR_TRAIN_LOSS));
+        table_number(c[3], "%.4f", cnn_result_last(u, CR_TRAIN_ACC));
+        table_number(c[4], "%.4f", cnn_result_last(u, CR_TEST_LOSS));
+        table_number(c[5], "%.4f", cnn_result_last(u, CR_TEST_ACC));
+        table_number(c[6], "%.4f", cnn_result_max(u, CR_TEST_ACC, &best_epoch));
+        table_number(c[7], "%.0f", best_epoch > 0 ? (double)best_epoch : NAN);
         st = add_cells(&t, c, 8);
     }
     print_table(&t, out, format, "cnn final metrics per run",
@@ -92,11 +84,11 @@ static int print_noise_and_cost(const cnn_results_t *r, FILE *out, report_format
         char c[8][TABLE_CELL];
         snprintf(c[0], TABLE_CELL, "%s", u->name);
         for (int k = 0; k < CR_NOISE_LEVELS; k++)
-            fmt(c[1 + k], "%.4f", u->noise[k]);
-        fmt(c[4], "%.0f", u->nparams >= 0 ? (double)u->nparams : NAN);
-        fmt(c[5], "%.2f", u->model_mb);
-        fmt(c[6], "%.1f", u->seconds);
-        fmt(c[7], "%.0f", cnn_result_mean(u, CR_IMAGES_PER_SECOND));
+            table_number(c[1 + k], "%.4f", u->noise[k]);
+        table_number(c[4], "%.0f", u->nparams >= 0 ? (double)u->nparams : NAN);
+        table_number(c[5], "%.2f", u->model_mb);
+        table_number(c[6], "%.1f", u->seconds);
+        table_number(c[7], "%.0f", cnn_result_mean(u, CR_IMAGES_PER_SECOND));
         st = add_cells(&t, c, 8);
     }
     print_table(&t, out, format, "cnn noise accuracy, size and speed per run",
@@ -256,11 +248,11 @@ static int print_comparison(const cnn_results_t *r, FILE *out, report_format_t f
             setting_cell(u, ref, key[s], c[k++]);
         double a = u->done ? cnn_result_last(u, CR_TEST_ACC) : NAN;
         if (u->done)
-            fmt(c[k++], "%.4f", a);
+            table_number(c[k++], "%.4f", a);
         else
             snprintf(c[k++], TABLE_CELL, "not finished");
-        fmt(c[k++], "%+.4f", a - best);
-        fmt(c[k++], "%+.4f", a - first);
+        table_number(c[k++], "%+.4f", a - best);
+        table_number(c[k++], "%+.4f", a - first);
         st = add_cells(&t, c, k);
     }
     char text[512];

@@ -64,15 +64,6 @@ int limit_data_load(h5file_t *f, limit_data_t *l)
     return ok;
 }
 
-/* "x" with the format, or "-" for NaN, into a table cell. */
-static void cell(char *buf, const char *spec, double v)
-{
-    if (isnan(v))
-        snprintf(buf, TABLE_CELL, "-");
-    else
-        snprintf(buf, TABLE_CELL, spec, v);
-}
-
 /* The error table: one row per depth and width. */
 static void print_errors(const limit_data_t *l, FILE *out, report_format_t format)
 {
@@ -85,9 +76,9 @@ static void print_errors(const limit_data_t *l, FILE *out, report_format_t forma
             char c[5][TABLE_CELL];
             snprintf(c[0], TABLE_CELL, "%g", l->depth[d]);
             snprintf(c[1], TABLE_CELL, "%g", l->width[w]);
-            cell(c[2], "%.4f", l->done[g] ? l->error[g] : NAN);
-            cell(c[3], "%.4f", l->done[g] ? l->error_stderr[g] : NAN);
-            cell(c[4], "%.4f", l->done[g] ? l->bias[g] : NAN);
+            table_number(c[2], "%.4f", l->done[g] ? l->error[g] : NAN);
+            table_number(c[3], "%.4f", l->done[g] ? l->error_stderr[g] : NAN);
+            table_number(c[4], "%.4f", l->done[g] ? l->bias[g] : NAN);
             const char *row[5] = {c[0], c[1], c[2], c[3], c[4]};
             table_add_row(&t, row);
         }
@@ -114,9 +105,9 @@ void report_limit(h5file_t *f, FILE *out, report_format_t format)
     for (size_t d = 0; d < l.nd; d++) {
         char c[4][TABLE_CELL];
         snprintf(c[0], TABLE_CELL, "%g", l.depth[d]);
-        cell(c[1], "%.4g", l.sigma_w2[d]);
-        cell(c[2], "%.4g", l.sigma_b2[d]);
-        cell(c[3], "%.3f", l.slope[d]);
+        table_number(c[1], "%.4g", l.sigma_w2[d]);
+        table_number(c[2], "%.4g", l.sigma_b2[d]);
+        table_number(c[3], "%.3f", l.slope[d]);
         const char *row[4] = {c[0], c[1], c[2], c[3]};
         table_add_row(&t, row);
     }

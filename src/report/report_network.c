@@ -86,14 +86,6 @@ void net_results_acc(const net_results_t *r, size_t d, size_t w, double *mean, d
     *sd = *n > 1 ? sqrt(fmax(0, (s2 - s * s / *n) / (*n - 1))) : NAN;
 }
 
-static void cell(char *buf, const char *spec, double v)
-{
-    if (isnan(v))
-        snprintf(buf, TABLE_CELL, "-");
-    else
-        snprintf(buf, TABLE_CELL, spec, v);
-}
-
 int report_network(h5file_t *f, FILE *out, report_format_t format)
 {
     net_results_t r;
@@ -118,12 +110,12 @@ int report_network(h5file_t *f, FILE *out, report_format_t format)
             char c[8][TABLE_CELL];
             snprintf(c[0], TABLE_CELL, "%g", r.depth[d]);
             snprintf(c[1], TABLE_CELL, "%g", r.width[w]);
-            cell(c[2], "%.4f", mean);
-            cell(c[3], "%.4f", sd);
+            table_number(c[2], "%.4f", mean);
+            table_number(c[3], "%.4f", sd);
             snprintf(c[4], TABLE_CELL, "%d/%zu", n, r.ns);
-            cell(c[5], "%.4f", r.gp_acc[d]);
-            cell(c[6], "%.4f", r.ntk_acc ? r.ntk_acc[d] : NAN);
-            cell(c[r.ntk_acc ? 7 : 6], "%+.3f", r.corr[d * r.nw + w]);
+            table_number(c[5], "%.4f", r.gp_acc[d]);
+            table_number(c[6], "%.4f", r.ntk_acc ? r.ntk_acc[d] : NAN);
+            table_number(c[r.ntk_acc ? 7 : 6], "%+.3f", r.corr[d * r.nw + w]);
             const char *row[8] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
             st = table_add_row(&t, row);
         }

@@ -23,14 +23,6 @@ static double *read_vec(h5file_t *f, const char *path, size_t n)
     return v;
 }
 
-static void fmt(char *buf, const char *spec, double v)
-{
-    if (isnan(v))
-        snprintf(buf, TABLE_CELL, "-");
-    else
-        snprintf(buf, TABLE_CELL, spec, v);
-}
-
 static int print_best_table(h5file_t *f, FILE *out, report_format_t format, const char *rule,
                             const double *depth, size_t nd)
 {
@@ -60,14 +52,14 @@ static int print_best_table(h5file_t *f, FILE *out, report_format_t format, cons
     for (size_t d = 0; d < nd && st == NN_OK && v[0] && v[1] && v[2] && v[4] && v[5]; d++) {
         char c[7][TABLE_CELL];
         snprintf(c[0], TABLE_CELL, "%g", depth[d]);
-        fmt(c[1], "%.4g", v[0][d]);
-        fmt(c[2], "%.4g", v[1][d]);
-        fmt(c[3], "%.4f", v[2][d]);
+        table_number(c[1], "%.4g", v[0][d]);
+        table_number(c[2], "%.4g", v[1][d]);
+        table_number(c[3], "%.4f", v[2][d]);
         int k = 4;
         if (have_valid)
-            fmt(c[k++], "%.4f", v[3][d]);
-        fmt(c[k++], "%.2f", v[4][d]);
-        fmt(c[k++], "%.1e", v[5][d]);
+            table_number(c[k++], "%.4f", v[3][d]);
+        table_number(c[k++], "%.2f", v[4][d]);
+        table_number(c[k++], "%.1e", v[5][d]);
         const char *row[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
         st = table_add_row(&t, row);
     }
@@ -113,7 +105,7 @@ static int print_final(h5file_t *f, FILE *out, report_format_t format, const dou
         snprintf(c[0], TABLE_CELL, "%g", depth[d]);
         static const char *const spec[NC] = {"%.4g", "%.4g", "%.4f", "%.4f", "%.2f", "%.1e", "%.2f"};
         for (int k = 0; k < NC; k++)
-            fmt(c[k + 1], spec[k], k >= 3 && !done[d] ? NAN : v[k][d]);
+            table_number(c[k + 1], spec[k], k >= 3 && !done[d] ? NAN : v[k][d]);
         const char *row[NC + 1] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
         st = table_add_row(&t, row);
     }
@@ -251,8 +243,8 @@ static void add_check_rows(h5file_t *f, table_t *t, const char *fits, const doub
             char c[5][TABLE_CELL];
             snprintf(c[0], TABLE_CELL, "%g", depth[d]);
             snprintf(c[1], TABLE_CELL, "%s", fits);
-            fmt(c[2], "%.2g", solve[d]);
-            fmt(c[3], "%.2g", factor[d]);
+            table_number(c[2], "%.2g", solve[d]);
+            table_number(c[3], "%.2g", factor[d]);
             snprintf(c[4], TABLE_CELL, "%s", passed[d] < 0 ? "-" : passed[d] ? "PASSED" : "FAILED");
             const char *row[5] = {c[0], c[1], c[2], c[3], c[4]};
             table_add_row(t, row);

@@ -1,6 +1,7 @@
 /* table.c - aligned text, markdown and CSV (RFC 4180 quoting) output of a table of strings. */
 #include "table.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,4 +90,12 @@ void table_free(table_t *t)
 {
     free(t->cells);
     memset(t, 0, sizeof *t);
+}
+
+void table_number(char *cell, const char *spec, double v)
+{
+    if (isnan(v))
+        snprintf(cell, TABLE_CELL, "-");
+    else
+        snprintf(cell, TABLE_CELL, spec, v);
 }

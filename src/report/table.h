@@ -22,5 +22,7 @@ void table_init(table_t *t, const char *const *headings);
 int table_add_row(table_t *t, const char *const *cells);
 void table_print(const table_t *t, FILE *out, report_format_t format);
 void table_free(table_t *t);
+/* A number as a cell: v with the printf format spec (one double), or "-" when v is NaN. */
+void table_number(char *cell, const char *spec, double v);
 
 #endif
