@@ -91,7 +91,11 @@ expect 0 "depth +width +error +stderr +bias" "report prints the error table" -- 
 expect 0 "fitted slope.*depth +sigma_w2 +sigma_b2 +slope.* 3 +[0-9.]+ +[0-9.]+ +-0\.[3-6]" "report prints the slope per depth" -- sh -c "$NNSWEEP report '$TMP/l2.h5' | tr '\n' ' '"
 expect 0 "^# limit slope" "report --format csv has the limit blocks" -- $NNSWEEP report "$TMP/l2.h5" --format csv
 expect 0 "nngp-limit-error-width.png" "report --png lists the limit figure" -- $NNSWEEP report "$TMP/l2.h5" --png "$TMP/png"
-expect 0 "PNG image data, 900 x 600" "... and writes it" -- file "$TMP/png/nngp-limit-error-width.png"
+expect 0 "^PNG 900 x 600$" "... and writes it (a PNG of 900 x 600)" -- /usr/bin/python3 -c "
+import struct, sys
+d = open(sys.argv[1], 'rb').read(24)
+assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and d[12:16] == b'IHDR', d
+print('PNG %d x %d' % struct.unpack('>II', d[16:24]))" "$TMP/png/nngp-limit-error-width.png"
 expect 0 "^dims depth=2 width=4; error \(depth, width\)" "xarray opens /limit with its depth and width coordinates" -- $PY -c "
 import sys, xarray as xr
 g = xr.open_dataset(sys.argv[1], group='limit', engine='h5netcdf')
