@@ -14,6 +14,7 @@
 #include "nn_threads.h"
 #include "par.h"
 #include "report.h"
+#include "run_lock.h"
 
 int cli_load_job(const char *path, job_t *job)
 {
@@ -169,18 +170,22 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
         st = cli_load_job(job_path, &job);
     if (st == NN_OK && !e->has_section(&job))
         st = nn_fail(NN_ERR_INPUT, "%s: no [%s] section: nothing to run", job_path, e->name);
+    const char *out = out_path ? out_path : job.output.file;
+    run_lock_t *lock = NULL;   /* rank 0's: one run per results file (run_lock.h) */
+    if (st == NN_OK && !bench)
+        st = par_agree(par_rank() == 0 ? run_lock_acquire(out, &lock) : NN_OK);
     int threads = 1;
     if (st == NN_OK) {
         threads = cli_set_threads(e->threads_to_blas);
         st = cli_load_data(&job, &ds);
     }
-    const char *out = out_path ? out_path : job.output.file;
     if (st == NN_OK) {
         sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = resume,
                                .threads = e->threads_to_blas ? 1 : threads,
                                .strict = strict, .bench_steps = bench};
         st = e->run(&job, &ds, &opt);
     }
+    run_lock_release(&lock);
     if ((st == NN_OK || st == NN_ERR_CHECK) && par_rank() == 0 && !bench) {
         log_info("results written to %s", out);
         if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)

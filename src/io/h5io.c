@@ -82,8 +82,7 @@ int h5io_fail(int code, const h5file_t *f, const char *obj, const char *fmt, ...
 
 /* ---- creating, committing, closing ---- */
 
-/* mkdir -p of the directory part of path. Returns 0 or -1 with errno set. */
-static int make_parent_dirs(const char *path)
+int h5io_make_parent_dirs(const char *path)
 {
     char *dir = strdup(path);
     if (!dir)
@@ -176,7 +175,7 @@ static h5file_t *create_writable(const char *path, int image)
     f->fid = f->lcpl = -1;
     f->writable = 1;
     f->image = image;
-    if (make_parent_dirs(path) != 0) {
+    if (h5io_make_parent_dirs(path) != 0) {
         nn_fail(NN_ERR_RUNTIME, "%s: cannot create its directory: %s", path, strerror(errno));
         goto fail;
     }

@@ -35,6 +35,8 @@ int h5io_object_exists(const h5file_t *f, const char *path);
  * instead of HDF5's default 1 MiB, which it allocates and clears on every read or write that
  * converts (variable-length strings): about 6 ms a call here, against 0.05 ms. Made once. */
 hid_t h5io_dxpl(void);
+/* mkdir -p of the directory part of path. Returns 0 or -1 with errno set. */
+int h5io_make_parent_dirs(const char *path);
 /* Turns off HDF5's automatic error printing (idempotent). */
 void h5io_quiet(void);
 /* A variable-length UTF-8 string type (caller closes it), or a negative id. */

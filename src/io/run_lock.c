@@ -1,0 +1,143 @@
+/* run_lock.c - PATH.lock (run_lock.h): created with O_EXCL, so of two runs starting together one
+ * wins; read back to name the holder, and taken over only when its run is provably gone. */
+#include "run_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "h5io_internal.h"
+#include "nn_error.h"
+#include "nn_log.h"
+
+struct run_lock {
+    char *path;
+};
+
+/* The holder a lock file names. */
+typedef struct {
+    char host[256], slurm_job[64], start[64];
+    long pid;
+} holder_t;
+
+static void this_host(char *host, size_t n)
+{
+    if (gethostname(host, n) != 0)
+        snprintf(host, n, "?");
+    host[n - 1] = '\0';
+}
+
+/* Reads a lock file into *h; 0, or -1 if it cannot be read or parsed. */
+static int read_holder(const char *lock_path, holder_t *h)
+{
+    memset(h, 0, sizeof *h);
+    FILE *f = fopen(lock_path, "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        got |= sscanf(line, "host=%255s", h->host) == 1;
+        got |= (sscanf(line, "pid=%ld", &h->pid) == 1) << 1;
+        if (!strncmp(line, "slurm_job_id=", 13))
+            snprintf(h->slurm_job, sizeof h->slurm_job, "%.63s", line + 13);
+        if (!strncmp(line, "start=", 6))
+            snprintf(h->start, sizeof h->start, "%.63s", line + 6);
+    }
+    fclose(f);
+    return got == 3 ? 0 : -1;
+}
+
+/* 1 if the holder's run is provably gone: a dead process on this host, or our own SLURM job id
+ * (the job was requeued; its earlier run ended). */
+static int holder_gone(const holder_t *h)
+{
+    char host[256];
+    this_host(host, sizeof host);
+    if (!strcmp(host, h->host))
+        return h->pid > 0 && kill((pid_t)h->pid, 0) != 0 && errno == ESRCH;
+    const char *job = getenv("SLURM_JOB_ID");
+    return h->slurm_job[0] && job && !strcmp(job, h->slurm_job);
+}
+
+/* Creates the lock file (O_EXCL) naming this process. 0, or -1 with errno set. */
+static int create_lock(const char *lock_path)
+{
+    int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return -1;
+    char host[256], text[768], start[32];
+    this_host(host, sizeof host);
+    time_t now = time(NULL);
+    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    const char *job = getenv("SLURM_JOB_ID");
+    int n = snprintf(text, sizeof text, "host=%s\npid=%ld\nslurm_job_id=%s\nstart=%s\n", host,
+                     (long)getpid(), job ? job : "", start);
+    int ok = write(fd, text, (size_t)n) == n;
+    int saved = errno;
+    close(fd);
+    if (!ok) {
+        unlink(lock_path);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int run_lock_acquire(const char *path, run_lock_t **lock)
+{
+    *lock = NULL;
+    size_t len = strlen(path) + 6;
+    run_lock_t *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = malloc(len))) {
+        free(l);
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory for its lock", path);
+    }
+    snprintf(l->path, len, "%s.lock", path);
+    h5io_make_parent_dirs(l->path);   /* a failure shows in create_lock's errno */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (create_lock(l->path) == 0) {
+            *lock = l;
+            return NN_OK;
+        }
+        if (errno != EEXIST)
+            break;
+        holder_t h;
+        if (read_holder(l->path, &h) != 0 || !holder_gone(&h)) {
+            int st = read_holder(l->path, &h) != 0
+                ? nn_fail(NN_ERR_INPUT, "%s is locked by %s, which cannot be read: another run "
+                          "may be writing it; remove the lock if none is", path, l->path)
+                : nn_fail(NN_ERR_INPUT, "%s is being written by another run (host %s, pid %ld%s%s, "
+                          "since %s): not started; wait for it, or choose another --out (if that "
+                          "run is gone, remove %s)", path, h.host, h.pid,
+                          h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job, h.start, l->path);
+            free(l->path);   /* the other run's lock stays */
+            free(l);
+            return st;
+        }
+        log_info("%s: taking over the lock of a run that is gone (host %s, pid %ld%s%s)", path,
+                 h.host, h.pid, h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job);
+        unlink(l->path);
+    }
+    int st = nn_fail(NN_ERR_RUNTIME, "%s: cannot create %s: %s", path, l->path, strerror(errno));
+    free(l->path);
+    free(l);
+    return st;
+}
+
+void run_lock_release(run_lock_t **lock)
+{
+    if (!lock || !*lock)
+        return;
+    unlink((*lock)->path);
+    free((*lock)->path);
+    free(*lock);
+    *lock = NULL;
+}
