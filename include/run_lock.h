@@ -1,8 +1,9 @@
 /* run_lock.h - one run per results file. A run that writes PATH holds PATH.lock, a small text
  * file naming it (host, pid, SLURM job id, start time); a second run that would write PATH while
  * that run lives is refused before it touches anything. A lock whose run is gone is taken over:
- * a dead process on this host, or the same SLURM job id as ours (a requeued job's earlier
- * incarnation). On another host without that proof the run counts as alive. */
+ * on this host no live nnsweep process with its pid (dead, a zombie, or the pid reused), or the
+ * same SLURM job id as ours (a requeued job's earlier incarnation). On another host without that
+ * proof the run counts as alive. */
 #ifndef RUN_LOCK_H
 #define RUN_LOCK_H
 

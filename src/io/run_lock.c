@@ -55,14 +55,43 @@ static int read_holder(const char *lock_path, holder_t *h)
     return got == 3 ? 0 : -1;
 }
 
-/* 1 if the holder's run is provably gone: a dead process on this host, or our own SLURM job id
- * (the job was requeued; its earlier run ended). */
+/* 1 if process pid of this host is still an nnsweep run: it exists (kill 0), is not a zombie
+ * (killed, not yet reaped: an orphan of a killed mpirun may stay one), and its command line names
+ * nnsweep (else the pid was reused). Without /proc, existence alone decides. */
+static int process_alive(long pid)
+{
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        return 0;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');   /* "pid (comm) S ...": the state after the name */
+    if (paren && (paren[2] == 'Z' || paren[2] == 'X'))
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    if (!(f = fopen(path, "r")))
+        return 1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)   /* the arguments are NUL-separated */
+        buf[i] = buf[i] ? buf[i] : ' ';
+    buf[n] = '\0';
+    return strstr(buf, "nnsweep") != NULL;
+}
+
+/* 1 if the holder's run is provably gone: no live nnsweep process with its pid on this host, or
+ * our own SLURM job id (the job was requeued; its earlier run ended). */
 static int holder_gone(const holder_t *h)
 {
     char host[256];
     this_host(host, sizeof host);
     if (!strcmp(host, h->host))
-        return h->pid > 0 && kill((pid_t)h->pid, 0) != 0 && errno == ESRCH;
+        return !process_alive(h->pid);
     const char *job = getenv("SLURM_JOB_ID");
     return h->slurm_job[0] && job && !strcmp(job, h->slurm_job);
 }
