@@ -254,10 +254,10 @@ static void add_check_rows(h5file_t *f, table_t *t, const char *fits, const doub
     free(passed);
 }
 
-/* The self-check of every fit (/nngp/check) and the run's verdict; nothing for a file written
- * before nnsweep checked its fits. */
+/* The self-check of every fit (/nngp/check) of the kernel named kernel ("K", "Theta") and the
+ * run's verdict; nothing for a file written before nnsweep checked its fits. */
 static void print_check(h5file_t *f, FILE *out, report_format_t format, const double *depth,
-                        size_t nd)
+                        size_t nd, const char *kernel)
 {
     char *verdict = NULL;
     double threshold = NAN;
@@ -274,8 +274,8 @@ static void print_check(h5file_t *f, FILE *out, report_format_t format, const do
         add_check_rows(f, &t, "final", depth, nd);
     if (format != REPORT_CSV)
         fprintf(out, "\nSelf-check of every fit (scaled residuals of the solve and of the "
-                     "factorization on %lld rows of K + s2 I recomputed from the points; "
-                     "threshold %g):\n\n", rows, threshold);
+                     "factorization on %lld rows of %s + s2 I recomputed from the points; "
+                     "threshold %g):\n\n", rows, kernel, threshold);
     else
         fprintf(out, "# self-check\n");
     table_print(&t, out, format);
@@ -332,7 +332,7 @@ int report_nngp(h5file_t *f, FILE *out, report_format_t format)
         print_overall_best(f, out, depth, nd);
     print_uncertainty(f, out, format, depth, nd);
     print_timing(f, out, format);
-    print_check(f, out, format, depth, nd);
+    print_check(f, out, format, depth, nd, ntk ? "Theta" : "K");
     free(depth);
     free(done);
     return st;

@@ -522,10 +522,11 @@ static int write_check(h5file_t *f, const nngp_state_t *s)
     int st = write_check_table(f, s, &s->post, "/nngp/check/posterior", s->ntrain_search);
     if (!st && s->job->nngp.search_train)
         st = write_check_table(f, s, &s->final, "/nngp/check/final", s->ds->train.n);
-    if (!st) st = h5_write_attr_str(f, "/nngp/check", "description", "self-check of every fit "
-                                    "(HPL's scaled residuals): S = rows_checked rows of A = K + "
-                                    "s2 I, evenly spaced, recomputed from the points; L the "
-                                    "solver's factor, alpha its weights, n = ntrain");
+    char text[256];
+    snprintf(text, sizeof text, "self-check of every fit (HPL's scaled residuals): S = "
+             "rows_checked rows of A = %s + s2 I, evenly spaced, recomputed from the points; L "
+             "the solver's factor, alpha its weights, n = ntrain", s->ntk ? "Theta" : "K");
+    if (!st) st = h5_write_attr_str(f, "/nngp/check", "description", text);
     if (!st) st = h5_write_attr_double(f, "/nngp/check", "threshold", s->job->nngp.check_threshold);
     if (!st) st = h5_write_attr_str(f, "/nngp/check", "result", verdict);
     return st;

@@ -771,16 +771,18 @@ static int states_open(const job_t *job, const dataset_t *ds, const sweep_option
 {
     int st = NN_OK;
     *n = 0;
+    char *hosts = par_hostnames();   /* gathered once; each state owns a copy */
     for (int ntk = 0; ntk < 2 && st == NN_OK; ntk++) {
         if (!(job->nngp.kernels & (ntk ? KERNEL_NTK : KERNEL_NNGP)))
             continue;
         st = par_agree(state_alloc(&s[*n], job, ds, ntk, *n == 0));
         s[*n].command_line = opt->command_line;
-        s[*n].hostnames = par_hostnames();
+        s[*n].hostnames = hosts ? strdup(hosts) : NULL;
         s[*n].t_start = timer_now();
         provenance_now(s[*n].start_time, sizeof s[*n].start_time);
         ++*n;
     }
+    free(hosts);
     if (st == NN_OK && par_rank() == 0 && h5_remove_stale(opt->out_path) > 0)
         log_info("removed temporary files of an earlier run that was killed mid-write");
     for (int k = 0; k < *n && st == NN_OK; k++) {
