@@ -1,8 +1,10 @@
-/* h5io.h - the only module that calls HDF5. Results files are written whole to a temporary file
- * beside the target and renamed over it on commit (fsync of file and directory first), so a crash
- * never leaves a corrupt or half-written results file. A file rewritten often can live in memory
- * and be saved the same way (h5_create_image, h5_save). Also reads files back (resume, report).
- * Paths inside a file are absolute ("/nngp/test_accuracy"); missing groups are created. */
+/* h5io.h - the only module that calls HDF5. A results file is made in memory and saved whole:
+ * written to "<path>.tmp.<pid>" beside the target, fsynced and renamed over it (the directory
+ * fsynced too), so a crash or a full disk never leaves a corrupt or half-written results file and
+ * the previous one stays as it was. Every saved file is sealed: its first 512 bytes (an HDF5 user
+ * block) state its length and CRC-32, and h5_open refuses a file that no longer matches them.
+ * Also reads files back (resume, report). Paths inside a file are absolute
+ * ("/nngp/test_accuracy"); missing groups are created. */
 #ifndef H5IO_H
 #define H5IO_H
 
@@ -12,27 +14,24 @@
 
 typedef struct h5file h5file_t;
 
-/* Opens "<path>.tmp.<pid>" for writing; nothing is visible at path until h5_commit.
- * Returns NULL (message names the path) on failure. */
+/* A new file for path, kept in memory: nothing is visible at path until h5_save or h5_commit.
+ * Objects are created once; later writes overwrite values in place. NULL (message names the
+ * path) on failure. */
 h5file_t *h5_create(const char *path);
-/* Closes, fsyncs and atomically renames the temporary file to path; frees *f and sets it NULL.
- * Returns 0 or NN_ERR_RUNTIME (the temporary file is removed then; the old file is intact). */
-int h5_commit(h5file_t **f);
-/* A file kept in memory for path, written many times and saved whole by h5_save (a results file
- * rewritten after every work item: objects are created once, later writes overwrite values in
- * place). Closing it with h5_close leaves path as the last save made it. NULL on failure. */
-h5file_t *h5_create_image(const char *path);
-/* Saves the current content of an h5_create_image file to path atomically (written to
- * "<path>.tmp.<pid>", fsynced, renamed over path, directory fsynced); the file stays open for
- * more writes. background: only the copy of the image happens now and the disk work runs on a
- * thread, so path holds the previous save until it finishes. One save or commit is in flight
- * at a time: h5_create, h5_create_image, h5_commit and h5_save wait for it first and return its
- * failure, if any (the creates as NULL). Call h5_commit_wait before exiting. */
+/* Saves the current content of f to path atomically (sealed, written to "<path>.tmp.<pid>",
+ * fsynced, renamed over path, directory fsynced); f stays open for more writes. background: only
+ * the copy of the image happens now and the disk work runs on a thread, so path holds the
+ * previous save until it finishes. One save is in flight at a time: h5_create, h5_save and
+ * h5_commit wait for it first and return its failure, if any (h5_create as NULL). On failure
+ * (ENOSPC, EDQUOT, EIO: the message names path and the error) the temporary file is removed and
+ * path is as the previous save left it. Call h5_commit_wait before exiting. */
 int h5_save(h5file_t *f, int background);
+/* h5_save(f, 0), then h5_close; *f is NULL afterwards. Returns 0 or NN_ERR_RUNTIME. */
+int h5_commit(h5file_t **f);
 /* Waits for the save in flight, if any. Returns 0 or its failure (message set). */
 int h5_commit_wait(void);
-/* Opens an existing file read-only. Returns NULL with NN_ERR_INPUT-style message if it is
- * missing or not HDF5. */
+/* Opens an existing file read-only. Returns NULL with an NN_ERR_INPUT message if it is missing,
+ * not HDF5, or damaged (its seal does not match: truncated, appended to, bytes changed). */
 h5file_t *h5_open(const char *path);
 /* Removes "<path>.tmp.*" files left by a writer that was killed mid-write (call once at start,
  * before any writer of path runs). Returns the number removed. */
@@ -43,7 +42,7 @@ int h5_remove_stale(const char *path);
  * (/ntk/...). Returns 0 or NN_ERR_RUNTIME (a name too long). */
 int h5_set_alias(h5file_t *f, const char *from, const char *to);
 
-/* Closes a file from h5_open, or abandons (deletes) an uncommitted h5_create. Accepts NULL. */
+/* Closes a file from h5_open or h5_create (path stays as the last save left it). Accepts NULL. */
 void h5_close(h5file_t **f);
 
 /* Attributes on an object (group or dataset path; "/" is the root). Overwrites an existing one. */

@@ -593,7 +593,7 @@ static void test_netcdf_dimensions(void **state)
     (void)state;
     char file[600];
     in_tmp(file, sizeof file, "dims.h5");
-    h5file_t *f = h5_create_image(file);
+    h5file_t *f = h5_create(file);
     assert_non_null(f);
     const char *names[2] = {"gram", "solve"};
     const char *dims[3] = {"/g/depth", "/g/phase", "/g/target"};
@@ -769,7 +769,7 @@ static void test_image_save(void **state)
     in_tmp(dir, sizeof dir, "image");
     snprintf(file, sizeof file, "%s/results.h5", dir);
     assert_int_equal(h5_commit_wait(), 0);   /* nothing in flight */
-    h5file_t *f = h5_create_image(file);
+    h5file_t *f = h5_create(file);
     assert_non_null(f);
     assert_int_equal(count_tmp_files(dir), 0);   /* nothing on disk before the first save */
     assert_int_equal(access(file, F_OK), -1);
@@ -819,7 +819,7 @@ static void test_image_save(void **state)
     FILE *fp = fopen(keep, "w");
     assert_non_null(fp);
     fclose(fp);
-    f = h5_create_image(target);
+    f = h5_create(target);
     assert_non_null(f);
     assert_int_equal(h5_write_attr_int(f, "/", "x", 1), 0);
     assert_int_equal(h5_save(f, 1), 0);
@@ -835,7 +835,7 @@ static void test_image_save(void **state)
     assert_int_equal(stat(keep, &st), 0);
 
     /* an image is not committed, nor saved after close */
-    f = h5_create_image(file);
+    f = h5_create(file);
     assert_non_null(f);
     assert_int_equal(h5_commit(&f), NN_ERR_RUNTIME);
     assert_null(f);

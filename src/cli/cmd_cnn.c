@@ -1,4 +1,4 @@
-/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--resume] [--strict] [--bench STEPS] [--quiet]`: parse the
+/* cmd_cnn.c - `nnsweep cnn JOB.ini [--out FILE] [--resume | --restart] [--strict] [--bench STEPS] [--quiet]`: parse the
  * options, start MPI, load and broadcast the job and data, train every run of the job or
  * benchmark the first (sweep_cnn). */
 
@@ -6,7 +6,7 @@
 #include "sweep.h"
 
 static const char cnn_usage[] =
-    "usage: nnsweep cnn JOB.ini [--out FILE] [--resume] [--strict] [--bench STEPS] [--quiet]\n"
+    "usage: nnsweep cnn JOB.ini [--out FILE] [--resume | --restart] [--strict] [--bench STEPS] [--quiet]\n"
     "\n"
     "Trains the CNN of a job file's [cnn] section, or one run per [variant NAME] section.\n"
     "Each run is trained data-parallel by a group of group_size MPI ranks (default: all ranks):\n"
@@ -19,6 +19,8 @@ static const char cnn_usage[] =
     "  --resume       keep the runs an earlier run of the same job finished in FILE and continue\n"
     "                 the others from their checkpoints; starts from the beginning when FILE does\n"
     "                 not exist (so job scripts can always pass it)\n"
+    "  --restart      start over: an existing FILE (damaged, or from another job) is first\n"
+    "                 renamed to FILE.old-<UTC time>, and the run says so\n"
     "  --strict       exit status 3 when the self-check FAILED (every rank of a group must end\n"
     "                 with the same weights, and the final losses must be finite)\n"
     "  --bench STEPS  benchmark instead: train the first run ([cnn], or the first variant) on all\n"

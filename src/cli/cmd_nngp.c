@@ -1,11 +1,11 @@
-/* cmd_nngp.c - `nnsweep nngp JOB.ini [--out FILE] [--resume] [--strict]`: the NNGP sweep through the shared
+/* cmd_nngp.c - `nnsweep nngp JOB.ini [--out FILE] [--resume | --restart] [--strict]`: the NNGP sweep through the shared
  * driver (cli_run_experiment); the sweep itself is sweep_nngp. */
 
 #include "cli.h"
 #include "sweep.h"
 
 static const char nngp_usage[] =
-    "usage: nnsweep nngp JOB.ini [--out FILE] [--resume] [--strict] [--quiet]\n"
+    "usage: nnsweep nngp JOB.ini [--out FILE] [--resume | --restart] [--strict] [--quiet]\n"
     "\n"
     "Runs the NNGP sweep of a job file: for every (sigma_w2, sigma_b2) pair the kernel recursion\n"
     "gives every depth in one pass; each depth is one Cholesky factorization. MPI ranks share the\n"
@@ -14,6 +14,8 @@ static const char nngp_usage[] =
     "  --out FILE   results file (default: [output] file, else results/<job name>.h5)\n"
     "  --resume     skip the items an earlier run of the same job finished in FILE; starts from\n"
     "               the beginning when FILE does not exist (so job scripts can always pass it)\n"
+    "  --restart    start over: an existing FILE (damaged, or from another job) is first\n"
+    "               renamed to FILE.old-<UTC time>, and the run says so\n"
     "  --strict     exit status 3 when the self-check FAILED: every reported fit is checked by\n"
     "               scaled residuals of its solve and factorization (/nngp/check; without\n"
     "               --strict a FAILED check is a warning)\n"

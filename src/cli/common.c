@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "nn_error.h"
 #include "nn_log.h"
@@ -108,47 +110,83 @@ static long long parse_steps(const cli_experiment_t *e, const char *text)
     return v;
 }
 
+/* The options of a computing command. */
+typedef struct {
+    const char *job_path, *out_path;
+    int resume, restart, quiet, strict;
+    long long bench;
+} run_args_t;
+
 /* Returns -1 to go on, else an exit status. */
-static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, const char **job_path,
-                          const char **out_path, int *resume, long long *bench, int *quiet,
-                          int *strict)
+static int parse_run_args(const cli_experiment_t *e, int argc, char **argv, run_args_t *a)
 {
+    memset(a, 0, sizeof *a);
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(e->usage, stdout);
             return NN_EXIT_OK;
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-            *out_path = argv[++i];
+            a->out_path = argv[++i];
         } else if (!strcmp(argv[i], "--resume") && e->can_resume) {
-            *resume = 1;
+            a->resume = 1;
+        } else if (!strcmp(argv[i], "--restart") && e->can_resume) {
+            a->restart = 1;
         } else if (!strcmp(argv[i], "--bench") && e->can_bench) {
-            if ((*bench = parse_steps(e, i + 1 < argc ? argv[++i] : NULL)) < 0)
+            if ((a->bench = parse_steps(e, i + 1 < argc ? argv[++i] : NULL)) < 0)
                 return NN_EXIT_INPUT;
         } else if (!strcmp(argv[i], "--quiet")) {
-            *quiet = 1;
+            a->quiet = 1;
         } else if (!strcmp(argv[i], "--strict")) {
-            *strict = 1;
-        } else if (argv[i][0] == '-' || *job_path) {
+            a->strict = 1;
+        } else if (argv[i][0] == '-' || a->job_path) {
             fprintf(stderr, "nnsweep %s: unexpected argument '%s'\n\n%s", e->name, argv[i], e->usage);
             return NN_EXIT_INPUT;
         } else {
-            *job_path = argv[i];
+            a->job_path = argv[i];
         }
     }
-    if (!*job_path) {
+    if (!a->job_path) {
         fprintf(stderr, "nnsweep %s: missing JOB.ini\n\n%s", e->name, e->usage);
+        return NN_EXIT_INPUT;
+    }
+    if (a->resume && a->restart) {
+        fprintf(stderr, "nnsweep %s: --resume and --restart exclude each other: --resume continues "
+                "FILE, --restart moves it aside and starts over\n\n%s", e->name, e->usage);
         return NN_EXIT_INPUT;
     }
     return -1;
 }
 
+/* --restart: renames an existing results file at path to "<path>.old-<UTC time>" (never over
+ * another file) and says so. Returns NN_OK, also when there is nothing to move. */
+static int move_aside(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return NN_OK;
+    char stamp[32], *aside = malloc(strlen(path) + 48);
+    if (!aside)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", path);
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
+    int st = NN_OK;
+    for (int k = 0;; k++) {
+        sprintf(aside, k ? "%s.old-%s-%d" : "%s.old-%s", path, stamp, k);
+        if (access(aside, F_OK) != 0)
+            break;
+    }
+    if (rename(path, aside) != 0)
+        st = nn_fail(NN_ERR_RUNTIME, "%s: --restart cannot move it aside to %s: %s", path, aside,
+                     strerror(errno));
+    else
+        log_warn("--restart: the earlier %s is now %s; starting from the beginning", path, aside);
+    free(aside);
+    return st;
+}
+
 int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
 {
-    const char *job_path = NULL, *out_path = NULL;
-    int resume = 0, quiet = 0, strict = 0;
-    long long bench = 0;
-    int exit_status = parse_run_args(e, argc, argv, &job_path, &out_path, &resume, &bench, &quiet,
-                                     &strict);
+    run_args_t a;
+    int exit_status = parse_run_args(e, argc, argv, &a);
     if (exit_status >= 0)
         return exit_status;
     char *cmdline = cli_command_line(argc + 2, argv - 2);   /* argv[-2..-1]: program, command */
@@ -158,7 +196,7 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
         free(cmdline);
         return NN_EXIT_RUNTIME;
     }
-    log_set_quiet(quiet);
+    log_set_quiet(a.quiet);
     job_t job;
     dataset_t ds;
     memset(&job, 0, sizeof job);
@@ -167,26 +205,28 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
     if (st == NN_OK)
         st = par_agree(signal_install());
     if (st == NN_OK)
-        st = cli_load_job(job_path, &job);
+        st = cli_load_job(a.job_path, &job);
     if (st == NN_OK && !e->has_section(&job))
-        st = nn_fail(NN_ERR_INPUT, "%s: no [%s] section: nothing to run", job_path, e->name);
-    const char *out = out_path ? out_path : job.output.file;
+        st = nn_fail(NN_ERR_INPUT, "%s: no [%s] section: nothing to run", a.job_path, e->name);
+    const char *out = a.out_path ? a.out_path : job.output.file;
     run_lock_t *lock = NULL;   /* rank 0's: one run per results file (run_lock.h) */
-    if (st == NN_OK && !bench)
+    if (st == NN_OK && !a.bench)
         st = par_agree(par_rank() == 0 ? run_lock_acquire(out, &lock) : NN_OK);
+    if (st == NN_OK && a.restart)   /* only once the file is ours (the lock) */
+        st = par_agree(par_rank() == 0 ? move_aside(out) : NN_OK);
     int threads = 1;
     if (st == NN_OK) {
         threads = cli_set_threads(e->threads_to_blas);
         st = cli_load_data(&job, &ds);
     }
     if (st == NN_OK) {
-        sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = resume,
+        sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = a.resume,
                                .threads = e->threads_to_blas ? 1 : threads,
-                               .strict = strict, .bench_steps = bench};
+                               .strict = a.strict, .bench_steps = a.bench};
         st = e->run(&job, &ds, &opt);
     }
     run_lock_release(&lock);
-    if ((st == NN_OK || st == NN_ERR_CHECK) && par_rank() == 0 && !bench) {
+    if ((st == NN_OK || st == NN_ERR_CHECK) && par_rank() == 0 && !a.bench) {
         log_info("results written to %s", out);
         if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)
             log_error("%s", nn_errmsg());   /* the results are safe: not a failed run */

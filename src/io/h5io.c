@@ -1,7 +1,8 @@
-/* h5io.c - HDF5 results files: create beside the target, write datasets, attributes, strings and
- * scales, commit by fsync + atomic rename or abandon; in-memory files (core driver) saved whole
- * the same way, now or on a background thread; h5_open. Reads are in h5read.c. One process
- * writes, with the sec2 or core driver: no MPI-IO here. */
+/* h5io.c - HDF5 results files: made in memory (core driver), written into with datasets,
+ * attributes, strings and scales, and saved whole, sealed (h5seal.c), to a temporary file beside
+ * the target that is fsynced and renamed over it, now or on a background thread; h5_open checks
+ * the seal first. Reads are in h5read.c. HDF5 never writes to disk itself, so a full disk is one
+ * failed write() of ours with the previous file untouched. One process writes: no MPI-IO here. */
 #include "h5io_internal.h"
 
 #include <errno.h>
@@ -150,8 +151,7 @@ int h5_remove_stale(const char *path)
     return removed;
 }
 
-/* A writable file for path: on disk as "<path>.tmp.<pid>", or in memory (image). */
-static h5file_t *create_writable(const char *path, int image)
+h5file_t *h5_create(const char *path)
 {
     if (!path || !*path) {
         nn_fail(NN_ERR_RUNTIME, "h5_create: empty path");
@@ -174,7 +174,6 @@ static h5file_t *create_writable(const char *path, int image)
     snprintf(f->tmp, len, "%s.tmp.%ld", path, (long)getpid());
     f->fid = f->lcpl = -1;
     f->writable = 1;
-    f->image = image;
     if (h5io_make_parent_dirs(path) != 0) {
         nn_fail(NN_ERR_RUNTIME, "%s: cannot create its directory: %s", path, strerror(errno));
         goto fail;
@@ -185,23 +184,23 @@ static h5file_t *create_writable(const char *path, int image)
         h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up link creation properties");
         goto fail;
     }
-    hid_t fapl = make_fapl();
-    /* in memory: grown 1 MiB at a time, never written by HDF5 (h5_save writes its image) */
-    if (fapl >= 0 && image && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0) {
+    /* in memory: grown 1 MiB at a time, never written by HDF5 (h5_save writes its image),
+     * with room for the seal before HDF5's superblock */
+    hid_t fapl = make_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fapl < 0 || fcpl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
+        H5Pset_userblock(fcpl, H5SEAL_BYTES) < 0) {
+        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up file properties");
+    } else {
+        f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, fcpl, fapl);
+        if (f->fid < 0)
+            h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot create the in-memory file");
+    }
+    if (fapl >= 0)
         H5Pclose(fapl);
-        fapl = -1;
-    }
-    if (fapl < 0) {
-        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot set up file access properties");
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    if (f->fid < 0)
         goto fail;
-    }
-    f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (f->fid < 0) {
-        h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot create %s %s", image ? "in-memory file" :
-                  "temporary file", f->tmp);
-        goto fail;
-    }
     return f;
 fail:
     if (f->lcpl >= 0)
@@ -211,10 +210,6 @@ fail:
     free(f);
     return NULL;
 }
-
-h5file_t *h5_create(const char *path) { return create_writable(path, 0); }
-
-h5file_t *h5_create_image(const char *path) { return create_writable(path, 1); }
 
 h5file_t *h5_open(const char *path)
 {
@@ -232,6 +227,8 @@ h5file_t *h5_open(const char *path)
         nn_fail(NN_ERR_INPUT, "%s: cannot open: %s", path, strerror(EISDIR));
         return NULL;
     }
+    if (h5seal_verify(path) != NN_OK)
+        return NULL;
     if (H5Fis_hdf5(path) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         nn_fail(NN_ERR_INPUT, "%s: not an HDF5 file", path);
@@ -249,7 +246,7 @@ h5file_t *h5_open(const char *path)
     if (fapl >= 0)
         H5Pclose(fapl);
     if (f->fid < 0) {
-        h5io_fail(NN_ERR_INPUT, f, NULL, "cannot open HDF5 file");
+        h5io_fail(NN_ERR_INPUT, f, NULL, "damaged or incomplete HDF5 file, cannot open it");
         free(f->path);
         free(f);
         return NULL;
@@ -279,13 +276,13 @@ static void release(h5file_t *f)
     free(f);
 }
 
-/* The part of a commit that needs no HDF5 (so it may run on the commit thread): write the image
- * to the temporary file if there is one, fsync that file, rename it over the target, fsync the
+/* The part of a commit that needs no HDF5 (so it may run on the commit thread): seal the image,
+ * write it to the temporary file, fsync that file, rename it over the target, fsync the
  * directory. The job owns its strings and image; the failing step and errno are kept for
  * finish_message, which also frees them. */
 typedef struct {
     char *path, *tmp;
-    void *image;        /* the whole file, or NULL when HDF5 has written tmp itself */
+    void *image;        /* the whole file */
     size_t size;
     enum { STEP_OK, STEP_WRITE, STEP_FSYNC, STEP_RENAME, STEP_DIR, STEP_NOMEM } failed;
     int err;
@@ -318,7 +315,8 @@ static void *finish_commit(void *arg)
 {
     commit_job_t *job = arg;
     job->failed = STEP_OK;
-    if (job->image && write_whole(job->tmp, job->image, job->size) != 0)
+    h5seal_image(job->image, job->size);
+    if (write_whole(job->tmp, job->image, job->size) != 0)
         job->failed = STEP_WRITE;
     else if (fsync_path(job->tmp, O_RDONLY) != 0)
         job->failed = STEP_FSYNC;
@@ -407,58 +405,41 @@ static int run_commit(commit_job_t *job, int background)
     return finish_message(job);
 }
 
-int h5_commit(h5file_t **pf)
-{
-    int waited = h5_commit_wait();
-    if (!pf || !*pf)
-        return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
-    h5file_t *f = *pf;
-    *pf = NULL;
-    int rc = 0;
-    if (!f->writable || !f->tmp || f->image)
-        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, f->image ? "h5_commit on an in-memory file "
-                       "(use h5_save)" : "cannot commit a file opened for reading");
-    else if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
-        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush %s", f->tmp);
-    if (H5Fclose(f->fid) < 0 && rc == 0)
-        rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot close %s", f->tmp);
-    if (rc != 0) {
-        if (f->tmp && !f->image)
-            unlink(f->tmp);
-        release(f);
-        return rc;
-    }
-    commit_job_t job = {.path = f->path, .tmp = f->tmp};   /* the job takes the strings */
-    f->path = f->tmp = NULL;
-    release(f);
-    rc = run_commit(&job, 0);
-    return rc ? rc : waited;
-}
-
 int h5_save(h5file_t *f, int background)
 {
     int rc = h5_commit_wait();
     if (rc != 0)
         return rc;
-    if (!f || !f->image)
-        return h5io_fail(NN_ERR_RUNTIME, f, NULL, "h5_save needs a file from h5_create_image");
+    if (!f || !f->writable)
+        return h5io_fail(NN_ERR_RUNTIME, f, NULL, "h5_save needs a file from h5_create");
     if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
         return h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot flush the in-memory file");
+    /* HDF5's image leaves out the user block: the seal goes in front of it */
     ssize_t size = H5Fget_file_image(f->fid, NULL, 0);
+    size_t total = H5SEAL_BYTES + (size_t)(size > 0 ? size : 0);
     commit_job_t job = {.path = strdup(f->path), .tmp = strdup(f->tmp),
-                        .image = size > 0 ? malloc((size_t)size) : NULL, .size = (size_t)size};
+                        .image = size > 0 ? calloc(1, total) : NULL, .size = total};
     if (size <= 0 || !job.path || !job.tmp || !job.image) {
         rc = size <= 0 ? h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot size the file image")
                        : nn_fail(NN_ERR_NOMEM, "%s: out of memory for the file image", f->path);
         finish_message(&job);
         return rc;
     }
-    if (H5Fget_file_image(f->fid, job.image, (size_t)size) != size) {
+    if (H5Fget_file_image(f->fid, (char *)job.image + H5SEAL_BYTES, (size_t)size) != size) {
         rc = h5io_fail(NN_ERR_RUNTIME, f, NULL, "cannot copy the file image");
         finish_message(&job);
         return rc;
     }
     return run_commit(&job, background);
+}
+
+int h5_commit(h5file_t **pf)
+{
+    if (!pf || !*pf)
+        return nn_fail(NN_ERR_RUNTIME, "h5_commit: no file");
+    int rc = h5_save(*pf, 0);
+    h5_close(pf);
+    return rc;
 }
 
 void h5_close(h5file_t **pf)
@@ -468,9 +449,7 @@ void h5_close(h5file_t **pf)
     h5file_t *f = *pf;
     *pf = NULL;
     if (f->fid >= 0)
-        H5Fclose(f->fid);
-    if (f->tmp && !f->image)
-        unlink(f->tmp);   /* an uncommitted h5_create is abandoned */
+        H5Fclose(f->fid);   /* in memory: a file never saved leaves nothing on disk */
     release(f);
 }
 

@@ -12,14 +12,22 @@
 struct h5file {
     hid_t fid;
     hid_t lcpl;    /* link creation list: intermediate groups, UTF-8 names (writer only) */
-    int writable;  /* 1 from h5_create, 0 from h5_open */
+    int writable;  /* 1 from h5_create (a file in memory), 0 from h5_open */
     char *path;    /* the path the caller named (used in every message) */
-    char *tmp;     /* "<path>.tmp.<pid>" until committed; NULL for h5_open */
-    int image;     /* 1 from h5_create_image: kept in memory, saved whole by h5_save */
+    char *tmp;     /* "<path>.tmp.<pid>", where saves write before the rename; NULL for h5_open */
     char alias_from[32], alias_to[32];   /* h5_set_alias; empty: none */
 };
 
 enum { H5IO_PATH_MAX = 1024 };
+
+/* The seal (h5seal.c): every file h5_create makes starts with a user block of H5SEAL_BYTES, which
+ * h5seal_image fills, just before the image is written, with the file's length and the CRC-32 of
+ * the rest. h5seal_verify checks a file on disk against its seal: NN_OK when it matches or the
+ * file has none (older files, other programs) or NNSWEEP_IGNORE_SEAL is set; NN_ERR_INPUT with a
+ * message saying what is wrong (truncated, appended to, bytes changed) otherwise. */
+enum { H5SEAL_BYTES = 512 };
+void h5seal_image(void *image, size_t size);
+int h5seal_verify(const char *path);
 /* path with f's alias applied (h5_set_alias): a path equal to or below alias_from moves under
  * alias_to, written into buf; any other path comes back unchanged. Every public function that
  * takes an object path passes it through here first. */

@@ -80,7 +80,7 @@ const char *nngp_self_check_all(nngp_state_t *const *s, int n, nngp_check_t *wor
                                 int *nchecked);
 
 /* Writes the whole state of a job, its n kernels' states (each under its group, same layout),
- * into f (from h5_create_image for path; new, or holding an earlier write, whose values are
+ * into f (from h5_create for path; new, or holding an earlier write, whose values are
  * overwritten) with root attribute state = state_name, and saves it to path atomically: a
  * "running" state in the background (path is the previous save until the disk has it), any
  * other state before this returns. */

@@ -188,7 +188,7 @@ static void state_free(nngp_state_t *s)
 static int checkpoint(sweep_ctx_t *c, const char *state_name)
 {
     double t0 = timer_now();
-    if (!c->image && !(c->image = h5_create_image(c->out_path)))
+    if (!c->image && !(c->image = h5_create(c->out_path)))
         return NN_ERR_RUNTIME;
     int st = nngp_state_write(c->image, c->states, c->nstates, c->out_path, state_name);
     c->written = 1;

@@ -2,6 +2,7 @@
  * when the same job file wrote it. Reading the results themselves is each driver's business. */
 #include "sweep_common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,8 +17,12 @@ int sweep_resume_open(const char *path, const char *experiment, const char *job_
     if (access(path, F_OK) != 0)
         return NN_OK;   /* nothing to resume: start from the beginning */
     h5file_t *h = h5_open(path);
-    if (!h)
-        return NN_ERR_INPUT;
+    if (!h) {
+        char why[1024];   /* nn_fail must not read the message it overwrites */
+        snprintf(why, sizeof why, "%s", nn_errmsg());
+        return nn_fail(NN_ERR_INPUT, "%s; it is left as it is: --restart moves it aside and "
+                       "starts over", why);
+    }
     char *text = NULL, *kind = NULL;
     int st = h5_read_attr_str(h, "/", "job_text", &text);
     if (!st) st = h5_read_attr_str(h, "/", "experiment", &kind);
