@@ -14,6 +14,7 @@
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#include <zlib.h>
 
 #include "h5io.h"
 #include "nn_error.h"
@@ -676,7 +677,7 @@ static void test_atomic_commit(void **state)
     h5file_t *f = h5_create(file);
     assert_non_null(f);
     assert_int_equal(access(file, F_OK), -1);          /* nothing visible before commit */
-    assert_int_equal(count_tmp_files(dir), 1);
+    assert_int_equal(count_tmp_files(dir), 0);         /* in memory: nothing on disk at all */
     assert_int_equal(h5_write_attr_int(f, "/", "generation", 1), 0);
     assert_int_equal(h5_commit(&f), 0);
     assert_int_equal(count_tmp_files(dir), 0);
@@ -834,13 +835,75 @@ static void test_image_save(void **state)
     struct stat st;
     assert_int_equal(stat(keep, &st), 0);
 
-    /* an image is not committed, nor saved after close */
+    /* a file closed without a save leaves path as the last save made it */
     f = h5_create(file);
     assert_non_null(f);
-    assert_int_equal(h5_commit(&f), NN_ERR_RUNTIME);
+    assert_int_equal(h5_write_attr_int(f, "/", "generation", 6), 0);
+    h5_close(&f);
     assert_null(f);
     assert_int_equal(read_generation(file), 5);
     assert_int_equal(h5_save(NULL, 0), NN_ERR_RUNTIME);
+}
+
+/* The seal: a saved file starts with its length and the CRC-32 of the bytes after the first 512
+ * (checked here with zlib directly); h5_open refuses the file once a byte changes, once it is
+ * cut short or appended to, each with its own message, and reads it with NNSWEEP_IGNORE_SEAL. */
+static void test_seal(void **state)
+{
+    (void)state;
+    char file[600];
+    in_tmp(file, sizeof file, "sealed.h5");
+    h5file_t *f = h5_create(file);
+    assert_non_null(f);
+    double v[3] = {1, 2, 3};
+    size_t n = 3;
+    assert_int_equal(h5_write_f64(f, "/v", 1, &n, v), 0);
+    assert_int_equal(h5_commit(&f), 0);
+
+    FILE *fp = fopen(file, "rb");
+    assert_non_null(fp);
+    static unsigned char bytes[1 << 16];
+    size_t size = fread(bytes, 1, sizeof bytes, fp);
+    fclose(fp);
+    assert_true(size > 512 && size < sizeof bytes);
+    unsigned long long stated_size = 0;
+    unsigned long stated_crc = 0;
+    assert_int_equal(sscanf((const char *)bytes, "nnsweep sealed file v1\nbytes=%llu\ncrc32=%lx",
+                            &stated_size, &stated_crc), 2);
+    assert_int_equal(stated_size, size);
+    assert_int_equal(stated_crc, crc32(crc32(0L, Z_NULL, 0), bytes + 512, (uInt)(size - 512)));
+
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s.copy", file);
+    struct { size_t at; long truncate_to; const char *says; } cases[] = {
+        {size / 2, -1, "damaged: its content does not match the CRC-32"},
+        {size - 1, -1, "damaged: its content does not match the CRC-32"},
+        {0, (long)size - 10, "damaged: truncated"},
+        {0, (long)size + 1, "bytes where nnsweep wrote"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fp = fopen(copy, "wb");
+        assert_non_null(fp);
+        unsigned char saved = bytes[cases[k].at];
+        if (cases[k].truncate_to < 0)
+            bytes[cases[k].at] ^= 0x5a;
+        size_t len = cases[k].truncate_to < 0 ? size : (size_t)cases[k].truncate_to;
+        assert_int_equal(fwrite(bytes, 1, len, fp), len);
+        fclose(fp);
+        bytes[cases[k].at] = saved;
+        nn_error_clear();
+        assert_null(h5_open(copy));
+        assert_msg_has(copy);
+        assert_msg_has(cases[k].says);
+    }
+    setenv("NNSWEEP_IGNORE_SEAL", "1", 1);   /* the last copy: one byte appended */
+    h5file_t *r = h5_open(copy);
+    unsetenv("NNSWEEP_IGNORE_SEAL");
+    assert_non_null(r);
+    double got[3];
+    assert_int_equal(h5_read_f64(r, "/v", got, 3), 0);
+    assert_true(got[0] == 1 && got[2] == 3);
+    h5_close(&r);
 }
 
 /* ---- reading errors ---- */
@@ -1088,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_atomic_commit),
         cmocka_unit_test(test_create_and_commit_failures),
         cmocka_unit_test(test_image_save),
+        cmocka_unit_test(test_seal),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_list_and_exists),
