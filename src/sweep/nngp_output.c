@@ -38,6 +38,7 @@ static int write_provenance(h5file_t *f, const nngp_state_t *s, const char *stat
     int st = provenance_write(f, &p);
     if (!st) st = h5_write_attr_str(f, "/", "experiment", "nngp");
     if (!st) st = h5_write_attr_double(f, "/", "wall_seconds", timer_now() - s->t_start);
+    if (!st) st = h5_write_attr_double(f, "/", "checkpoint_seconds", s->checkpoint_seconds);
     return st;
 }
 

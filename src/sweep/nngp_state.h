@@ -65,6 +65,7 @@ typedef struct {
     char *hostnames;
     char start_time[32];
     double t_start;
+    double checkpoint_seconds;   /* rank 0's time writing the results file (the first state's) */
 } nngp_state_t;
 
 /* The run's self-check over every fit done (/nngp/posterior and /nngp/final), at the job's

@@ -45,6 +45,7 @@ typedef struct {
     const char *out_path;
     h5file_t *image;            /* rank 0: the results file in memory, saved after every write */
     int written;                /* rank 0 has written the file at least once */
+    int grid_unsaved;           /* grid items recorded since the last write (best not selected) */
     double last_write_end;      /* timer_now() after the last write */
     double last_write_seconds;  /* how long it took */
 } sweep_ctx_t;
@@ -185,26 +186,51 @@ static void state_free(nngp_state_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Writes the results file (rank 0), state_name "running", "interrupted" or "complete"; the
+ * best models are selected first among the grid items recorded so far. Its time, with the wait
+ * for the previous background save, counts in /checkpoint_seconds. */
 static int checkpoint(sweep_ctx_t *c, const char *state_name)
 {
     double t0 = timer_now();
+    if (c->grid_unsaved) {
+        select_all(c->state);
+        c->grid_unsaved = 0;
+    }
     if (!c->image && !(c->image = h5_create(c->out_path)))
         return NN_ERR_RUNTIME;
     int st = nngp_state_write(c->image, c->states, c->nstates, c->out_path, state_name);
     c->written = 1;
     c->last_write_end = timer_now();
     c->last_write_seconds = c->last_write_end - t0;
+    c->states[0]->checkpoint_seconds += c->last_write_seconds;
     return st;
+}
+
+/* A checkpoint of state running once at least 40 times the last write's duration has passed
+ * since it ended, so that these writes take under 2.5% of rank 0's time however small the
+ * items (and the first and last writes have room within 5%): a kill -9 then loses at most the
+ * items of that interval, which --resume computes again. */
+static int checkpoint_if_due(sweep_ctx_t *c)
+{
+    if (timer_now() - c->last_write_end < 40 * c->last_write_seconds)
+        return NN_OK;
+    return checkpoint(c, "running");
 }
 
 /* A checkpoint of state running (the [limit] stage's hook). */
 static int checkpoint_running(void *vctx) { return checkpoint(vctx, "running"); }
 
-/* The first file of a run, state running (par_schedule's started hook). */
+/* The first file of a run, state running (par_schedule's started hook). Its time is mostly the
+ * creation of every object, which later writes do not pay: the next item is saved at once, and
+ * from then on the time of an ordinary write sets the pace (checkpoint_if_due). */
 static int first_checkpoint(void *vctx)
 {
     sweep_ctx_t *c = vctx;
-    return c->written ? NN_OK : checkpoint(c, "running");
+    if (c->written)
+        return NN_OK;
+    int st = checkpoint(c, "running");
+    c->last_write_seconds = 0;
+    return st;
 }
 
 /* ---- work objects ---- */
@@ -365,8 +391,8 @@ static int record_grid_phase_item(int item, const void *result, void *vctx)
     memcpy(s->item_seconds + (size_t)item * NNGP_NPHASES, rec + item_at(nd, ITEM_FIELDS),
            NNGP_NPHASES * sizeof(double));
     s->item_done[item] = 1;
-    select_all(s);   /* an interrupted file then holds the best models among finished items */
-    return checkpoint(c, "running");
+    c->grid_unsaved = 1;
+    return checkpoint_if_due(c);
 }
 
 /* ---- model selection ---- */
@@ -543,12 +569,7 @@ static int record_post_item(int item, const void *result, void *vctx)
     int d = post_depth(s, item);
     record_posterior(s, &s->post, d, s->best[SELECT_TEST_ACCURACY][d], result);
     s->post.done[d] = 1;
-    /* Posteriors are recomputed on resume, so their checkpoints only show progress: one is
-     * written when at least 20 times the last write's duration has passed since it (writes
-     * then take under 5% of rank 0's time); the final write has them all. */
-    if (timer_now() - c->last_write_end < 20 * c->last_write_seconds)
-        return NN_OK;
-    return checkpoint(c, "running");
+    return checkpoint_if_due(c);   /* recomputed on resume: the final write has them all */
 }
 
 /* ---- posteriors ahead: a group that would wait for the last grid items computes the posterior
@@ -636,6 +657,7 @@ static int run_posteriors(sweep_ctx_t *c)
     unsigned char done[NNGP_MAX_DEPTHS];
     if (par_rank() == 0) {
         select_all(s);
+        c->grid_unsaved = 0;
         confirm_ahead(s);
     }
     par_bcast(s->best, sizeof s->best, 0);
