@@ -74,6 +74,7 @@ with h5py.File(sys.argv[3], "r+") as f:
     f["/limit/error"][0, :] = 0.0
     f.attrs["state"] = "interrupted"
 PY
+$PY tests/reseal.py "$TMP/part.h5" "$TMP/other.h5"   # as a run stopped there would have sealed them
 expect 0 "GP limit: .* 1 item\(s\) \(the others resumed\)" "--resume measures only the cell not done" -- mpirun -np 2 $NNSWEEP nngp "$TMP/limit.ini" --out "$TMP/part.h5" --resume
 check "... and ends with the uninterrupted run's /limit" -- $H5CMP "$TMP/l2.h5" "$TMP/part.h5" $LIMIT
 expect 0 "GP limit: .* 4 item\(s\) \(the others resumed\)" "--resume measures again a depth recorded with other variances" -- $NNSWEEP nngp "$TMP/limit.ini" --out "$TMP/other.h5" --resume

@@ -95,6 +95,7 @@ with h5py.File(sys.argv[1], "r+") as f:
     s = g["seconds"][()]; s[0, 0, 0] = 12345.0; g["seconds"][...] = s
     f.attrs["state"] = "interrupted"
 PY
+$PY tests/reseal.py "$TMP/resume.h5"
 check "--resume of a file with two runs unfinished" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/one.ini" --out "$TMP/resume.h5" --resume
 expect 0 "^resumed" "--resume kept the finished runs and retrained the others identically" -- $PY - "$TMP/resume.h5" "$TMP/one2.h5" <<'PY'
 import h5py, numpy as np, sys

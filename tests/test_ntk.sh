@@ -41,12 +41,14 @@ $PY -c "
 import h5py, sys
 with h5py.File(sys.argv[1], 'r+') as f:
     del f['/ntk']" "$TMP/cut.h5"
+$PY tests/reseal.py "$TMP/cut.h5"
 check "--resume computes a missing NTK part" -- mpirun -np 2 $NNSWEEP nngp --quiet --resume "$TMP/both.ini" --out "$TMP/cut.h5"
 check "... equal to the uninterrupted run" -- $H5CMP "$TMP/np2.h5" "$TMP/cut.h5" $NTK
 $PY -c "
 import h5py, sys
 with h5py.File(sys.argv[1], 'r+') as f:
     d = f['/ntk/item_done'][()]; d[[0, 4, 8]] = 0; f['/ntk/item_done'][...] = d" "$TMP/cut.h5"
+$PY tests/reseal.py "$TMP/cut.h5"
 expect 0 "NTK sweep: 9 .*\(resumed\)" "--resume finishes unfinished NTK items (and says so)" -- mpirun -np 2 $NNSWEEP nngp --resume "$TMP/both.ini" --out "$TMP/cut.h5"
 check "... equal to the uninterrupted run" -- $H5CMP "$TMP/np2.h5" "$TMP/cut.h5" $NTK
 

@@ -278,6 +278,7 @@ with h5py.File(sys.argv[1], "r+") as f:
     f["/cnn/run_done"][2] = 0
     del f["/cnn/no_bn_adam"]
 PY
+$PY tests/reseal.py "$TMP/cnn-intr.h5"
 expect 0 "state interrupted" "CNN report on an interrupted file says so" -- $NNSWEEP report "$TMP/cnn-intr.h5"
 expect 0 "This file is incomplete \(interrupted\)" "CNN report on an interrupted file says it is incomplete" -- $NNSWEEP report "$TMP/cnn-intr.h5"
 expect 0 "CNN training: 2 of 3 run\(s\) finished" "CNN report on an interrupted file counts the finished runs" -- $NNSWEEP report "$TMP/cnn-intr.h5"

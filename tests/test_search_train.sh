@@ -102,6 +102,7 @@ with h5py.File(sys.argv[3], "r+") as f:   # depth 0's fit claims another model: 
     f["/nngp/final/mean"][0] = 0.0
     f.attrs["state"] = "interrupted"
 PY
+$PY tests/reseal.py "$TMP/part.h5" "$TMP/other.h5"
 expect 0 "selected model of 1 depth\(s\).*\(the others resumed\)" "--resume fits only the depth not done" -- mpirun -np 2 $NNSWEEP nngp "$TMP/search.ini" --out "$TMP/part.h5" --resume
 check "... and ends with the uninterrupted run's arrays" -- $H5CMP "$TMP/s2.h5" "$TMP/part.h5" /nngp/test_accuracy $FINAL
 expect 0 "selected model of 1 depth\(s\)" "--resume redoes a fit of a model no longer selected" -- $NNSWEEP nngp "$TMP/search.ini" --out "$TMP/other.h5" --resume

@@ -108,6 +108,7 @@ $PY -c "
 import h5py, sys
 with h5py.File(sys.argv[1], 'r+') as f:
     f['/cnn/b'].attrs['check_weights_agree'] = 0" "$TMP/cnn2.h5"
+$PY tests/reseal.py "$TMP/cnn2.h5"
 expect 0 "warning: self-check FAILED: 2 run\(s\)" "a run whose ranks disagreed: FAILED on --resume" -- \
   mpirun -np 2 $NNSWEEP cnn --resume "$TMP/cnn.ini" --out "$TMP/cnn2.h5"
 expect 0 "^FAILED PASSED FAILED$" "... in the file: the root and that run" -- $PY -c "
