@@ -32,6 +32,12 @@ ns_of() { echo "nnsweep-$N_ID-$1"; }
 if_of() { echo "nn$N_ID-$1"; }
 addr_of() { case $1 in host) echo "$N_NET.1" ;; node1) echo "$N_NET.2" ;; node2) echo "$N_NET.3" ;; esac; }
 
+# in_ns NODE COMMAND...: COMMAND in NODE's network namespace. Not `ip -n` or `ip netns exec`: they
+# make / a slave mount in a new mount namespace, which fails in a chroot (/ is no mount point
+# there; tests/fresh_machine.sh runs this test in one), and `ip netns exec` also remounts /sys
+# without /sys/fs/cgroup, where slurmd refuses to start.
+in_ns() { local node=$1; shift; nsenter --net="/run/netns/$(ns_of "$node")" "$@"; }
+
 # A child subreaper around each node's slurmd: slurmstepd and the tasks are reparented to it and
 # reaped when killed (this machine's PID 1 reaps no orphan; every killed process would stay a
 # zombie). It lives on the host, outside the node's namespace, so killing the node spares it.
@@ -57,8 +63,6 @@ while True:
 sys.exit(status if status >= 0 else 128 - status)'
 
 # node_start NODE: slurmd -D in NODE's network namespace and a new UTS namespace named NODE.
-# nsenter, not `ip netns exec`: that one also remounts /sys in a new mount namespace, where
-# /sys/fs/cgroup is missing and slurmd refuses to start.
 node_start() {
   local node=$1
   /usr/bin/python3 -c "$REAPER" nsenter --net="/run/netns/$(ns_of "$node")" unshare --uts \
@@ -144,8 +148,8 @@ nodes_start() {
         ip link add "$(if_of "h$x")" type veth peer name "$(if_of "n$x")" &&
         ip link set "$(if_of "n$x")" netns "$ns" &&
         ip link set "$(if_of "h$x")" master "$br" && ip link set "$(if_of "h$x")" up &&
-        ip -n "$ns" addr add "$(addr_of "$node")/24" dev "$(if_of "n$x")" &&
-        ip -n "$ns" link set "$(if_of "n$x")" up && ip -n "$ns" link set lo up; } 2>"$N_DIR/ip.err" ||
+        in_ns "$node" ip addr add "$(addr_of "$node")/24" dev "$(if_of "n$x")" &&
+        in_ns "$node" ip link set "$(if_of "n$x")" up && in_ns "$node" ip link set lo up; } 2>"$N_DIR/ip.err" ||
       { nodes_fail "cannot make $node's namespace $ns and veth pair: $(head -c 300 "$N_DIR/ip.err")"; return 1; }
     mkdir -p "$N_DIR/spool-$node" "$N_DIR/tmp-$node"
   done
