@@ -12,7 +12,8 @@
 # its /tmp emptied, slurmd started) and the cluster runs on both nodes again.
 # Everything it makes (namespaces, interfaces, daemons, the /run/netns mount, files) is removed
 # at exit, by name and pid. Needs root, slurm-wlm, munge, iproute2 (ip netns), util-linux
-# (nsenter, unshare); says "not ok" with the reason when the machine cannot do it. About 1.5 min.
+# (nsenter, unshare); says "not ok" with the reason when the machine cannot do it. About 70 s
+# on 2 cores (the node is seen down about 15 s after the kill, its job NODE_FAIL about 23 s).
 # Notes: ../shared/notes/local-slurm.md, "Two nodes on one machine".
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
