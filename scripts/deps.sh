@@ -13,10 +13,10 @@ build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-
   libhdf5-openmpi-dev libopenblas-dev zlib1g-dev libinih-dev libcairo2-dev
   dataset-fashion-mnist fonts-dejavu-core"
 # Unit tests (cmocka), references and file checks (numpy, h5py, xarray, h5dump), the SLURM tests
-# (a private controller and node: slurm-wlm, munge), the install test (man), pkill in the signal
-# tests (procps: not in a minimal Debian system).
+# (a private controller and node: slurm-wlm, munge; two nodes in network namespaces: iproute2),
+# the install test (man), pkill in the signal tests (procps: not in a minimal Debian system).
 test_pkgs="libcmocka-dev python3-numpy python3-h5py python3-xarray python3-h5netcdf hdf5-tools
-  slurm-wlm munge man-db procps"
+  slurm-wlm munge iproute2 man-db procps"
 # The benchmarks run the same work in PyTorch, do their arithmetic with bc and measure peak
 # memory with GNU time (bench/nngp_floor.sh, nngp_budget.sh, nngp_scaling.sh).
 bench_pkgs="python3-numpy python3-h5py python3-torch bc time"

@@ -4,8 +4,8 @@ NaN) in both files, else prints the first difference and exits 1. Default datase
 result arrays the issue names.
 h5compare.py --all A.h5 B.h5: every dataset, attribute and dimension-scale attachment of A and B
 must be bit-identical, except what describes the run rather than its results (timings, hosts,
-ranks, dates, memory, the command line) and the self-check (its residuals depend on the process
-layout); prints every difference and how many items were compared."""
+ranks, cores per rank, SLURM job, dates, memory, the command line) and the self-check (its
+residuals depend on the process layout); prints every difference and how many items were compared."""
 import re
 import sys
 
@@ -16,7 +16,8 @@ DEFAULT = ["/nngp/test_accuracy", "/nngp/log_marginal_likelihood", "/nngp/noise_
            "/nngp/validation_accuracy", "/nngp/status", "/nngp/posterior/mean",
            "/nngp/posterior/variance"]
 RUN_ONLY = re.compile(r"seconds|_time$|hostnames|command_line|mpi_size|process_grid|"
-                      r"/check\b|self_check|images_per_s|memory_per_rank|thread_layout|git_commit|check_weights_agree")
+                      r"/check\b|self_check|images_per_s|memory_per_rank|thread_layout|git_commit|check_weights_agree|"
+                      r"slurm_job_id|cores_per_rank")
 
 
 def equal(x, y):

@@ -1,10 +1,14 @@
 # test_lock.sh - two runs, one output (run_lock.h): a run that would write a results file another
 # live run is writing is refused at start (exit 2, naming the file, host, pid) and the first run
 # is not touched; a lock left by a run killed with -9 does not block --resume; a requeued SLURM
-# job takes over its earlier incarnation's lock; a lock on another host without that proof, or
-# one that cannot be read, is respected and named.
+# job takes over its earlier incarnation's lock; a lock of another host naming a SLURM job that a
+# private single-host cluster (tests/slurm_cluster.sh) says has ended, is pending or is unknown is
+# taken over, one naming a running job is respected; a lock on another host without that proof
+# (no job; SLURM cannot be asked), or one that cannot be read, is respected and named. Needs root,
+# slurm-wlm and munge for the cluster part (about 10 s more).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
+. tests/slurm_cluster.sh
 H5CMP="/usr/bin/python3 tests/h5compare.py"
 
 cat > "$TMP/job.ini" <<INI
@@ -55,10 +59,51 @@ expect 2 "o.h5 is being written by another run \(host elsewhere, pid 4242, since
   "a lock of another host is respected, with the way out named" -- $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/o.h5"
 [ ! -e "$TMP/o.h5" ] && [ -e "$TMP/o.h5.lock" ] && ok "... nothing written, the lock left alone" || not_ok "... nothing written, the lock left alone"
 printf 'host=elsewhere\npid=4242\nslurm_job_id=777\nstart=2026-12-04T00:00:00Z\n' > "$TMP/o.h5.lock"
-expect 2 "SLURM job 777" "... naming its SLURM job" -- $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/o.h5"
+# SLURM that cannot be asked: a stand-in squeue that fails as one without a controller does.
+mkdir -p "$TMP/bin"
+printf '#!/bin/sh\necho "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2\nexit 1\n' \
+  > "$TMP/bin/squeue"
+chmod +x "$TMP/bin/squeue"
+expect 2 "SLURM job 777, since .*; SLURM cannot be asked whether it still runs: slurm_load_jobs error: Unable to contact slurm controller" \
+  "... naming its SLURM job, and why SLURM could not say whether it runs" -- \
+  env PATH="$TMP/bin:$PATH" $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/o.h5"
 expect 0 "taking over the lock of a run that is gone \(host elsewhere, pid 4242, SLURM job 777\)" \
   "a requeued SLURM job (same job id) takes over its earlier run's lock" -- \
   env SLURM_JOB_ID=777 $NNSWEEP nngp "$TMP/job.ini" --out "$TMP/o.h5" --resume
 printf 'garbage\n' > "$TMP/g.h5.lock"
 expect 2 "g.h5 is locked by .*g.h5.lock, which cannot be read" "an unreadable lock is respected" -- \
   $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/g.h5"
+
+# Another host's lock and SLURM's word on its job, from a private single-host cluster.
+if ! cluster_start; then
+  not_ok "a private SLURM cluster starts: $CLUSTER_ERROR"
+  cluster_log_tails
+  exit 1
+fi
+# lock_of JOBID FILE: a lock of host elsewhere naming SLURM job JOBID, for FILE.
+lock_of() { printf 'host=elsewhere\npid=4242\nslurm_job_id=%s\nstart=2026-12-04T00:00:00Z\n' "$1" > "$2.lock"; }
+done_id=$(sbatch --parsable --output=/dev/null --wrap true)
+state=$(cluster_wait_job "$done_id" 60)
+lock_of "$done_id" "$TMP/s1.h5"
+expect 0 "taking over the lock of a run that is gone \(host elsewhere, pid 4242, SLURM job $done_id: SLURM says $state\)" \
+  "a lock of another host whose SLURM job has ended ($state) is taken over" -- \
+  $NNSWEEP cnn "$TMP/cnn.ini" --out "$TMP/s1.h5" --resume
+lock_of 987654 "$TMP/s2.h5"
+expect 0 "taking over the lock .*SLURM job 987654: SLURM does not know it\)" \
+  "... and one whose job SLURM does not know (ended long ago)" -- \
+  $NNSWEEP cnn "$TMP/cnn.ini" --out "$TMP/s2.h5" --resume
+held_id=$(sbatch --parsable --hold --output=/dev/null --wrap true)
+lock_of "$held_id" "$TMP/s3.h5"
+expect 0 "taking over the lock .*SLURM job $held_id: SLURM says PENDING\)" \
+  "... and one whose job is pending (as after a requeue: none of its processes runs)" -- \
+  $NNSWEEP cnn "$TMP/cnn.ini" --out "$TMP/s3.h5" --resume
+scancel "$held_id"
+run_id=$(sbatch --parsable --output=/dev/null --wrap 'sleep 300')
+for _ in $(seq 1 120); do [ "$(cluster_job_field "$run_id" JobState)" = RUNNING ] && break; sleep 0.25; done
+lock_of "$run_id" "$TMP/s4.h5"
+expect 2 "s4.h5 is being written by another run \(host elsewhere, pid 4242, SLURM job $run_id, since .*; SLURM says RUNNING\)" \
+  "a lock of another host whose SLURM job runs is respected, naming SLURM's answer" -- \
+  $NNSWEEP cnn --quiet "$TMP/cnn.ini" --out "$TMP/s4.h5" --resume
+[ ! -e "$TMP/s4.h5" ] && grep -q "slurm_job_id=$run_id" "$TMP/s4.h5.lock" &&
+  ok "... nothing written, the lock left alone" || not_ok "... nothing written, the lock left alone"
+scancel "$run_id"

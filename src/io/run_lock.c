@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,16 +85,72 @@ static int process_alive(long pid)
     return strstr(buf, "nnsweep") != NULL;
 }
 
-/* 1 if the holder's run is provably gone: no live nnsweep process with its pid on this host, or
- * our own SLURM job id (the job was requeued; its earlier run ended). */
-static int holder_gone(const holder_t *h)
+/* Asks SLURM whether job `job` (digits only) still runs, with `squeue -h -j JOB -o %T
+ * --states=all`. Returns 1 when it does not: a state in which none of its processes runs
+ * (pending again after a requeue, or ended: COMPLETED, NODE_FAIL, ...), no line, or
+ * "Invalid job id" (ended long ago and forgotten). Returns 0 when it may still run (RUNNING,
+ * COMPLETING, SUSPENDED, any state not known here), -1 when SLURM cannot be asked (no squeue,
+ * no controller, not a job id). why (n bytes) gets SLURM's answer or the reason it was not had. */
+static int slurm_job_gone(const char *job, char *why, size_t n)
+{
+    static const char *const no_process[] = {
+        "PENDING", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+        "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "REQUEUE_HOLD", "SPECIAL_EXIT", "REVOKED"};
+    if (!job[0] || strspn(job, "0123456789") != strlen(job)) {
+        snprintf(why, n, "'%s' is not a SLURM job id", job);
+        return -1;
+    }
+    char cmd[128], out[256];
+    snprintf(cmd, sizeof cmd, "squeue -h -j %s -o %%T --states=all 2>&1", job);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        snprintf(why, n, "cannot run squeue: %s", strerror(errno));
+        return -1;
+    }
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    char rest[256];
+    while (fread(rest, 1, sizeof rest, p) > 0)   /* drained: squeue never meets a closed pipe */
+        ;
+    int status = pclose(p);
+    while (len > 0 && out[len - 1] == '\n')
+        len--;
+    out[len] = '\0';
+    const char *nl = strrchr(out, '\n'), *last = nl ? nl + 1 : out;   /* the state, or the error */
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        snprintf(why, n, "SLURM says %s", last[0] ? last : "it is not in the queue");
+        if (!last[0])
+            return 1;
+        for (size_t i = 0; i < sizeof no_process / sizeof *no_process; i++)
+            if (!strcmp(last, no_process[i]))
+                return 1;
+        return 0;
+    }
+    if (strstr(out, "Invalid job id")) {
+        snprintf(why, n, "SLURM does not know it");
+        return 1;
+    }
+    snprintf(why, n, "SLURM cannot be asked whether it still runs: %s",
+             last[0] ? last : "squeue failed");
+    return -1;
+}
+
+/* 1 if the holder's run is provably gone: no live nnsweep process with its pid on this host;
+ * our own SLURM job id (the job was requeued; its earlier run ended); or another SLURM job that
+ * SLURM says no longer runs (a run on a lost node, then resumed by another job). why (n bytes)
+ * gets SLURM's answer when it was asked (empty otherwise). */
+static int holder_gone(const holder_t *h, char *why, size_t n)
 {
     char host[256];
+    why[0] = '\0';
     this_host(host, sizeof host);
     if (!strcmp(host, h->host))
         return !process_alive(h->pid);
+    if (!h->slurm_job[0])
+        return 0;
     const char *job = getenv("SLURM_JOB_ID");
-    return h->slurm_job[0] && job && !strcmp(job, h->slurm_job);
+    if (job && !strcmp(job, h->slurm_job))
+        return 1;
+    return slurm_job_gone(h->slurm_job, why, n) == 1;
 }
 
 /* Creates the lock file (O_EXCL) naming this process. 0, or -1 with errno set. */
@@ -139,20 +196,23 @@ int run_lock_acquire(const char *path, run_lock_t **lock)
         if (errno != EEXIST)
             break;
         holder_t h;
-        if (read_holder(l->path, &h) != 0 || !holder_gone(&h)) {
+        char why[400] = "";
+        if (read_holder(l->path, &h) != 0 || !holder_gone(&h, why, sizeof why)) {
             int st = read_holder(l->path, &h) != 0
                 ? nn_fail(NN_ERR_INPUT, "%s is locked by %s, which cannot be read: another run "
                           "may be writing it; remove the lock if none is", path, l->path)
                 : nn_fail(NN_ERR_INPUT, "%s is being written by another run (host %s, pid %ld%s%s, "
-                          "since %s): not started; wait for it, or choose another --out (if that "
-                          "run is gone, remove %s)", path, h.host, h.pid,
-                          h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job, h.start, l->path);
+                          "since %s%s%s): not started; wait for it, or choose another --out (if "
+                          "that run is gone, remove %s)", path, h.host, h.pid,
+                          h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job, h.start,
+                          why[0] ? "; " : "", why, l->path);
             free(l->path);   /* the other run's lock stays */
             free(l);
             return st;
         }
-        log_info("%s: taking over the lock of a run that is gone (host %s, pid %ld%s%s)", path,
-                 h.host, h.pid, h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job);
+        log_info("%s: taking over the lock of a run that is gone (host %s, pid %ld%s%s%s%s)", path,
+                 h.host, h.pid, h.slurm_job[0] ? ", SLURM job " : "", h.slurm_job,
+                 why[0] ? ": " : "", why);
         unlink(l->path);
     }
     int st = nn_fail(NN_ERR_RUNTIME, "%s: cannot create %s: %s", path, l->path, strerror(errno));
