@@ -35,11 +35,13 @@ check "reference run" -- $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/ref.h5
 $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/a.h5" >"$TMP/a.log" 2>&1 &
 apid=$!
 wait_for "$TMP/a.h5.lock" && ok "a running run holds a.h5.lock" || not_ok "a running run holds a.h5.lock"
+kill -STOP $apid   # held still while the others try: on a fast machine it could finish first
 expect 2 "a.h5 is being written by another run \(host $(hostname), pid $apid, since .*\): not started" \
   "a second NNGP run on the same file is refused, naming host and pid" -- \
   $NNSWEEP nngp --quiet "$TMP/job.ini" --out "$TMP/a.h5"
 expect 2 "a.h5 is being written by another run" "... and a CNN run of another job too" -- \
   $NNSWEEP cnn --quiet "$TMP/cnn.ini" --out "$TMP/a.h5"
+kill -CONT $apid
 wait $apid
 check "the first run finishes" -- test $? -eq 0
 check "... untouched: its results equal the reference run's" -- $H5CMP "$TMP/ref.h5" "$TMP/a.h5"
