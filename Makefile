@@ -81,6 +81,7 @@ FUZZ_COMMON = $(BUILD)/tests/fuzz/common.o
 FUZZ_BIN    = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 REPLAY_BIN  = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all test bench demo deps clean FORCE pkgcheck install uninstall fuzz fuzz-build
 .SECONDARY:
@@ -155,7 +156,7 @@ demo:
 # then tests/fuzz/run.sh runs each for N seconds on its corpus (one at a time, niced).
 fuzz:
 	$(call deps_step,fuzz)
-	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) FUZZ=1 fuzz-build
 	@tests/fuzz/run.sh $(SECONDS) $(FUZZ_NAMES)
 
 fuzz-build: $(FUZZ_BIN)
