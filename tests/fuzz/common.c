@@ -2,6 +2,7 @@
  * (fuzz.h). Knows nothing of any file format. */
 #include "fuzz.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,22 @@ static char names[FUZZ_MAX_FILES][64];
 static char paths[FUZZ_MAX_FILES][480];
 static int npaths;
 
+/* The scratch files, and what a harness wrote in a scratch directory (report --png's figures). */
 static void remove_files(void)
 {
     for (int i = 0; i < npaths; i++)
-        unlink(paths[i]);
+        if (unlink(paths[i]) != 0) {
+            DIR *d = opendir(paths[i]);
+            struct dirent *e;
+            char p[1024];
+            while (d && (e = readdir(d)))
+                if (e->d_name[0] != '.' && snprintf(p, sizeof p, "%s/%s", paths[i],
+                                                    e->d_name) < (int)sizeof p)
+                    unlink(p);
+            if (d)
+                closedir(d);
+            rmdir(paths[i]);
+        }
     rmdir(dir);
 }
 

@@ -1,8 +1,8 @@
 /* fuzz_results.c - libFuzzer harness: the readers of results files, on mutations of real
  * nnsweep files (tests/fuzz/corpus/results, from tests/fuzz/make_results_seeds.sh). The input is
  * written as a file and read the ways nnsweep reads one:
- *   `nnsweep report` (report_print: every experiment's tables; the figures with
- *   NNSWEEP_FUZZ_FIGURES=1, slow), text, markdown or csv by the input's size;
+ *   `nnsweep report --png DIR` (report_print: every experiment's tables, in text, markdown or
+ *   csv by the input's size, and its figures);
  *   `--resume` of the job the file names in its job_text attribute: nngp_state_resume into the
  *   tables nngp_state_alloc makes for that job (each kernel, the [limit] and [network] stages),
  *   or cnn_state_resume; and, for a CNN checkpoint (root attribute run), cnn_ckpt_read with the
@@ -361,11 +361,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         H5set_free_list_limits(-1, -1, -1, -1, -1, -1);
         devnull = fopen("/dev/null", "w");
         FUZZ_CHECK(devnull != NULL, "open /dev/null");
-        const char *figs = getenv("NNSWEEP_FUZZ_FIGURES");
-        if (figs && strcmp(figs, "1") == 0) {
-            png_dir = fuzz_path("png");
-            FUZZ_CHECK(mkdir(png_dir, 0700) == 0 || errno == EEXIST, "figure directory");
-        }
+        png_dir = fuzz_path("png");
+        FUZZ_CHECK(mkdir(png_dir, 0700) == 0 || errno == EEXIST, "figure directory");
     }
     if (!global_heaps_sound(data, size))
         return 0;

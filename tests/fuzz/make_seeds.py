@@ -71,9 +71,10 @@ def cifar_input(mode, files):
 def cifar_seeds():
     a, b = cifar_file([0, 1, 3]), cifar_file([1])
     write("cifar", "one-file", cifar_input(0, [a]))
-    write("cifar", "one-file-std", cifar_input(3 | 0x08 | 0x10 | 0x20 | 0x40, [a]))
-    write("cifar", "two-files", cifar_input(1, [a, b]))
-    write("cifar", "three-files", cifar_input(2, [b, a, b]))
+    write("cifar", "one-file-dataset", cifar_input(0x0C, [a]))
+    write("cifar", "one-file-std", cifar_input(0x75, [a]))
+    write("cifar", "two-files", cifar_input(4, [a, b]))
+    write("cifar", "three-files", cifar_input(5, [b, a, b]))
     write("cifar", "bad-label", cifar_input(0, [cifar_file([0, 10])]))
     write("cifar", "partial-record", cifar_input(0, [a[:-1]]))
     write("cifar", "empty", cifar_input(1, [b"", a]))

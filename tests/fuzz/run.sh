@@ -19,6 +19,12 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # and use-after-free is still caught within the last 16 MB freed.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16}"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+# the harnesses' scratch files (tests/fuzz/common.c) in one place, removed at the end even when
+# a fuzzer died without cleaning up
+scratch=$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/nnsweep-fuzz-run.$$
+mkdir -p "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+export NNSWEEP_FUZZ_DIR=$scratch
 failed=()
 printf '%-8s %12s %10s %8s %s\n' harness executions exec/s cpu_s result
 for name in "$@"; do
