@@ -11,6 +11,9 @@
 # pkg-config flags are read after the packages exist (a fresh machine's first command works);
 # NNSWEEP_NO_DEPS=1 leaves the install step out (clusters with modules, no root).
 #   make SANITIZE=1 test   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz SECONDS=N    apt-get clang and its fuzzer runtime (root), build the libFuzzer
+#                   harnesses of tests/fuzz (parsers and readers, ASan + UBSan, in build-fuzz/) and
+#                   run each for N seconds (default 60); fails on any crash, hang or sanitizer report
 # A cluster overrides anything below in config.mk (or on the command line).
 -include config.mk
 
@@ -42,13 +45,26 @@ PKG_FOUND  := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 VERSION    := 0.1.0
 
-ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(OPT) $(ARCH) -fopenmp $(WARN) $(SAN) \
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(OPT) $(ARCH) -fopenmp $(WARN) $(SAN) $(FUZZ_DEFS) \
              -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = -fopenmp $(SAN) $(LDFLAGS)
 ALL_LIBS = $(PKG_LIBS) $(HDF5_HL_LIB) -lm $(LDLIBS)
 BUILD_DEFS = -DNNSWEEP_VERSION='"$(VERSION)"' -DNNSWEEP_COMMIT='"$(GIT_COMMIT)"' \
              -DNNSWEEP_CC='"$(CC)"' -DNNSWEEP_CFLAGS='"$(strip $(OPT) $(ARCH) $(SAN) $(CFLAGS))"'
 
+# The fuzzing build (FUZZ=1, what `make fuzz` makes): clang with libFuzzer's coverage hooks and
+# both sanitizers on every object, in build-fuzz/.
+FUZZ_CC ?= clang-14
+ifeq ($(FUZZ),1)
+CC    = $(FUZZ_CC)
+OPT   = -O1 -g
+SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer
+BUILD = build-fuzz
+# Small read buffers in the IDX and CIFAR-10 readers: their megabytes per file cost milliseconds
+# per input under ASan, and small ones make reads cross the buffer edges.
+FUZZ_DEFS = -DIDX_GZ_BUFFER=8192 -DIDX_FIRST_ALLOC=65536 -DCIFAR_CHUNK=3
+endif
 # Sanitizer builds live apart, so switching never mixes objects built with other flags.
 BUILD ?= build$(if $(filter 1,$(SANITIZE)),-san)
 LIB_SRC  = $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
@@ -57,8 +73,17 @@ MAIN_OBJ = $(BUILD)/src/cli/main.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
+# Fuzz harnesses tests/fuzz/fuzz_NAME.c: $(BUILD)/fuzz/fuzz_NAME with libFuzzer (FUZZ=1 only),
+# $(BUILD)/fuzz/replay_NAME with tests/fuzz/replay.c's main (make test replays the regression
+# inputs and the seed corpora with these).
+FUZZ_NAMES  = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_COMMON = $(BUILD)/tests/fuzz/common.o
+FUZZ_BIN    = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+REPLAY_BIN  = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all test bench demo deps clean FORCE pkgcheck install uninstall
+.PHONY: all test bench demo deps clean FORCE pkgcheck install uninstall fuzz fuzz-build
 .SECONDARY:
 all: $(BUILD)/nnsweep
 
@@ -97,6 +122,15 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_COMMON) \
+                       $(BUILD)/libnnsweep.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(BUILD)/libnnsweep.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS)
+
 # The install step of demo, test and bench: scripts/deps.sh KIND, nothing when NNSWEEP_NO_DEPS=1.
 deps_step = $(if $(filter 1,$(NNSWEEP_NO_DEPS)),,@scripts/deps.sh $(1))
 
@@ -105,7 +139,7 @@ deps:
 
 test:
 	$(call deps_step,test)
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(REPLAY_BIN)
 	@SANITIZE=$(SANITIZE) NNSWEEP_BIN=$(CURDIR)/$(BUILD)/nnsweep tests/run.sh $(TEST_BIN)
 
 bench:
@@ -118,8 +152,17 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
+# make fuzz SECONDS=N: the harnesses built in a make of their own (FUZZ=1: clang, build-fuzz/),
+# then tests/fuzz/run.sh runs each for N seconds on its corpus (one at a time, niced).
+fuzz:
+	$(call deps_step,fuzz)
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) FUZZ=1 fuzz-build
+	@tests/fuzz/run.sh $(SECONDS) $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BIN)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 # Installation, GNU style: DESTDIR stages for a package and is never written into the files.
 # The installed slurm/ scripts get the install paths in place of the repository's
@@ -166,4 +209,5 @@ uninstall:
 	rm -f "$(D_BIN)/nnsweep" "$(D_MAN)/nnsweep.1" $(foreach f,$(SHARE_FILES),"$(D_PKG)/$(f)")
 	rmdir "$(D_PKG)/jobs" "$(D_PKG)/slurm" "$(D_PKG)" 2>/dev/null || true
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d) \
+         $(wildcard $(BUILD)/tests/fuzz/*.d)

@@ -3,6 +3,7 @@
 #   scripts/deps.sh build   build and run (what `make` and `make demo` need)
 #   scripts/deps.sh test    build + what the tests use (`make test`)
 #   scripts/deps.sh bench   build + what the benchmarks compare against (`make bench`)
+#   scripts/deps.sh fuzz    build + clang and its fuzzer runtime (`make fuzz`)
 #   scripts/deps.sh all     everything (`make deps`, the default)
 # As root it runs apt-get; otherwise it prints the exact command to run and exits 1.
 # NNSWEEP_NO_DEPS=1 skips it (clusters with modules). `--list` prints the packages and exits.
@@ -20,6 +21,9 @@ test_pkgs="libcmocka-dev python3-numpy python3-h5py python3-xarray python3-h5net
 # The benchmarks run the same work in PyTorch, do their arithmetic with bc and measure peak
 # memory with GNU time (bench/nngp_floor.sh, nngp_budget.sh, nngp_scaling.sh).
 bench_pkgs="python3-numpy python3-h5py python3-torch bc time"
+# The fuzz harnesses: clang 14 (Debian 12's), libFuzzer and the sanitizer runtimes
+# (libclang-rt-14-dev, only recommended by clang-14) and clang's OpenMP runtime (libomp-14-dev).
+fuzz_pkgs="clang-14 libclang-rt-14-dev libomp-14-dev"
 
 list=0
 [ "${1:-}" = --list ] && { list=1; shift; }
@@ -27,8 +31,9 @@ case "${1:-all}" in
   build) want="$build_pkgs" ;;
   test) want="$build_pkgs $test_pkgs" ;;
   bench) want="$build_pkgs $bench_pkgs" ;;
-  all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-  *) echo "usage: scripts/deps.sh [--list] [build|test|bench|all]" >&2; exit 2 ;;
+  fuzz) want="$build_pkgs $fuzz_pkgs" ;;
+  all) want="$build_pkgs $test_pkgs $bench_pkgs $fuzz_pkgs" ;;
+  *) echo "usage: scripts/deps.sh [--list] [build|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 # shellcheck disable=SC2086  # word splitting of the lists is intended
 want=$(printf '%s\n' $want | sort -u | tr '\n' ' ')

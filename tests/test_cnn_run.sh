@@ -208,6 +208,14 @@ expect 0 "group_size 2, this run has 1.*starts from the beginning" \
   $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/regroup.h5" --resume
 check "... and gives the 1-rank uninterrupted result" -- same_results "$TMP/ref1.h5" "$TMP/regroup.h5"
 
+# A damaged checkpoint whose position lies outside the run (found by tests/fuzz/fuzz_results.c:
+# the trainer indexed its curves with epoch -1) is refused, naming the file: exit 2.
+cp "$TMP/term.h5" "$TMP/badpos.h5" && cp -r "$TMP/term.h5.ckpt" "$TMP/badpos.h5.ckpt"
+$PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+').attrs['epoch'] = -1" "$TMP/badpos.h5.ckpt/base.h5"
+expect 2 "badpos.h5.ckpt/base.h5: position epoch -1, batch [0-9]+.* is not inside a run of 20 epochs" \
+  "a checkpoint at epoch -1 is refused (exit 2), naming the file" -- \
+  mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/badpos.h5" --resume
+
 check "--resume after SIGTERM completes" -- mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/term.h5" --resume
 check "resumed after SIGTERM: identical to the uninterrupted run (2 ranks)" -- same_results "$TMP/ref2.h5" "$TMP/term.h5"
 check "--resume after SIGUSR1 completes" -- $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/usr1.h5" --resume

@@ -145,8 +145,11 @@ static int parse_space(char *s, int islog, grid_t *g, char *why, size_t whylen)
     if (rc != 0)
         return rc;
     for (long long i = 0; i < n; i++) {
-        /* endpoints exact; a + (b - a) i / (n - 1) in between (numpy's linspace) */
+        /* endpoints exact; a + (b - a) i / (n - 1) in between (numpy's linspace); near the
+         * largest doubles (b - a) i overflows, and i / (n - 1) <= 1 is taken first instead */
         double x = (i == 0) ? a : (i == n - 1) ? b : a + (b - a) * (double)i / (double)(n - 1);
+        if (!isfinite(x))
+            x = a + (b - a) * ((double)i / (double)(n - 1));
         g->v[i] = islog ? pow(10.0, x) : x;
         if (islog && (!isfinite(g->v[i]) || g->v[i] == 0.0))
             return why_fail(why, whylen, "logspace(a, b, n): 10^%.15g is out of range", x);

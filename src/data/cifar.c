@@ -14,7 +14,9 @@
 
 #define CIFAR_DIM 3072
 #define CIFAR_RECORD (1 + CIFAR_DIM)
+#ifndef CIFAR_CHUNK          /* set at build time by the fuzzing build (make fuzz), like idx.c's */
 #define CIFAR_CHUNK 1024   /* records per fread */
+#endif
 
 /* Size of path in records; NN_ERR_INPUT naming the path unless it is a positive multiple of
  * CIFAR_RECORD bytes. */

@@ -14,9 +14,15 @@
 
 #define IDX_MAGIC_IMAGES 0x00000803u   /* unsigned bytes, 3 dimensions (n, rows, cols) */
 #define IDX_MAGIC_LABELS 0x00000801u   /* unsigned bytes, 1 dimension (n) */
+/* The buffer sizes can be set at build time: the fuzzing build (make fuzz) makes them small, so
+ * that each input costs microseconds rather than megabytes and reads cross the buffer edges. */
+#ifndef IDX_GZ_BUFFER
 #define IDX_GZ_BUFFER (1u << 20)       /* zlib's input buffer */
+#endif
 #define IDX_READ_CHUNK (1u << 26)      /* bytes per gzread call (gzread takes an unsigned int) */
+#ifndef IDX_FIRST_ALLOC
 #define IDX_FIRST_ALLOC ((size_t)1 << 26) /* a header's claim is trusted only as data arrives */
+#endif
 
 static uint32_t be32(const unsigned char *p)
 {

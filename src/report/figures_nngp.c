@@ -67,8 +67,9 @@ static int best_load(h5file_t *f, grid_t *g)
             st = nn_fail(NN_ERR_NOMEM, "best-model tables");
             break;
         }
-        for (size_t d = 0; d < g->nd; d++)
-            g->best[r][d] = have && iw[d] >= 0 ? (long)iw[d] * (long)g->nb + ib[d] : -1;
+        for (size_t d = 0; d < g->nd; d++)   /* an index outside the grid: no model */
+            g->best[r][d] = have && iw[d] >= 0 && (size_t)iw[d] < g->nw && ib[d] >= 0 &&
+                            (size_t)ib[d] < g->nb ? (long)iw[d] * (long)g->nb + ib[d] : -1;
     }
     free(iw);
     free(ib);

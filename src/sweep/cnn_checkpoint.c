@@ -5,6 +5,7 @@
  * the driver's job (cnn_sweep.c). */
 #include "cnn_state.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,12 @@ int cnn_ckpt_read(const char *path, const char *job_text, const char *run, cnn_c
     position_fields(k, names, v);
     for (int i = 0; i < NPOSITION && !st; i++)
         st = h5_read_attr_int(f, "/", names[i], &v[i]);
+    /* the trainer indexes the curves with the epoch and the shuffle with the batch */
+    if (!st && (v[0] < 0 || v[0] > k->epochs || v[1] < 0 || v[1] > INT_MAX || v[2] < 0 ||
+                v[3] < 0))
+        st = nn_fail(NN_ERR_INPUT, "%s: position epoch %lld, batch %lld, step %lld, optimizer "
+                     "step %lld is not inside a run of %d epochs", path, v[0], v[1], v[2], v[3],
+                     k->epochs);
     if (!st) {
         k->epoch = (int)v[0];
         k->batch = (int)v[1];

@@ -68,6 +68,15 @@ typedef struct {
     double checkpoint_seconds;   /* rank 0's time writing the results file (the first state's) */
 } nngp_state_t;
 
+/* Allocates the tables of one kernel's state for job and ds (ntk: 0 the NNGP's K, 1 the NTK
+ * Theta; stages: s also carries the [limit] and [network] stages, as the first kernel's does):
+ * results NaN, nothing done. Returns 0, or NN_ERR_INPUT (too many depths) / NN_ERR_NOMEM; free
+ * s with nngp_state_free in every case. Rank 0's tables (nngp_sweep.c), and what the results
+ * fuzz harness resumes into. */
+int nngp_state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk, int stages);
+/* Frees everything nngp_state_alloc allocated (also after its failure) and zeroes s. */
+void nngp_state_free(nngp_state_t *s);
+
 /* The run's self-check over every fit done (/nngp/posterior and /nngp/final), at the job's
  * threshold: "FAILED" if a fit's check failed, else "PENDING" while a fit is still to be done,
  * else "PASSED". A fit without a factor (every grid point of its depth failed, or its own

@@ -139,9 +139,8 @@ static void state_arrays_free(nngp_state_t *s)
         free(t[k].d ? (void *)*t[k].d : t[k].i ? (void *)*t[k].i : (void *)*t[k].u);
 }
 
-/* stages: s carries the stages that follow the searches ([limit]); the first kernel's does. */
-static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk,
-                       int stages)
+/* Contract in nngp_state.h. */
+int nngp_state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, int ntk, int stages)
 {
     memset(s, 0, sizeof *s);
     s->job = job;
@@ -175,7 +174,7 @@ static int state_alloc(nngp_state_t *s, const job_t *job, const dataset_t *ds, i
     return NN_OK;
 }
 
-static void state_free(nngp_state_t *s)
+void nngp_state_free(nngp_state_t *s)
 {
     state_arrays_free(s);
     fits_free(&s->post);
@@ -797,7 +796,7 @@ static int states_open(const job_t *job, const dataset_t *ds, const sweep_option
     for (int ntk = 0; ntk < 2 && st == NN_OK; ntk++) {
         if (!(job->nngp.kernels & (ntk ? KERNEL_NTK : KERNEL_NNGP)))
             continue;
-        st = par_agree(state_alloc(&s[*n], job, ds, ntk, *n == 0));
+        st = par_agree(nngp_state_alloc(&s[*n], job, ds, ntk, *n == 0));
         s[*n].command_line = opt->command_line;
         s[*n].hostnames = hosts ? strdup(hosts) : NULL;
         s[*n].t_start = timer_now();
@@ -853,6 +852,6 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
     st = par_agree(st);
     release_work(&c);
     for (int k = 0; k < n; k++)
-        state_free(&s[k]);
+        nngp_state_free(&s[k]);
     return st;
 }
