@@ -71,6 +71,8 @@ typedef struct {
  * "layer 7 dense(10): expects a flat input, got (64,7,7): add flatten", or NN_ERR_NOMEM;
  * on error *arch holds nothing to free. */
 int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch);
+/* The same for the first nlayers layers only (nlayers <= 0: all), the rest left unread. */
+int cnn_arch_parse_upto(const char *spec, int c, int h, int w, int nlayers, cnn_arch_t *arch);
 void cnn_arch_free(cnn_arch_t *arch);
 /* Model size in MB (2^20 bytes): parameters and buffers, float32. */
 double cnn_arch_mb(const cnn_arch_t *arch);
@@ -231,6 +233,40 @@ typedef struct cnn_net_f64 cnn_net_f64_t;
 
 CNN_DECLARE_NET(float, )
 CNN_DECLARE_NET(double, _f64)
+
+/* ---------------------------------------------------------------------------------------------
+ * Feature nets (dreams, dream.h): the first nlayers layers of a layers string, none of them
+ * dense, for ONE image of any height and width, in inference mode: conv, pools, relu, tanh, bn
+ * with its running statistics, dropout as the identity, flatten. The parameters before the first
+ * dense layer have the same layout at any image size, so a trained net's blocks serve as they
+ * are (only their first arch.nparams / nbuffers values are read).
+ *
+ * cnn_feat_create     parses spec for (c,h,w) up to nlayers layers (cnn_arch_parse_upto) and
+ *                     copies params (nparams available) and buffers. NN_ERR_INPUT (message names
+ *                     the layer: a dense layer, an image too small for a window, too few
+ *                     parameters) or NN_ERR_NOMEM; *f NULL then.
+ * cnn_feat_forward    x (c,h,w) -> every layer's output, kept until the next forward.
+ * cnn_feat_output     layer i's output of the last forward (values: *n); flatten: its input's.
+ * cnn_feat_norm_grad  forward, then objective = sum over sel (layer indices, 0-based, each
+ *                     once) of the L2 norm ||a_i||_2 of the layer's output, and dx (c,h,w) =
+ *                     d objective / dx by backpropagation through every layer. Returns the
+ *                     objective (a layer whose output is all zero adds 0 and no gradient). */
+typedef struct cnn_feat cnn_feat_t;
+typedef struct cnn_feat_f64 cnn_feat_f64_t;
+
+#define CNN_DECLARE_FEAT(real, sfx)                                                               \
+    int cnn_feat_create##sfx(cnn_feat##sfx##_t **f, const char *spec, int c, int h, int w,      \
+                             int nlayers, const real *params, size_t nparams,                   \
+                             const real *buffers, size_t nbuffers);                             \
+    void cnn_feat_destroy##sfx(cnn_feat##sfx##_t **f);                                          \
+    const cnn_arch_t *cnn_feat_arch##sfx(const cnn_feat##sfx##_t *f);                           \
+    void cnn_feat_forward##sfx(cnn_feat##sfx##_t *f, const real *x);                            \
+    const real *cnn_feat_output##sfx(const cnn_feat##sfx##_t *f, int i, size_t *n);             \
+    double cnn_feat_norm_grad##sfx(cnn_feat##sfx##_t *f, const real *x, const int *sel,         \
+                                   int nsel, real *dx);
+
+CNN_DECLARE_FEAT(float, )
+CNN_DECLARE_FEAT(double, _f64)
 
 /* ---------------------------------------------------------------------------------------------
  * Initialization (float blocks; a double net can be filled by converting these). */

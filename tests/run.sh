@@ -54,12 +54,14 @@ for script in tests/test_*.sh; do
   [ "${NNSWEEP_TEST_SCRIPTS:-1}" = 0 ] && break
   name=$(basename "$script" .sh)
   log="$log_dir/$name.log"
+  start=$SECONDS
   timeout 1500 bash "$script" >"$log" 2>&1
   status=$?
+  took=$((SECONDS - start))
   p=$(grep -c '^ok ' "$log") f=$(grep -c '^not ok ' "$log")
   if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)) failed=$((failed + f))
-  if [ "$f" -eq 0 ]; then echo "PASS $name ($p)"; else echo "FAIL $name ($f failed, see $log)"; grep '^not ok\|^#' "$log" | head -30; fi
+  if [ "$f" -eq 0 ]; then echo "PASS $name ($p, ${took} s)"; else echo "FAIL $name ($f failed, ${took} s, see $log)"; grep '^not ok\|^#' "$log" | head -30; fi
 done
 
 echo "$passed passed, $failed failed"

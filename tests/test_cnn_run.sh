@@ -212,6 +212,7 @@ check "... and gives the 1-rank uninterrupted result" -- same_results "$TMP/ref1
 # the trainer indexed its curves with epoch -1) is refused, naming the file: exit 2.
 cp "$TMP/term.h5" "$TMP/badpos.h5" && cp -r "$TMP/term.h5.ckpt" "$TMP/badpos.h5.ckpt"
 $PY -c "import h5py,sys; h5py.File(sys.argv[1],'r+').attrs['epoch'] = -1" "$TMP/badpos.h5.ckpt/base.h5"
+$PY tests/reseal.py "$TMP/badpos.h5.ckpt/base.h5"   # damaged in content only: past the seal
 expect 2 "badpos.h5.ckpt/base.h5: position epoch -1, batch [0-9]+.* is not inside a run of 20 epochs" \
   "a checkpoint at epoch -1 is refused (exit 2), naming the file" -- \
   mpirun -np 2 $NNSWEEP cnn --quiet "$TMP/long.ini" --out "$TMP/badpos.h5" --resume
