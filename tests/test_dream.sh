@@ -163,4 +163,7 @@ expect 2 "bad5.ini: \[dream\]: layers is required" "a missing layers key: exit 2
 dream_job "$TMP/bad6.ini" "test:99" "relu1"
 expect 2 "bad6.ini:11: .*image.*test:INDEX needs an index in 0..31" "test:INDEX past the test split: exit 2" -- \
   $NNSWEEP dream --quiet "$TMP/bad6.ini" --out "$TMP/x.h5"
+dream_job "$TMP/bad7.ini" "noise" "relu2" "height = 1" "width = 40"
+expect 2 "bad7.ini: the image \(1x40\) is too small for the layers dreamed on: layer 4 maxpool\(2\)" \
+  "an image too small for a layer's window: exit 2 before any work" -- $NNSWEEP dream --quiet "$TMP/bad7.ini" --out "$TMP/x.h5"
 [ ! -e "$TMP/x.h5" ] && ok "... and none of them wrote a file" || not_ok "... a refused job wrote $TMP/x.h5"

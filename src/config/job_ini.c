@@ -327,8 +327,8 @@ static int job_handler(void *user, const char *section, const char *name, const 
     }
     if (r->cur < 0) {
         r->status = nn_fail(NN_ERR_INPUT, "%s:%d: %s: key outside any section (put it under "
-                            "[data], [nngp], [cnn], [variant NAME] or [output])", r->file,
-                            r->lineno, name);
+                            "[data], [nngp], [limit], [network], [cnn], [variant NAME], [dream] "
+                            "or [output])", r->file, r->lineno, name);
         return 1;
     }
     const section_t *sec = &l->sec[r->cur];

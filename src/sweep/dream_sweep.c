@@ -178,18 +178,53 @@ static int parse_sets(dream_state_t *s)
     return st;
 }
 
+/* The size of octave o (0 = the coarsest) of the job's image. */
+static void octave_size(const dream_state_t *s, int o, int *h, int *w)
+{
+    const double f = pow(s->job->dream.octave_scale, s->octaves - 1 - o);
+    *h = (int)lround(s->input.h / f);
+    *w = (int)lround(s->input.w / f);
+    *h = *h < 1 ? 1 : *h;
+    *w = *w < 1 ? 1 : *w;
+}
+
+/* Every layer set's layers take the coarsest octave's image (windows fit), so no item fails
+ * half-way for want of pixels. */
+static int check_octave_sizes(const dream_state_t *s)
+{
+    int deepest = 0, h, w;
+    for (int i = 0; i < s->nsets; i++)
+        for (int j = 0; j < s->set[i].n; j++)
+            if (s->set[i].layer[j] > deepest)
+                deepest = s->set[i].layer[j];
+    octave_size(s, 0, &h, &w);
+    cnn_arch_t a;
+    int st = cnn_arch_parse_upto(s->model.layers, s->model.in_c, h, w, deepest + 1, &a);
+    if (st) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", nn_errmsg());
+        return nn_fail(st, "%s: the image (%dx%d%s) is too small for the layers dreamed on: %s",
+                       s->job->path, h, w, s->octaves > 1 ? ", its coarsest octave" : "", why);
+    }
+    cnn_arch_free(&a);
+    return NN_OK;
+}
+
 static int setup(dream_state_t *s, const dataset_t *ds)
 {
     const dream_spec_t *d = &s->job->dream;
+    s->octaves = d->octaves;
     int st = dream_model_load(d->model, d->run, &s->model);
     if (!st) st = load_image(s, ds);
     if (!st) st = parse_sets(s);
     if (st)
         return st;
-    s->octaves = d->octaves;
     s->nsteps = d->steps.n < 64 ? d->steps.n : 64;
     for (int k = 0; k < s->nsteps; k++)
         s->steps[k] = (int)d->steps.v[k];
+    st = check_octave_sizes(s);
+    if (st)
+        return st;
     s->hwc = (size_t)s->input.h * s->input.w * s->input.c;
     s->obj_off = calloc((size_t)s->nsteps + 1, sizeof *s->obj_off);
     if (!s->obj_off)
@@ -282,9 +317,8 @@ static int dream(const dream_state_t *s, int set, int k0, int k1, float *images,
     image_t x = {0};
     int st = NN_OK;
     for (int o = 0; o < O && !st; o++) {
-        const double f = pow(d->octave_scale, O - 1 - o);
-        int h = (int)lround(s->input.h / f), w = (int)lround(s->input.w / f);
-        h = h < 1 ? 1 : h, w = w < 1 ? 1 : w;
+        int h, w;
+        octave_size(s, o, &h, &w);
         image_t next;
         st = image_resize(o == 0 ? &s->input : &x, h, w, &next);
         if (st)
