@@ -58,16 +58,21 @@ full_disk_run() {
   wait $mpid
 }
 
+# stopped_together LABEL REGEX: after full_disk_run, both ranks exited 1 and the log matches
+# REGEX (the file it could not write and the error)
+stopped_together() {
+  [ "$(cat "$TMP/rc.0" "$TMP/rc.1" 2>/dev/null | tr '\n' ' ')" = "1 1 " ] \
+    && ok "$1: both ranks stop with exit status 1 when the disk is full" \
+    || { not_ok "$1: both ranks stop with exit status 1 (got: $(cat "$TMP"/rc.* 2>/dev/null | tr '\n' ' '))"; show_output "$TMP/log"; }
+  grep -qE "$2" "$TMP/log" && ok "$1: the message names the file and the error" \
+    || { not_ok "$1: the message names the file and the error (/$2/)"; show_output "$TMP/log"; }
+}
+
 # --- NNGP ---
 check "NNGP reference run, 2 ranks" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/nngp.ini" --out "$TMP/nngp-ref.h5"
 : > "$TMP/log"
 full_disk_run nngp "$TMP/nngp.ini" "$MNT/nngp.h5" "$MNT/nngp.h5"
-[ "$(cat "$TMP/rc.0" "$TMP/rc.1" 2>/dev/null | tr '\n' ' ')" = "1 1 " ] \
-  && ok "NNGP: both ranks stop with exit status 1 when the disk is full" \
-  || { not_ok "NNGP: both ranks stop with exit status 1 (got: $(cat "$TMP"/rc.* 2>/dev/null | tr '\n' ' '))"; show_output "$TMP/log"; }
-grep -qE "nngp.h5: cannot write .*nngp.h5.tmp.[0-9]+: No space left on device" "$TMP/log" \
-  && ok "NNGP: the message names the path and the error" \
-  || { not_ok "NNGP: the message names the path and the error"; show_output "$TMP/log"; }
+stopped_together NNGP "nngp.h5: cannot write .*nngp.h5.tmp.[0-9]+: No space left on device"
 check "NNGP: the previous file is intact and readable (report)" -- $NNSWEEP report "$MNT/nngp.h5"
 check "NNGP: ... holding every item the file held when the disk filled" -- /usr/bin/python3 -c "
 import h5py, sys
@@ -86,12 +91,7 @@ JOB=tests/jobs/cnn-resume.ini
 check "CNN reference run, 2 ranks" -- mpirun -np 2 $NNSWEEP cnn --quiet $JOB --out "$TMP/cnn-ref.h5"
 : > "$TMP/log"
 full_disk_run cnn $JOB "$MNT/cnn.h5" "$MNT/cnn.h5.ckpt/base.h5"
-[ "$(cat "$TMP/rc.0" "$TMP/rc.1" 2>/dev/null | tr '\n' ' ')" = "1 1 " ] \
-  && ok "CNN: both ranks stop with exit status 1 when the disk is full" \
-  || { not_ok "CNN: both ranks stop with exit status 1 (got: $(cat "$TMP"/rc.* 2>/dev/null | tr '\n' ' '))"; show_output "$TMP/log"; }
-grep -qE "cnn.h5.ckpt/base.h5: cannot write .*base.h5.tmp.[0-9]+: No space left on device" "$TMP/log" \
-  && ok "CNN: the message names the checkpoint and the error" \
-  || { not_ok "CNN: the message names the checkpoint and the error"; show_output "$TMP/log"; }
+stopped_together CNN "cnn.h5.ckpt/base.h5: cannot write .*base.h5.tmp.[0-9]+: No space left on device"
 check "CNN: the previous checkpoint is intact and readable" -- \
   /usr/bin/python3 -c "import h5py,sys; f = h5py.File(sys.argv[1]); assert f.attrs['epoch'] >= 1" "$MNT/cnn.h5.ckpt/base.h5"
 check "CNN: ... at least as far as when the disk filled" -- /usr/bin/python3 -c "
