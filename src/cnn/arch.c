@@ -331,6 +331,11 @@ static int chain_layer(cnn_arch_t *arch, cnn_layer_t *L)
 
 int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch)
 {
+    return cnn_arch_parse_upto(spec, c, h, w, 0, arch);
+}
+
+int cnn_arch_parse_upto(const char *spec, int c, int h, int w, int nlayers, cnn_arch_t *arch)
+{
     memset(arch, 0, sizeof *arch);
     if (!spec)
         spec = "";
@@ -348,7 +353,7 @@ int cnn_arch_parse(const char *spec, int c, int h, int w, cnn_arch_t *arch)
         return nn_fail(NN_ERR_NOMEM, "layers: out of memory");
     int rc = 0;
     const char *s = spec;
-    while (rc == 0) {
+    while (rc == 0 && (nlayers <= 0 || arch->nlayers < nlayers)) {
         while (isspace((unsigned char)*s))
             s++;
         if (!*s)

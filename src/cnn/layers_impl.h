@@ -244,7 +244,8 @@ void F(cnn_conv_forward)(const cnn_layer_t *L, int B, const real *x, const real 
     }
 }
 
-/* dw += dout_b col_b^T, db += row sums of dout_b, dcol = w^T dout_b then col2im into dx_b. */
+/* dw += dout_b col_b^T, db += row sums of dout_b (both skipped when dw is NULL), dcol = w^T
+ * dout_b then col2im into dx_b. */
 void F(cnn_conv_backward)(const cnn_layer_t *L, int B, const real *x, const real *w,
                           const real *dout, real *dx, real *dw, real *db, real *col)
 {
@@ -255,14 +256,16 @@ void F(cnn_conv_backward)(const cnn_layer_t *L, int B, const real *x, const real
         const real *xb = x + (size_t)ib * L->in_size;
         const real *gb = dout + (size_t)ib * L->out_size;   // dout_b (n, OHW)
         const real *cb = xb;
-        if (!pointwise) {
+        if (!pointwise && dw) {
             im2col(xb, C, H, W, K, S, P, OH, OW, col);
             cb = col;
         }
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, CKK, OHW, 1, gb, OHW, cb, OHW, 1, dw,
-             CKK);
-        for (int o = 0; o < N; o++)
-            db[o] += (real)sum_lanes(gb + (size_t)o * OHW, (size_t)OHW);
+        if (dw) {   /* NULL: the input gradient only (dreams) */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, CKK, OHW, 1, gb, OHW, cb, OHW, 1, dw,
+                 CKK);
+            for (int o = 0; o < N; o++)
+                db[o] += (real)sum_lanes(gb + (size_t)o * OHW, (size_t)OHW);
+        }
         if (!dx)
             continue;
         real *dxb = dx + (size_t)ib * L->in_size;
