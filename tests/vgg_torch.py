@@ -15,11 +15,12 @@
                                   float64 (model.double(), the float32 weights exactly), the
                                   outputs of LAYERS (0-based, comma-separated) and the input
                                   gradient of sum_i ||a_i||_2 by autograd into DIR/ref.npz
-  vgg_torch.py compare H5 DIR OUT.f32
+  vgg_torch.py compare H5 DIR OUT.f32 TOL
                                   splits feat_probe's output like ref.npz and prints one line per
-                                  layer and one for the gradient: "NAME REL" with REL = max |nnsweep
-                                  - torch| / max |torch| over its values (NAME as nnsweep's layer
-                                  listing names it, e.g. relu2)
+                                  layer and one for the gradient: "ok|fail WHAT REL" with REL =
+                                  max |nnsweep - torch| / max |torch| over its values, ok when
+                                  REL <= TOL (WHAT names the layer as nnsweep's layer listing
+                                  does, e.g. "relu2 activations")
 """
 import re
 import sys
@@ -153,7 +154,7 @@ def reference(pt, h5, sel, d):
     print(f"objective {obj.item():.9g}")
 
 
-def compare(h5, d, out):
+def compare(h5, d, out, tol):
     ref = np.load(f"{d}/ref.npz")
     got = np.fromfile(out, dtype=np.float32).astype(np.float64)
     layers = layers_of(h5)
@@ -171,7 +172,8 @@ def compare(h5, d, out):
     for what, r in want:
         g = got[at:at + r.size]
         at += r.size
-        print(f"{what} {np.max(np.abs(g - r.ravel())) / np.max(np.abs(r)):.2e}")
+        rel = np.max(np.abs(g - r.ravel())) / np.max(np.abs(r))
+        print(f"{'ok' if rel <= tol else 'fail'} {what} {rel:.2e}")   # NaN fails
     return 0
 
 
@@ -184,7 +186,7 @@ def main(argv):
     elif cmd == "reference":
         reference(args[0], args[1], [int(s) for s in args[2].split(",")], args[3])
     elif cmd == "compare":
-        return compare(*args)
+        return compare(args[0], args[1], args[2], float(args[3]))
     else:
         print(__doc__, file=sys.stderr)
         return 2
