@@ -157,8 +157,8 @@ def convert(arch, path):
             if np.any(var < 0):
                 raise InputError(f"{path}: {name}.running_var holds a negative variance")
             buffers += [values(f"{name}.running_mean"), var]
-    cat = lambda arrs: np.concatenate(arrs) if arrs else np.zeros(0, np.float32)
-    return " ".join(tokens), names, cat(params), cat(buffers)
+    empty = [np.zeros(0, np.float32)]
+    return " ".join(tokens), names, np.concatenate(params + empty), np.concatenate(buffers + empty)
 
 
 def feature_shapes(arch):
@@ -196,8 +196,8 @@ def write_model(out, arch, layers, names, params, buffers, source):
             f.attrs["layers"] = layers
             f.attrs["in_channels"] = np.int32(3)
             f.attrs["converted_from"] = os.path.abspath(source)
-            f.attrs["converter"] = (f"scripts/torchvision_to_nnsweep.py (torch {torch.__version__}, "
-                                    f"torchvision {torchvision.__version__})")
+            f.attrs["converter"] = (f"scripts/torchvision_to_nnsweep.py (torch "
+                                    f"{torch.__version__}, torchvision {torchvision.__version__})")
             g = f.create_group("model")
             g.create_dataset("weights", data=params.astype(np.float32))
             if buffers.size:

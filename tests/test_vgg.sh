@@ -77,9 +77,10 @@ expect 2 "features\.1: batch norm eps is 0\.001, nnsweep's bn uses 1e-05" \
   "converter: a batch norm eps other than nnsweep's is refused" -- \
   $CONVERT vgg11_bn "$TMP/bad_eps.pt" "$TMP/x.h5"
 echo "not a torch file" >"$TMP/text.pt"
-expect 2 'text\.pt: not a file saved by torch\.save' "converter: a file that is not torch.save's" -- \
+expect 2 'text\.pt: not a file saved by torch\.save' \
+  "converter: a file that is not torch.save's is refused" -- \
   $CONVERT vgg11 "$TMP/text.pt" "$TMP/x.h5"
-expect 2 'nothere\.pt: cannot read' "converter: a missing file" -- \
+expect 2 'nothere\.pt: cannot read' "converter: a missing file is refused" -- \
   $CONVERT vgg11 "$TMP/nothere.pt" "$TMP/x.h5"
 if ls "$TMP"/x.h5* >/dev/null 2>&1; then not_ok "converter: no output left by a refusal"
 else ok "converter: no output left by a refusal"; fi

@@ -69,11 +69,12 @@ def state_dict(path):
 
 
 def weights(d):
-    sd = {f"features.{k}": v for k, v in features(CFG["vgg11"], False, 11).state_dict().items()}
+    def keyed(f):
+        return {f"features.{k}": v for k, v in f.state_dict().items()}
+    sd = keyed(features(CFG["vgg11"], False, 11))
     torch.save(dict(sd, **{"classifier.0.weight": torch.ones(10, 3)}), f"{d}/vgg11.pt")
     torch.save(whole_model(features(CFG["vgg11"], True, 12)), f"{d}/vgg11_bn.pt")
-    torch.save({f"features.{k}": v for k, v in features(CFG["vgg13"], False, 13).state_dict().items()},
-               f"{d}/vgg13.pt")
+    torch.save(keyed(features(CFG["vgg13"], False, 13)), f"{d}/vgg13.pt")
     sd["features.3.weight"] = sd["features.3.weight"][:, :32]
     torch.save(sd, f"{d}/bad_shape.pt")
     torch.save(whole_model(nn.Sequential(nn.Conv2d(3, 64, 3, padding=1),
@@ -107,7 +108,8 @@ def roundtrip(pt, h5):
     c = 3
     for (kind, args), name in zip(layers, names):
         if kind == "conv":
-            blocks = [(f"{name}.weight", (args[0], c, args[1], args[1])), (f"{name}.bias", (args[0],))]
+            blocks = [(f"{name}.weight", (args[0], c, args[1], args[1])),
+                      (f"{name}.bias", (args[0],))]
             c = args[0]
         elif kind == "bn":
             blocks = [(f"{name}.weight", (c,)), (f"{name}.bias", (c,))]
