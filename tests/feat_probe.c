@@ -93,6 +93,12 @@ int main(int argc, char **argv)
         status = nn_exit_status(rc);
         goto done;
     }
+    int nlayers = cnn_feat_arch(f)->nlayers;
+    if (deepest >= nlayers) {
+        fprintf(stderr, "feat_probe: layer %d: the model has %d layers (0..%d)\n", deepest,
+                nlayers, nlayers - 1);
+        goto done;
+    }
     status = 1;
     if (!(out = fopen(argv[6], "wb"))) {
         fprintf(stderr, "feat_probe: %s: %s\n", argv[6], strerror(errno));
