@@ -11,6 +11,7 @@ int cmd_nngp(int argc, char **argv);
 int cmd_cnn(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_dream(int argc, char **argv);
 
 /* Collective: rank 0 reads and validates the job file, the text is broadcast and parsed on the
  * other ranks. Returns 0 or the agreed error. */
@@ -35,6 +36,9 @@ typedef struct {
     int threads_to_blas;                     /* the rank's threads go to BLAS (one item at a
                                                 time) rather than to items side by side */
     int (*has_section)(const job_t *job);
+    int (*needs_data)(const job_t *job);     /* optional: 0 when the run reads no dataset */
+    int figures_beside;                      /* the report also draws its figures into FILE
+                                                without .h5 + "-png/" */
     int (*run)(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 } cli_experiment_t;
 

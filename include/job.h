@@ -112,6 +112,23 @@ typedef struct {
     int group_size;                 /* ranks per run (data-parallel), default 1; 0 = all ranks */
 } network_spec_t;
 
+/* A dream ([dream], `nnsweep dream`): gradient ascent on an image that maximises the L2 norms
+ * of chosen layers of a trained model (dream.h). */
+typedef struct {
+    int enabled;                    /* the job has a [dream] section (which must set model, layers) */
+    char model[DATASET_PATH_MAX];   /* a CNN results file or a converted model file */
+    char run[128];                  /* the run of a CNN results file holding several */
+    char image[DATASET_PATH_MAX];   /* a PNG path, "test:INDEX" or "noise" (default) */
+    char layers[1024];              /* layer sets, comma-separated; a set joins layers with + */
+    grid_t steps;                   /* integers >= 1, default 10, 50, 200 */
+    double learning_rate;           /* default 0.01 (the gradient is divided by its mean |g|) */
+    int octaves;                    /* default 1 */
+    double octave_scale;            /* > 1, default 1.4 */
+    int jitter;                     /* pixels, default 0 */
+    long long seed;                 /* default 1 */
+    int height, width;              /* noise only: the image size (0: the model's) */
+} dream_spec_t;
+
 typedef struct {
     char file[DATASET_PATH_MAX];    /* default results/<job file stem>.h5 */
 } output_spec_t;
@@ -124,6 +141,7 @@ typedef struct {
     limit_spec_t limit;
     cnn_job_t cnn;
     network_spec_t network;
+    dream_spec_t dream;
     output_spec_t output;
     struct job_lines *lines;        /* private: where each key was written (job_key_line) */
 } job_t;

@@ -34,6 +34,13 @@ int sweep_nngp(const job_t *job, const dataset_t *ds, const sweep_options_t *opt
  * file. */
 int sweep_cnn(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
 
+/* Runs the [dream] part of a job (dream_sweep.c): every (layer set, steps) pair dreamed on the
+ * job's image, items handed to ranks (and threads), the results file rewritten after every
+ * item. Returns 0, NN_ERR_INTERRUPTED (finished pairs kept, state "interrupted"), NN_ERR_INPUT
+ * (model, image or layers at fault; a resume of another job) or another error; the same status
+ * on every rank. */
+int sweep_dream(const job_t *job, const dataset_t *ds, const sweep_options_t *opt);
+
 /* Model-selection rules, in the order they are stored under /nngp/best. */
 enum { SELECT_TEST_ACCURACY, SELECT_VALIDATION_ACCURACY, SELECT_LOG_MARGINAL_LIKELIHOOD, SELECT_NRULES };
 extern const char *const select_rule_names[SELECT_NRULES];

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,6 +184,19 @@ static int move_aside(const char *path)
     return st;
 }
 
+/* FILE without .h5 + "-png" into dir, created if missing ("" when it cannot be). */
+static void figures_dir_beside(const char *out, char *dir, size_t len)
+{
+    size_t n = strlen(out);
+    if (n > 3 && strcmp(out + n - 3, ".h5") == 0)
+        n -= 3;
+    snprintf(dir, len, "%.*s-png", (int)n, out);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        log_warn("cannot create %s for the figures: %s", dir, strerror(errno));
+        dir[0] = '\0';
+    }
+}
+
 int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
 {
     run_args_t a;
@@ -217,7 +231,8 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
     int threads = 1;
     if (st == NN_OK) {
         threads = cli_set_threads(e->threads_to_blas);
-        st = cli_load_data(&job, &ds);
+        if (!e->needs_data || e->needs_data(&job))
+            st = cli_load_data(&job, &ds);
     }
     if (st == NN_OK) {
         sweep_options_t opt = {.out_path = out, .command_line = cmdline, .resume = a.resume,
@@ -228,7 +243,10 @@ int cli_run_experiment(const cli_experiment_t *e, int argc, char **argv)
     run_lock_release(&lock);
     if ((st == NN_OK || st == NN_ERR_CHECK) && par_rank() == 0 && !a.bench) {
         log_info("results written to %s", out);
-        if (report_print(out, stdout, REPORT_TEXT, NULL) != NN_OK)
+        char figdir[DATASET_PATH_MAX + 8] = "";
+        if (e->figures_beside)
+            figures_dir_beside(out, figdir, sizeof figdir);
+        if (report_print(out, stdout, REPORT_TEXT, figdir[0] ? figdir : NULL) != NN_OK)
             log_error("%s", nn_errmsg());   /* the results are safe: not a failed run */
     }
     exit_status = cli_report_error(st);

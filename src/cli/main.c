@@ -1,5 +1,5 @@
 /* main.c - entry point: global options and dispatch to the subcommands. MPI is started only by
- * the subcommands that compute (nngp, cnn). */
+ * the subcommands that compute (nngp, cnn, dream). */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +16,7 @@ static const char usage[] =
     "  nngp JOB.ini [--out FILE] [--resume]   NNGP sweep over depth x sigma_w2 x sigma_b2\n"
     "  cnn JOB.ini [--out FILE] [--resume] [--bench N]\n"
     "                                         data-parallel CNN training and variant sweeps\n"
+    "  dream JOB.ini [--out FILE] [--resume]  DeepDream with a trained CNN or converted VGG\n"
     "  plan JOB.ini [--ranks N] [--mem-per-rank SIZE]\n"
     "                                         solver, memory per rank and time estimate, no computing\n"
     "  report FILE.h5 [--format F] [--png DIR] tables and figures from a results file\n"
@@ -44,7 +45,8 @@ int main(int argc, char **argv)
         return NN_EXIT_OK;
     }
     struct { const char *name; int (*run)(int, char **); } commands[] = {
-        {"nngp", cmd_nngp}, {"cnn", cmd_cnn}, {"plan", cmd_plan}, {"report", cmd_report}};
+        {"nngp", cmd_nngp}, {"cnn", cmd_cnn}, {"plan", cmd_plan}, {"report", cmd_report},
+        {"dream", cmd_dream}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 2, argv + 2);

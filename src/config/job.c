@@ -142,6 +142,23 @@ static const keydef_t network_keys[] = {
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
 #undef W
 
+#define R(f) offsetof(dream_spec_t, f)
+static const keydef_t dream_keys[] = {
+    {"model", K_STR, R(model), DATASET_PATH_MAX, 0, 0, 0, NULL},
+    {"run", K_STR, R(run), sizeof(((dream_spec_t *)0)->run), 0, 0, 0, NULL},
+    {"image", K_STR, R(image), DATASET_PATH_MAX, 0, 0, 0, NULL},
+    {"layers", K_STR, R(layers), sizeof(((dream_spec_t *)0)->layers), 0, 0, 0, NULL},
+    {"steps", K_GRID, R(steps), 0, B_LO | B_HI | B_INTEGRAL, 1, 1000000, NULL},
+    {"learning_rate", K_NUM, R(learning_rate), 0, B_LO | B_LO_OPEN, 0, 0, NULL},
+    {"octaves", K_INT, R(octaves), 0, B_LO | B_HI, 1, 10, NULL},
+    {"octave_scale", K_NUM, R(octave_scale), 0, B_LO | B_LO_OPEN | B_HI, 1, 4, NULL},
+    {"jitter", K_INT, R(jitter), 0, B_LO | B_HI, 0, 1024, NULL},
+    {"seed", K_LLONG, R(seed), 0, 0, 0, 0, NULL},
+    {"height", K_INT, R(height), 0, B_LO | B_HI, 1, 8192, NULL},
+    {"width", K_INT, R(width), 0, B_LO | B_HI, 1, 8192, NULL},
+    {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
+#undef R
+
 static const keydef_t output_keys[] = {
     {"file", K_STR, offsetof(output_spec_t, file), DATASET_PATH_MAX, 0, 0, 0, NULL},
     {NULL, K_INT, 0, 0, 0, 0, 0, NULL}};
@@ -154,6 +171,7 @@ static const keydef_t *section_keys(sec_kind_t kind)
     case SEC_LIMIT: return limit_keys;
     case SEC_OUTPUT: return output_keys;
     case SEC_NETWORK: return network_keys;
+    case SEC_DREAM: return dream_keys;
     case SEC_CNN:
     case SEC_VARIANT: return cnn_keys;
     }
@@ -631,6 +649,15 @@ static int set_defaults(job_t *job, const char *file)
     nw->learning_rate = 0.01;
     nw->group_size = 1;
 
+    dream_spec_t *dr = &job->dream;
+    if (grid_parse("10, 50, 200", &dr->steps, why, sizeof why) != 0)
+        return nn_fail(NN_ERR_NOMEM, "%s: out of memory", file);
+    strcpy(dr->image, "noise");
+    dr->learning_rate = 0.01;
+    dr->octaves = 1;
+    dr->octave_scale = 1.4;
+    dr->seed = 1;
+
     const char *base = strrchr(job->path, '/');
     base = base ? base + 1 : job->path;
     size_t len = strlen(base);
@@ -702,6 +729,20 @@ static int limit_checks(const job_t *job, const char *file)
  * data, split sizes against the dataset, and [limit]'s. */
 static int cross_checks(const job_t *job, const char *file)
 {
+    const dream_spec_t *dr = &job->dream;
+    if (dr->enabled && (!dr->model[0] || !dr->layers[0]))
+        return nn_fail(NN_ERR_INPUT, "%s: [dream]: %s is required (%s)", file,
+                       dr->model[0] ? "layers" : "model",
+                       dr->model[0] ? "layer sets, e.g. layers = relu1, relu2, relu1+relu2"
+                                    : "a CNN results file or a converted model file");
+    if (dr->enabled && strncmp(dr->image, "test:", 5) == 0) {
+        char *end;
+        long i = strtol(dr->image + 5, &end, 10);
+        if (end == dr->image + 5 || *end || i < 0 || i >= job->data.test)
+            return key_fail(file, job_key_line(job, "dream", "image"), "dream", "image",
+                            "'%s': test:INDEX needs an index in 0..%d ([data] test)", dr->image,
+                            job->data.test - 1);
+    }
     if (job->limit.enabled) {
         int rc = limit_checks(job, file);
         if (rc)
@@ -777,6 +818,7 @@ static int build(job_t *job, const char *file)
         job->cnn.enabled |= l->sec[i].kind == SEC_CNN;
         job->limit.enabled |= l->sec[i].kind == SEC_LIMIT;
         job->network.enabled |= l->sec[i].kind == SEC_NETWORK;
+        job->dream.enabled |= l->sec[i].kind == SEC_DREAM;
     }
     for (int i = 0; i < l->nent && rc == 0; i++) {
         const entry_t *en = &l->ent[i];
@@ -786,7 +828,8 @@ static int build(job_t *job, const char *file)
                      : sec->kind == SEC_CNN ? (void *)&job->cnn.base
                      : sec->kind == SEC_OUTPUT ? (void *)&job->output
                      : sec->kind == SEC_LIMIT ? (void *)&job->limit
-                     : sec->kind == SEC_NETWORK ? (void *)&job->network : NULL;
+                     : sec->kind == SEC_NETWORK ? (void *)&job->network
+                     : sec->kind == SEC_DREAM ? (void *)&job->dream : NULL;
         if (target)
             rc = set_key(file, find_key(section_keys(sec->kind), en->key), en, sec->name, target);
     }
@@ -946,6 +989,7 @@ void job_free(job_t *job)
     grid_free(&job->limit.widths);
     grid_free(&job->network.widths);
     grid_free(&job->network.seeds);
+    grid_free(&job->dream.steps);
     job_lines_free(job->lines);
     memset(job, 0, sizeof *job);
 }

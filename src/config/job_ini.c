@@ -185,7 +185,7 @@ static void section_header(reader_t *r, const char *s, const char *e)
     static const struct { const char *name; sec_kind_t kind; } known[] = {
         {"data", SEC_DATA}, {"nngp", SEC_NNGP}, {"cnn", SEC_CNN}, {"output", SEC_OUTPUT},
         {"limit", SEC_LIMIT},
-        {"network", SEC_NETWORK}};
+        {"network", SEC_NETWORK}, {"dream", SEC_DREAM}};
     const char *nb, *ne;
     if (header_name(r, s, e, &nb, &ne) != 0)
         return;
@@ -206,7 +206,7 @@ static void section_header(reader_t *r, const char *s, const char *e)
         return;
     }
     r->status = nn_fail(NN_ERR_INPUT, "%s:%d: unknown section [%.*s] (sections: [data], "
-                        "[nngp], [limit], [network], [cnn], [variant NAME], [output])", r->file, r->lineno, (int)len,
+                        "[nngp], [limit], [network], [cnn], [variant NAME], [dream], [output])", r->file, r->lineno, (int)len,
                         nb);
 }
 
@@ -327,8 +327,8 @@ static int job_handler(void *user, const char *section, const char *name, const 
     }
     if (r->cur < 0) {
         r->status = nn_fail(NN_ERR_INPUT, "%s:%d: %s: key outside any section (put it under "
-                            "[data], [nngp], [cnn], [variant NAME] or [output])", r->file,
-                            r->lineno, name);
+                            "[data], [nngp], [limit], [network], [cnn], [variant NAME], [dream] "
+                            "or [output])", r->file, r->lineno, name);
         return 1;
     }
     const section_t *sec = &l->sec[r->cur];

@@ -6,10 +6,10 @@
 
 #include <stddef.h>
 
-typedef enum { SEC_DATA, SEC_NNGP, SEC_CNN, SEC_OUTPUT, SEC_VARIANT, SEC_LIMIT, SEC_NETWORK } sec_kind_t;
+typedef enum { SEC_DATA, SEC_NNGP, SEC_CNN, SEC_OUTPUT, SEC_VARIANT, SEC_LIMIT, SEC_NETWORK, SEC_DREAM } sec_kind_t;
 
 typedef struct {
-    char *name;        /* "data", "nngp", "cnn", "output", "limit", "network" or "variant NAME" (one space) */
+    char *name;        /* "data", "nngp", "cnn", "output", "limit", "network", "dream" or "variant NAME" (one space) */
     sec_kind_t kind;
     int line;          /* line of the header */
 } section_t;
