@@ -5,7 +5,8 @@
 # file must rebuild the same weights (read with h5py alone), and nnsweep's feature net on it
 # (dream_model_load + cnn_feat_*, through $BUILD/tests/feat_probe) must give PyTorch's activations
 # of a conv, its relu, a maxpool, a bn and the last layer of features, and the input gradient of
-# sum_i ||a_i||_2 over them, for a 64x64 image normalised with the file's mean and std.
+# sum_i ||a_i||_2 over them, for a 64x64 image normalised with the file's mean and std; and
+# `nnsweep dream` must run on it.
 # Measure: max |nnsweep - PyTorch| / max |PyTorch| over each layer's values (and the gradient's),
 # PyTorch in float64 from the same float32 weights and image; tolerance 1e-4, well above float32
 # rounding through 8 convolutions of up to 4608 terms (~1e-6 seen) and well below what a wrong
@@ -61,6 +62,31 @@ for case in "vgg11 3,4,5,13,20" "vgg11_bn 4,5,6,7,19,28"; do
     $TORCH roundtrip "$TMP/$model.pt" "$TMP/$model.h5"
   compare "$model" "$layers"
 done
+
+# The converted model in `nnsweep dream`: layers by name, a set of two, a noise image.
+cat >"$TMP/dream.ini" <<INI
+[dream]
+model = $TMP/vgg11_bn.h5
+image = noise
+height = 48
+width = 48
+layers = relu2, conv4+maxpool5
+steps = 3
+[output]
+file = $TMP/dream.h5
+INI
+check "vgg11_bn: nnsweep dream runs on the converted model" -- \
+  $NNSWEEP dream --quiet "$TMP/dream.ini"
+check "vgg11_bn: each layer set's dream raises its objective (last step above the first)" -- \
+  $PY -c "
+import sys, h5py
+with h5py.File(sys.argv[1], 'r') as f:
+    for s in ('relu2', 'conv4+maxpool5'):
+        o = f[f'dream/{s}/steps_3/objective'][:]
+        print(s, o)
+        assert len(o) == 3 and o[-1] > o[0]
+        assert f[f'dream/{s}/steps_3/image'].shape == (48, 48, 3)
+" "$TMP/dream.h5"
 
 expect 0 'usage: .*ARCH STATE_DICT OUT\.h5' "converter: --help" -- $CONVERT --help
 expect 2 "unknown ARCH 'vgg12'.*vgg11, vgg11_bn" "converter: an unknown ARCH is refused" -- \
