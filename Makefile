@@ -73,6 +73,9 @@ MAIN_OBJ = $(BUILD)/src/cli/main.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(PKG_TEST) 2>/dev/null)
+# Helper programs of the shell tests (tests/NAME.c, not test_*): built by make test, run by the
+# scripts, e.g. feat_probe by test_vgg.sh.
+PROBE_BIN = $(BUILD)/tests/feat_probe
 # Fuzz harnesses tests/fuzz/fuzz_NAME.c: $(BUILD)/fuzz/fuzz_NAME with libFuzzer (FUZZ=1 only),
 # $(BUILD)/fuzz/replay_NAME with tests/fuzz/replay.c's main (make test replays the regression
 # inputs and the seed corpora with these).
@@ -139,7 +142,7 @@ deps:
 
 test:
 	$(call deps_step,test)
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(REPLAY_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(REPLAY_BIN) $(PROBE_BIN)
 	@SANITIZE=$(SANITIZE) NNSWEEP_BIN=$(CURDIR)/$(BUILD)/nnsweep tests/run.sh $(TEST_BIN)
 
 bench:
@@ -209,5 +212,5 @@ uninstall:
 	rm -f "$(D_BIN)/nnsweep" "$(D_MAN)/nnsweep.1" $(foreach f,$(SHARE_FILES),"$(D_PKG)/$(f)")
 	rmdir "$(D_PKG)/jobs" "$(D_PKG)/slurm" "$(D_PKG)" 2>/dev/null || true
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d) \
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(PROBE_BIN:%=%.d) \
          $(wildcard $(BUILD)/tests/fuzz/*.d)

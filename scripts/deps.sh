@@ -15,9 +15,11 @@ build_pkgs="make gcc pkg-config libopenmpi-dev openmpi-bin libscalapack-openmpi-
   dataset-fashion-mnist fonts-dejavu-core"
 # Unit tests (cmocka), references and file checks (numpy, h5py, xarray, h5dump), the SLURM tests
 # (a private controller and node: slurm-wlm, munge; two nodes in network namespaces: iproute2),
-# the install test (man), pkill in the signal tests (procps: not in a minimal Debian system).
+# the install test (man), pkill in the signal tests (procps: not in a minimal Debian system),
+# torchvision's VGG (with PyTorch) as the reference of the feature nets and the converter
+# scripts/torchvision_to_nnsweep.py (tests/test_vgg.sh).
 test_pkgs="libcmocka-dev python3-numpy python3-h5py python3-xarray python3-h5netcdf hdf5-tools
-  slurm-wlm munge iproute2 man-db procps"
+  slurm-wlm munge iproute2 man-db procps python3-torchvision"
 # The benchmarks run the same work in PyTorch, do their arithmetic with bc and measure peak
 # memory with GNU time (bench/nngp_floor.sh, nngp_budget.sh, nngp_scaling.sh).
 bench_pkgs="python3-numpy python3-h5py python3-torch bc time"
