@@ -246,9 +246,10 @@ CNN_DECLARE_NET(double, _f64)
  *                     the layer: a dense layer, an image too small for a window, too few
  *                     parameters) or NN_ERR_NOMEM; *f NULL then.
  * cnn_feat_forward    x (c,h,w) -> every layer's output, kept until the next forward.
- * cnn_feat_output     layer i's output of the last forward (values: *n); flatten: its input's.
- * cnn_feat_norm_grad  forward, then objective = sum over sel (layer indices, 0-based, each
- *                     once) of the L2 norm ||a_i||_2 of the layer's output, and dx (c,h,w) =
+ * cnn_feat_output     layer i's output of the last forward (values: *n); flatten: its input's;
+ *                     NULL and *n = 0 for i outside 0..nlayers-1.
+ * cnn_feat_norm_grad  forward, then objective = sum over sel (layer indices in 0..nlayers-1;
+ *                     one given twice counts twice) of the L2 norm ||a_i||_2 of the layer's output, and dx (c,h,w) =
  *                     d objective / dx by backpropagation through every layer. Returns the
  *                     objective (a layer whose output is all zero adds 0 and no gradient). */
 typedef struct cnn_feat cnn_feat_t;

@@ -166,4 +166,26 @@ expect 2 "bad6.ini:11: .*image.*test:INDEX needs an index in 0..31" "test:INDEX 
 dream_job "$TMP/bad7.ini" "noise" "relu2" "height = 1" "width = 40"
 expect 2 "bad7.ini: the image \(1x40\) is too small for the layers dreamed on: layer 4 maxpool\(2\)" \
   "an image too small for a layer's window: exit 2 before any work" -- $NNSWEEP dream --quiet "$TMP/bad7.ini" --out "$TMP/x.h5"
+# a model file (the converter's format) made here from the trained run, then damaged by hand
+$PY - "$TMP/model.h5" "$TMP/m.h5" "$TMP/m-bad.h5" <<'PY'
+import sys, h5py, numpy as np
+src = h5py.File(sys.argv[1], "r")["/cnn/base"]
+for path, var in ((sys.argv[2], None), (sys.argv[3], -0.5)):
+    with h5py.File(path, "w") as f:
+        f.attrs.update(program="nnsweep", experiment="model", arch="test", in_channels=1,
+                       layers=src.attrs["layers"])
+        buf = src["bn_buffers"][()].copy()
+        if var is not None:
+            buf[4] = var   # bn1: 4 running means, then the variances
+        f["/model/weights"] = src["weights"][()]
+        f["/model/bn_buffers"] = buf
+        f["/model/input_mean"] = np.zeros(1)
+        f["/model/input_std"] = np.ones(1)
+PY
+dream_job "$TMP/mf.ini" "noise" "relu1, conv2"
+sed -i "s|^model = .*|model = $TMP/m.h5|" "$TMP/mf.ini"
+check "a model file dreams" -- $NNSWEEP dream --quiet "$TMP/mf.ini" --out "$TMP/mf.h5"
+sed -i "s|^model = .*|model = $TMP/m-bad.h5|" "$TMP/mf.ini"
+expect 2 "m-bad.h5: layer 2 bn: running variance -0.5 of channel 0 is negative" \
+  "a model file with a negative running variance: exit 2, named" -- $NNSWEEP dream --quiet "$TMP/mf.ini" --out "$TMP/x.h5"
 [ ! -e "$TMP/x.h5" ] && ok "... and none of them wrote a file" || not_ok "... a refused job wrote $TMP/x.h5"

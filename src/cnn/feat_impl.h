@@ -158,6 +158,10 @@ void F(cnn_feat_forward)(FEAT_T *f, const real *x)
 
 const real *F(cnn_feat_output)(const FEAT_T *f, int i, size_t *n)
 {
+    if (i < 0 || i >= f->arch.nlayers) {
+        *n = 0;
+        return NULL;
+    }
     *n = f->arch.layers[i].out_size;
     return f->out[i] ? f->out[i] : f->x;
 }

@@ -3,7 +3,7 @@
  * map from pixels to the net's input; and the names of layers as the layer listing shows them. */
 #include "dream.h"
 
-#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +157,29 @@ static int load_cnn_run(h5file_t *f, const char *path, const char *run, dream_mo
     return st;
 }
 
+/* Every parameter and buffer value finite, every bn running variance >= 0 (a file edited by
+ * hand could hold anything; the net would then dream in NaN). */
+static int check_values(const cnn_arch_t *a, const dream_model_t *m, const char *path)
+{
+    for (size_t i = 0; i < m->nparams; i++)
+        if (!isfinite(m->params[i]))
+            return nn_fail(NN_ERR_INPUT, "%s: parameter %zu is %g: not a number", path, i,
+                           (double)m->params[i]);
+    for (size_t i = 0; i < m->nbuffers; i++)
+        if (!isfinite(m->buffers[i]))
+            return nn_fail(NN_ERR_INPUT, "%s: bn buffer value %zu is %g: not a number", path, i,
+                           (double)m->buffers[i]);
+    for (int l = 0; l < a->nlayers; l++) {
+        const cnn_layer_t *L = &a->layers[l];
+        for (int c = 0; L->kind == CNN_BN && c < L->in_c; c++)
+            if (m->buffers[L->buf_off + L->in_c + c] < 0)
+                return nn_fail(NN_ERR_INPUT, "%s: layer %d %s: running variance %g of channel %d "
+                               "is negative", path, L->pos, L->text,
+                               (double)m->buffers[L->buf_off + L->in_c + c], c);
+    }
+    return NN_OK;
+}
+
 /* Frees m and names path in the recorded message (a layers string's error names only the
  * layer). Returns st. */
 static int model_fail(dream_model_t *m, const char *path, int st)
@@ -194,15 +217,26 @@ int dream_model_load(const char *path, const char *run, dream_model_t *m)
                             m->train_w ? m->train_w : 224, &a);
         if (st)
             return model_fail(m, path, st);
-        for (int i = 0; i < a.nlayers && a.layers[i].kind != CNN_DENSE; i++)
+        size_t need_p = 0, need_b = 0;   /* what the layers before the first dense one use */
+        for (int i = 0; i < a.nlayers && a.layers[i].kind != CNN_DENSE; i++) {
+            const cnn_layer_t *L = &a.layers[i];
             m->nfeatures = i + 1;
-        if (a.nparams != m->nparams || a.nbuffers != m->nbuffers)
+            need_p = L->nb ? L->b_off + L->nb : L->nw ? L->w_off + L->nw : need_p;
+            need_b = L->nbuf ? L->buf_off + L->nbuf : need_b;
+        }
+        /* a CNN run's blocks are the whole net's; a model file's need only hold the features
+         * (its layers may name a head whose size depends on the image it was trained on) */
+        if (m->train_h ? a.nparams != m->nparams || a.nbuffers != m->nbuffers
+                       : need_p > m->nparams || need_b > m->nbuffers)
             st = nn_fail(NN_ERR_INPUT, "%s: the layers need %zu parameters and %zu buffer "
-                         "values, the file has %zu and %zu", path, a.nparams, a.nbuffers,
+                         "values, the file has %zu and %zu", path,
+                         m->train_h ? a.nparams : need_p, m->train_h ? a.nbuffers : need_b,
                          m->nparams, m->nbuffers);
         else if (m->nfeatures == 0)
             st = nn_fail(NN_ERR_INPUT, "%s: the net starts with a dense layer: nothing to dream "
                          "on", path);
+        else
+            st = check_values(&a, m, path);
         cnn_arch_free(&a);
     }
     if (st)
