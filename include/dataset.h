@@ -88,6 +88,10 @@ const char *dataset_default_path(dataset_kind_t kind, char *buf, size_t len);
  * CIFAR-10: 5000/1000; synthetic: no limit, INT_MAX), for validating a job before reading any data. */
 void dataset_class_counts(dataset_kind_t kind, int *train_per_class, int *test_per_class);
 
+/* The image shape (C,H,W) of the data spec names: 1x28x28 (Fashion-MNIST, MNIST), 3x32x32
+ * (CIFAR-10), the spec's channels, height and width (synthetic). Reads no file. */
+void dataset_spec_shape(const data_spec_t *spec, int *c, int *h, int *w);
+
 /* Reads the files the spec names, selects the classes and splits, preprocesses (statistics from
  * the training split only) and builds targets. Returns 0, or NN_ERR_INPUT naming the path when a
  * file is missing or malformed or the classes hold fewer examples than asked; *ds zeroed then.

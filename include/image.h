@@ -25,6 +25,10 @@ int image_read_png(const char *path, int channels, image_t *out);
  * NN_ERR_INPUT (empty or too large image, over 32767 a side), or NN_ERR_RUNTIME naming path when
  * it cannot be written. */
 int image_write_png(const char *path, const image_t *im);
+/* The image as bytes round(255 v), clipped as image_write_png does, channel-major for drawing:
+ * chw holds 3 planes (R, G, B) when im has 3 channels, else 1 plane of the first channel (the
+ * same choice as image_write_png); h w bytes each. */
+void image_to_chw8(const image_t *im, unsigned char *chw);
 /* Bilinear resize of in to h x w (same channels) into *out, newly allocated, which must not be
  * in. The convention of PyTorch's F.interpolate(mode='bilinear', align_corners=False) (no
  * antialiasing): output pixel i samples the input at s = (i + 0.5) in_h / h - 0.5, clamped below

@@ -1,8 +1,8 @@
 /* test_image.c - image module: PNG round trips (exact at 8 bits), PNGs of every colour type
  * written here by a small independent encoder (zlib + CRC, no cairo) read back and converted
  * (grey <-> RGB, luma, alpha on black, palette, 16 bit), bad files (missing, not PNG, truncated)
- * giving NN_ERR_INPUT with the path, and the bilinear resize against closed forms (it reproduces
- * functions linear in the clamped source coordinate exactly). */
+ * giving NN_ERR_INPUT with the path, the bytes for drawing, and the bilinear resize against
+ * closed forms (it reproduces functions linear in the clamped source coordinate exactly). */
 #include "testlib.h"
 
 #include <unistd.h>
@@ -84,7 +84,10 @@ static void write_raw_png(const char *path, int w, int h, int depth, int ctype,
     free(z);
 }
 
-static unsigned char byte_at(int i, int j, int k) { return (unsigned char)((i * 53 + j * 29 + k * 97 + 7) & 255); }
+static unsigned char byte_at(int i, int j, int k)
+{
+    return (unsigned char)((i * 53 + j * 29 + k * 97 + 7) & 255);
+}
 
 /* ---------- tests ---------- */
 
@@ -309,6 +312,30 @@ static void test_bad_files(void **state)
     assert_message("/proc/nnsweep-no/x.png", "cannot write");
 }
 
+/* image_to_chw8: channel-major planes of round(255 v) clipped; 3 channels as R, G, B, any other
+ * count its first channel. */
+static void test_to_chw8(void **state)
+{
+    (void)state;
+    float v[2 * 3 * 3];
+    for (int n = 0; n < 18; n++)
+        v[n] = (float)(n * 37 % 19) / 16.0f - 0.1f;   /* some below 0 and above 1 */
+    unsigned char chw[19];
+    for (int c = 1; c <= 3; c++) {
+        image_t im = {.h = 2, .w = 3, .c = c, .v = v};
+        memset(chw, 7, sizeof chw);
+        image_to_chw8(&im, chw);
+        int nd = c == 3 ? 3 : 1;
+        for (int d = 0; d < nd; d++)
+            for (int q = 0; q < 6; q++) {
+                float x = fminf(1, fmaxf(0, v[q * c + d]));
+                assert_int_equal(chw[d * 6 + q], (int)lrintf(255.0f * x));   /* as written */
+            }
+        if (nd == 1)
+            assert_int_equal(chw[6], 7);   /* one plane only */
+    }
+}
+
 /* Identity: every value unchanged. Constant: stays constant. */
 static void test_resize_identity_and_constant(void **state)
 {
@@ -429,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_alpha_on_black),
         cmocka_unit_test(test_palette_and_16bit),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_to_chw8),
         cmocka_unit_test(test_resize_identity_and_constant),
         cmocka_unit_test(test_resize_ramps),
         cmocka_unit_test(test_resize_checkerboard),

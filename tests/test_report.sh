@@ -6,61 +6,22 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3   # Debian's python3 with python3-h5py
 
-# A PNG checker that needs no imaging library (zlib and numpy only): signature, chunk CRCs, IHDR,
-# then inflate and unfilter the IDAT stream (8-bit RGB or RGBA, as cairo writes) to count
-# distinct colours and colourful pixels. Prints what it found; exits 1 if any check fails.
+# A PNG checker that needs no imaging library (tests/pngread.py decodes with zlib and numpy):
+# counts distinct colours and colourful pixels. Prints what it found; exits 1 if any check fails.
 cat > "$TMP/pngcheck.py" <<'PY'
-import struct, sys, zlib
+import sys
 import numpy as np
+sys.path.insert(0, "tests")
+from pngread import read_png
 path, min_w, min_h, min_colours, min_colourful = sys.argv[1], *map(int, sys.argv[2:6])
-data = open(path, "rb").read()
-if data[:8] != b"\x89PNG\r\n\x1a\n":
-    sys.exit(f"{path}: no PNG signature")
-pos, idat, ihdr = 8, b"", None
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if zlib.crc32(kind + body) != struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]:
-        sys.exit(f"{path}: bad CRC in chunk {kind}")
-    if kind == b"IHDR":
-        ihdr = struct.unpack(">IIBBBBB", body)
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-w, h, depth, ctype = ihdr[:4]
-if depth != 8 or ctype not in (2, 6):
-    sys.exit(f"{path}: unexpected bit depth {depth} / colour type {ctype}")
-bpp = 3 if ctype == 2 else 4
-raw, stride = zlib.decompress(idat), w * bpp
-if len(raw) != h * (stride + 1):
-    sys.exit(f"{path}: image data of {len(raw)} bytes, expected {h * (stride + 1)}")
-img = np.zeros((h, stride), dtype=np.uint8)
-prev = np.zeros(stride, dtype=np.int64)
-for y in range(h):
-    f = raw[y * (stride + 1)]
-    cur = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int64)
-    if f == 1:    # Sub: a running sum per channel
-        cur = np.cumsum(cur.reshape(w, bpp), axis=0).reshape(-1) & 255
-    elif f == 2:  # Up
-        cur = (cur + prev) & 255
-    elif f in (3, 4):   # Average, Paeth: sequential along the row
-        line, up = cur.tolist(), prev.tolist()
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = up[i]
-            if f == 3:
-                line[i] = (line[i] + ((a + b) >> 1)) & 255
-            else:
-                c = up[i - bpp] if i >= bpp else 0
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        cur = np.array(line, dtype=np.int64)
-    img[y] = cur
-    prev = cur
-px = img.reshape(h, w, bpp)[:, :, :3].reshape(-1, 3).astype(np.int64)
+try:
+    w, h, _, img, size = read_png(path)
+except ValueError as e:
+    sys.exit(str(e))
+px = img.reshape(-1, 3).astype(np.int64)
 colours = len(np.unique(px[:, 0] << 16 | px[:, 1] << 8 | px[:, 2]))
 colourful = int(np.count_nonzero(px.max(axis=1) - px.min(axis=1) > 60))
-print(f"{path}: {w} x {h} px, {colours} colours, {colourful} colourful pixels, {len(data)} bytes")
+print(f"{path}: {w} x {h} px, {colours} colours, {colourful} colourful pixels, {size} bytes")
 if w < min_w or h < min_h or w > 2400 or h > 2400:
     sys.exit(f"{path}: size {w} x {h} outside [{min_w}, 2400] x [{min_h}, 2400]")
 if colours < min_colours or colourful < min_colourful:
@@ -165,6 +126,8 @@ check "small CNN variants run for the report" -- test -f "$TMP/cnn.h5"
 cat > "$TMP/cnncheck.py" <<'PY'
 import csv, io, re, subprocess, sys
 import h5py, numpy as np
+sys.path.insert(0, "tests")
+from report_tables import tables
 nnsweep, path, fmt = sys.argv[1:4]
 out = subprocess.run([nnsweep, "report", path, "--format", fmt], capture_output=True, text=True,
                      check=True).stdout
@@ -172,27 +135,7 @@ f = h5py.File(path, "r")
 runs = f["/cnn/runs"].asstr()[()]
 done = f["/cnn/run_done"][()]
 
-def tables():   # every table as a list of rows (lists of cells); a table starts at "run"
-    found, rows = [], None
-    for line in out.splitlines():
-        if fmt == "csv":
-            cells = None if line.startswith("#") else next(csv.reader([line]), None)
-        elif fmt == "markdown":
-            cells = [c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else None
-            if cells and set(line) <= set("|-: "):
-                continue
-        else:
-            cells = line.split() or None
-        if cells and cells[0] == "run":
-            rows = []
-            found.append(rows)
-        elif not cells:
-            rows = None
-        elif rows is not None:
-            rows.append(cells)
-    return found
-
-t = tables()
+t = tables(out, fmt, "run")
 if len(t) != 3:
     sys.exit(f"{fmt}: expected 3 tables, found {len(t)}:\n{out}")
 metrics, noise, compare = t
@@ -266,7 +209,85 @@ for run in bn bn_dropout no_bn_adam; do
   png_ok "CNN confusion matrix of $run: valid PNG, colour map" "$TMP/png/cnn/cnn-confusion-$run.png" 900 700 300 100000
 done
 png_ok "CNN noise accuracy: valid PNG, 1000 wide, markers" "$TMP/png/cnn/cnn-noise-accuracy.png" 1000 300 100 500
-check "no other figure is written for a CNN file" -- test "$(ls "$TMP/png/cnn" | wc -l)" -eq 6
+check "no other figure is written for a CNN file" -- test "$(ls "$TMP/png/cnn" | wc -l)" -eq 7
+
+# filters.png: every pixel of every filter square equals the weight read with h5py on the
+# figure's scale, byte = floor(255 (v/m + 1)/2 + 0.5), m = max |w| of the run's first conv layer
+# (the layout documented above fig_filters in src/report/figures_cnn.c: panels from y = 66 + 8,
+# 44 px of text, rows of 16 squares of k*s px, s = 48 // k, 6 px apart, from x = 20). Colour
+# (R, G, B = input channels 1, 2, 3) for 3 input channels, grey for 1, the grey mean for others.
+cat > "$TMP/filtercheck.py" <<'PY'
+import re, sys
+import h5py, numpy as np
+sys.path.insert(0, "tests")
+from pngread import read_png
+png, path, want_runs = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+f = h5py.File(path, "r")
+w_png, h_png, _, img, _ = read_png(png)
+y, width, drawn = 66 + 8, 900, []
+for run in f["/cnn/runs"].asstr()[()]:
+    first = f["/cnn/" + run].attrs["layers"]
+    first = first.decode() if isinstance(first, bytes) else first
+    m = re.match(r"conv\((\d+),(\d+)", first.split()[0])
+    if not m:
+        continue   # no conv layer first (the test jobs have it first or not at all)
+    n, k = int(m.group(1)), int(m.group(2))
+    wts = f[f"/cnn/{run}/weights"][()].astype(np.float64)
+    job = f.attrs["job_text"]
+    m = re.search(r"channels = (\d+)", job.decode() if isinstance(job, bytes) else job)
+    cin = int(m.group(1)) if m else 1
+    w = wts[: n * cin * k * k].reshape(n, cin, k, k)   # (n, in_c, k, k) starts the block
+    mx = np.abs(w).max()
+    shown = w if cin == 3 else sum(w[:, d:d + 1] for d in range(cin)) / cin   # grey: the mean
+    byte = np.floor(255 * ((shown / mx + 1) / 2) + 0.5).astype(np.int64)
+    s = max(1, 48 // k)
+    cell = k * s
+    for fi in range(n):
+        x0, y0 = 20 + (fi % 16) * (cell + 6), y + 44 + (fi // 16) * (cell + 6)
+        got = img[y0:y0 + cell, x0:x0 + cell].astype(np.int64)
+        want = np.repeat(np.repeat(np.moveaxis(byte[fi], 0, -1), s, 0), s, 1)
+        want = np.broadcast_to(want, (cell, cell, 3))
+        if got.shape != want.shape or (got != want).any():
+            sys.exit(f"{run} filter {fi} at ({x0}, {y0}): pixels differ from the weights, "
+                     f"max |diff| {np.abs(got - want).max() if got.shape == want.shape else 'shape'}")
+    rows = (n + 15) // 16
+    y += 44 + rows * (cell + 6) - 6 + 20
+    width = max(width, 40 + min(n, 16) * (cell + 6) - 6)
+    drawn.append(run)
+if drawn != want_runs:
+    sys.exit(f"panels of runs {drawn}, expected {want_runs}")
+if (w_png, h_png) != (width, y + 48):
+    sys.exit(f"size {w_png} x {h_png}, expected {width} x {y + 48}")
+print(f"{png}: {w_png} x {h_png}, every filter pixel of runs {drawn} matches the weights")
+PY
+check "filters.png: grey filters of the Fashion-MNIST runs match the weights" -- $PY "$TMP/filtercheck.py" "$TMP/png/cnn/filters.png" "$TMP/cnn.h5" bn,bn_dropout,no_bn_adam
+cat > "$TMP/rgb.ini" <<'INI'
+[data]
+dataset = synthetic
+channels = 3
+height = 6
+width = 10
+classes = 0, 1, 2
+train = 48
+test = 24
+[cnn]
+layers = conv(5,3,pad=1) relu flatten dense(3)
+epochs = 1
+batch_size = 20
+learning_rate = 0.05
+[variant small]
+[variant wide]
+layers = conv(20,5,pad=2) relu flatten dense(3)
+[variant dense_only]
+layers = flatten dense(3)
+INI
+$NNSWEEP cnn --quiet "$TMP/rgb.ini" --out "$TMP/rgb.h5" >/dev/null 2>&1
+expect 0 "filters.png \(run dense_only\) +not drawn: run dense_only: no convolution layer" "filters.png lists a run without a conv layer as skipped" -- $NNSWEEP report "$TMP/rgb.h5" --png "$TMP/png/rgb"
+check "filters.png: colour filters (3 input channels, 20 in two rows) match the weights" -- $PY "$TMP/filtercheck.py" "$TMP/png/rgb/filters.png" "$TMP/rgb.h5" small,wide
+sed -e 's/^channels = 3/channels = 2/' -e '/^\[variant/,$d' "$TMP/rgb.ini" > "$TMP/two.ini"
+$NNSWEEP cnn --quiet "$TMP/two.ini" --out "$TMP/two.h5" >/dev/null 2>&1
+expect 0 "filters.png +the first convolution layer" "report --png on a 2-channel CNN file draws filters.png" -- $NNSWEEP report "$TMP/two.h5" --png "$TMP/png/two"
+check "filters.png: 2 input channels drawn as their grey mean, matching the weights" -- $PY "$TMP/filtercheck.py" "$TMP/png/two/filters.png" "$TMP/two.h5" base
 
 # An interrupted CNN file: the state attribute set to interrupted and the last run taken out, as
 # the writer leaves it when a signal arrives between runs.

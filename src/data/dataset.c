@@ -69,6 +69,21 @@ void dataset_class_counts(dataset_kind_t kind, int *train_per_class, int *test_p
         *train_per_class = *test_per_class = INT_MAX;
 }
 
+void dataset_spec_shape(const data_spec_t *spec, int *c, int *h, int *w)
+{
+    if (spec->kind == DATASET_SYNTHETIC) {
+        *c = spec->channels;
+        *h = spec->height;
+        *w = spec->width;
+    } else if (spec->kind == DATASET_CIFAR10) {
+        *c = 3;
+        *h = *w = 32;
+    } else {
+        *c = 1;
+        *h = *w = 28;
+    }
+}
+
 void rawdata_free(rawdata_t *r)
 {
     if (!r)

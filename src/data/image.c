@@ -113,6 +113,15 @@ static uint32_t to_byte(float v)
     return (uint32_t)lrintf(255.0f * v);
 }
 
+void image_to_chw8(const image_t *im, unsigned char *chw)
+{
+    const size_t plane = (size_t)im->h * im->w;
+    const int nd = im->c == 3 ? 3 : 1;
+    for (size_t q = 0; q < plane; q++)
+        for (int d = 0; d < nd; d++)
+            chw[d * plane + q] = (unsigned char)to_byte(im->v[q * im->c + d]);
+}
+
 int image_write_png(const char *path, const image_t *im)
 {
     if (!im || !im->v || im->h < 1 || im->w < 1 || im->c < 1)

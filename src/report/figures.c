@@ -140,18 +140,15 @@ static void list_heading(fig_ctx_t *c)
 
 const char *fig_kernel_name(const fig_ctx_t *c) { return c->ntk ? "NTK" : "NNGP"; }
 
-int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what)
+const char *fig_path(const fig_ctx_t *c, const char *name, char *buf, size_t n)
 {
-    char path[4096], renamed[256];
-    if (c->ntk && strncmp(name, "nngp-", 5) == 0) {   /* the NTK's figures beside the NNGP's */
-        snprintf(renamed, sizeof renamed, "ntk-%s", name + 5);
-        name = renamed;
-    }
     size_t len = strlen(c->dir);
-    snprintf(path, sizeof path, "%s%s%s", c->dir, len && c->dir[len - 1] == '/' ? "" : "/", name);
-    int st = plot_save(p, path);
-    if (st != NN_OK)
-        return st;
+    snprintf(buf, n, "%s%s%s", c->dir, len && c->dir[len - 1] == '/' ? "" : "/", name);
+    return buf;
+}
+
+void fig_list(fig_ctx_t *c, const char *name, const char *path, const char *what)
+{
     list_heading(c);
     if (c->format == REPORT_MARKDOWN)
         fprintf(c->out, "- `%s`: %s\n", name, what);
@@ -159,7 +156,19 @@ int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what)
         fprintf(c->out, "# figure: %s: %s\n", path, what);
     else
         fprintf(c->out, "  %-28s %s\n", name, what);
-    return NN_OK;
+}
+
+int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what)
+{
+    char path[4096], renamed[256];
+    if (c->ntk && strncmp(name, "nngp-", 5) == 0) {   /* the NTK's figures beside the NNGP's */
+        snprintf(renamed, sizeof renamed, "ntk-%s", name + 5);
+        name = renamed;
+    }
+    int st = plot_save(p, fig_path(c, name, path, sizeof path));
+    if (st == NN_OK)
+        fig_list(c, name, path, what);
+    return st;
 }
 
 void fig_skip(fig_ctx_t *c, const char *name, const char *why)
@@ -198,6 +207,8 @@ int report_figures(h5file_t *f, const char *experiment, const char *dir, FILE *o
     }
     else if (!strcmp(experiment, "cnn"))
         st = figures_cnn(&c);
+    else if (!strcmp(experiment, "dream"))
+        st = figures_dream(&c);
     else
         fig_skip(&c, "*", "no figures for this experiment yet");
     plot_release_caches();

@@ -51,6 +51,10 @@ void fig_axis_label_y(plot_t *p, double x, double y, const char *text);
  * each side (keeps markers off the frame), rounded to nice ticks, cut at 0 and, with clip100,
  * at 100 (percentages). */
 void fig_value_range(double *lo, double *hi, double pad, int clip100);
+/* dir/name into buf (n bytes); returns buf. */
+const char *fig_path(const fig_ctx_t *c, const char *name, char *buf, size_t n);
+/* Lists a file written to path (dir/name) on out with a description. */
+void fig_list(fig_ctx_t *c, const char *name, const char *path, const char *what);
 /* Writes p to dir/name and lists it on out with a description. Returns 0 or NN_ERR_RUNTIME. */
 int fig_save(fig_ctx_t *c, plot_t *p, const char *name, const char *what);
 /* Lists a figure that was not drawn, and why. */
@@ -60,6 +64,8 @@ void fig_skip(fig_ctx_t *c, const char *name, const char *why);
  * error. */
 int figures_nngp(fig_ctx_t *c);
 int figures_cnn(fig_ctx_t *c);
+/* The dream figures (figures_dream.c): the grid of dreams and each dream at its native size. */
+int figures_dream(fig_ctx_t *c);
 /* The [limit] figure of an NNGP file (figures_limit.c), nothing without /limit; note as
  * fig_header's. */
 int figures_limit(fig_ctx_t *c, const char *note);

@@ -1,11 +1,12 @@
 /* figures_cnn.c - the CNN figures: loss and accuracy against epoch (one colour per run, train
- * dashed, test solid), the confusion matrix of each finished run, and test accuracy under input
- * noise per run. Draws what the file holds (an unfinished run with curves is drawn and says so);
- * does not redraw the tables. */
+ * dashed, test solid), the confusion matrix of each finished run, test accuracy under input
+ * noise per run, and the filters of each run's first convolution layer. Draws what the file
+ * holds (an unfinished run with curves is drawn and says so); does not redraw the tables. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnn.h"
 #include "cnn_results.h"
 #include "figures.h"
 #include "nn_error.h"
@@ -446,6 +447,207 @@ static int fig_noise(fig_ctx_t *c, const cnn_results_t *r, const char *note)
     return st;
 }
 
+/* ---- the first convolution layer's filters ---- */
+
+/* Layout of filters.png (tests/test_report.sh recomputes it to find the filters): panels from
+ * fig_header's bottom + FILT_TOP down, one per run with a conv layer, in job order. A panel: two
+ * lines of text, then from FILT_TEXT below its top the filters in rows of at most FILT_COLS, each
+ * k x k filter drawn as k s x k s pixels, s = max(1, FILT_CELL / k) (whole pixels, no smoothing),
+ * FILT_GAP apart, the first at x = 20; FILT_AFTER below the last row the next panel starts. */
+enum { FILT_TOP = 8, FILT_TEXT = 44, FILT_COLS = 16, FILT_CELL = 48, FILT_GAP = 6,
+       FILT_AFTER = 20 };
+
+#define FILT_MAX_PARAMS ((size_t)1 << 26)   /* 256 MB of weights: larger blocks are not read */
+
+typedef struct {
+    const char *run;
+    cnn_layer_t L;      /* the first conv layer */
+    float *w;           /* its weight (n, in_c, k, k), owned */
+    double m;           /* max |w| (1 when all are zero) */
+} filters_t;
+
+/* The first conv layer of run u and its weights into *out. Returns 1 with them, 0 when the run
+ * has none to draw (why says so), or NN_ERR_NOMEM. */
+static int filters_load(fig_ctx_t *c, const cnn_result_t *u, int ic, int ih, int iw,
+                        filters_t *out, char *why, size_t n)
+{
+    char g[160], p[192], *layers = NULL;
+    snprintf(g, sizeof g, "/cnn/%s", u->name);
+    snprintf(p, sizeof p, "%s/weights", g);
+    int rank;
+    size_t dims[H5IO_MAX_RANK];
+    if (h5_read_attr_str(c->f, g, "layers", &layers) != NN_OK && u->spec)
+        layers = strdup(u->spec->layers);
+    cnn_arch_t arch;
+    if (!layers) {
+        snprintf(why, n, "run %s: no layers attribute", u->name);
+        return 0;
+    }
+    int st = cnn_arch_parse(layers, ic, ih, iw, &arch);
+    free(layers);
+    nn_error_clear();
+    if (st) {
+        snprintf(why, n, "run %s: its layers do not parse for %d x %d x %d images", u->name, ic,
+                 ih, iw);
+        return st == NN_ERR_NOMEM ? st : 0;
+    }
+    int first = -1;
+    for (int i = 0; i < arch.nlayers && first < 0; i++)
+        if (arch.layers[i].kind == CNN_CONV)
+            first = i;
+    float *all = NULL;
+    int have = first >= 0 && h5_exists(c->f, p, NULL) && h5_dims(c->f, p, &rank, dims) == NN_OK &&
+               rank == 1 && dims[0] == arch.nparams && arch.nparams <= FILT_MAX_PARAMS;
+    if (first < 0)
+        snprintf(why, n, "run %s: no convolution layer", u->name);
+    else if (arch.nparams > FILT_MAX_PARAMS)
+        snprintf(why, n, "run %s: %zu parameters, more than the report reads (%zu)", u->name,
+                 arch.nparams, FILT_MAX_PARAMS);
+    else if (!have)
+        snprintf(why, n, "run %s: no weights of %zu parameters stored (yet)", u->name,
+                 arch.nparams);
+    if (have) {
+        out->run = u->name;
+        out->L = arch.layers[first];
+        all = malloc(arch.nparams * sizeof(float));
+        out->w = malloc(out->L.nw * sizeof(float));
+        st = all && out->w ? NN_OK : nn_fail(NN_ERR_NOMEM, "%s: %zu weights", p, arch.nparams);
+        if (!st && h5_read_f32(c->f, p, all, arch.nparams) != NN_OK) {
+            snprintf(why, n, "run %s: its weights cannot be read", u->name);
+            nn_error_clear();
+            have = 0;
+        }
+    }
+    if (have && !st) {
+        memcpy(out->w, all + out->L.w_off, out->L.nw * sizeof(float));
+        out->m = 0;
+        for (size_t i = 0; i < out->L.nw; i++)
+            out->m = fmax(out->m, fabs(out->w[i]));
+        if (out->m == 0)
+            out->m = 1;
+    }
+    free(all);
+    cnn_arch_free(&arch);
+    if (st || !have) {
+        free(out->w);
+        out->w = NULL;
+    }
+    return st ? st : have;
+}
+
+/* A filter's square (pixels across), a panel's rows of filters and its height. */
+static int filters_cell(const filters_t *t)
+{
+    return t->L.k * (t->L.k < FILT_CELL ? FILT_CELL / t->L.k : 1);
+}
+static int filters_rows(const filters_t *t) { return (t->L.n + FILT_COLS - 1) / FILT_COLS; }
+static int filters_panel_h(const filters_t *t)
+{
+    return FILT_TEXT + filters_rows(t) * (filters_cell(t) + FILT_GAP) - FILT_GAP + FILT_AFTER;
+}
+
+/* Byte of value v on the symmetric scale of max |w| = m: (v/m + 1)/2, rounded. */
+static unsigned char filter_byte(double v, double m)
+{
+    double b = floor(255 * ((v / m + 1) / 2) + 0.5);
+    return (unsigned char)fmin(255, fmax(0, b));
+}
+
+/* One run's panel with its top at y: what the layer is, the colour scale, the filters. Colour
+ * when the layer has 3 input channels (R, G, B = channels 0, 1, 2), grey otherwise (the mean
+ * over the input channels when there are several; the scale stays that of max |w|). */
+static void filters_panel(plot_t *p, const filters_t *t, double y, unsigned char *buf)
+{
+    const cnn_layer_t *L = &t->L;
+    const int k = L->k, ic = L->in_c, rgb = ic == 3, s = filters_cell(t) / k;
+    plot_text(p, 20, y, 14, PLOT_LEFT | PLOT_TOP | PLOT_BOLD, PLOT_BLACK, "run %s: layer %d %s, "
+              "%d filters of %d x %d", t->run, L->pos, L->text, L->n, k, k);
+    if (rgb)
+        plot_text(p, 20, y + 20, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "colour, R, G, B = input "
+                  "channels 1, 2, 3, each: %+.3g (0) .. 0 (128) .. %+.3g (255)", -t->m, t->m);
+    else if (ic == 1)
+        plot_text(p, 20, y + 20, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "grey: %+.3g (black) .. 0 "
+                  ".. %+.3g (white)", -t->m, t->m);
+    else
+        plot_text(p, 20, y + 20, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "grey, the mean over the "
+                  "%d input channels: %+.3g (black) .. 0 .. %+.3g (white)", ic, -t->m, t->m);
+    const int kk = k * k;
+    for (int f = 0; f < L->n; f++) {
+        const float *w = t->w + (size_t)f * ic * kk;   /* (in_c, k, k) */
+        for (int q = 0; q < kk; q++) {
+            if (rgb) {
+                for (int d = 0; d < 3; d++)
+                    buf[d * kk + q] = filter_byte(w[d * kk + q], t->m);
+            } else {
+                double sum = 0;
+                for (int d = 0; d < ic; d++)
+                    sum += w[d * kk + q];
+                buf[q] = filter_byte(ic == 1 ? w[q] : sum / ic, t->m);
+            }
+        }
+        double x0 = 20 + (f % FILT_COLS) * (k * s + FILT_GAP);
+        double y0 = y + FILT_TEXT + (f / FILT_COLS) * (k * s + FILT_GAP);
+        plot_image(p, x0, y0, s, rgb ? 3 : 1, k, k, buf);
+    }
+}
+
+/* filters.png: the first convolution layer of every run with one and with weights stored. */
+static int fig_filters(fig_ctx_t *c, const cnn_results_t *r, const char *note)
+{
+    const char *name = "filters.png";
+    int ic, ih, iw;
+    if (!r->have_job) {
+        fig_skip(c, name, r->job_error);
+        return NN_OK;
+    }
+    dataset_spec_shape(&r->job.data, &ic, &ih, &iw);
+    filters_t *t = calloc((size_t)(r->n > 0 ? r->n : 1), sizeof *t);
+    if (!t)
+        return nn_fail(NN_ERR_NOMEM, "%s", name);
+    int n = 0, st = NN_OK, H = 0, W = 900, kmax = 1;
+    for (int i = 0; i < r->n && !st; i++) {
+        char why[256], skip[160];
+        int got = filters_load(c, &r->run[i], ic, ih, iw, &t[n], why, sizeof why);
+        if (got < 0) {
+            st = got;
+        } else if (got == 0) {
+            snprintf(skip, sizeof skip, "%s (run %s)", name, r->run[i].name);
+            fig_skip(c, skip, why);
+        } else {
+            int cols = t[n].L.n < FILT_COLS ? t[n].L.n : FILT_COLS;
+            W = (int)fmax(W, 40 + cols * (filters_cell(&t[n]) + FILT_GAP) - FILT_GAP);
+            kmax = t[n].L.k > kmax ? t[n].L.k : kmax;
+            H += filters_panel_h(&t[n++]);
+        }
+    }
+    unsigned char *buf = malloc((size_t)3 * kmax * kmax);
+    double top0 = note && note[0] ? 86 : 66;
+    plot_t *p = !st && n > 0 && buf ? plot_create(W, (int)(top0 + FILT_TOP + H + 48)) : NULL;
+    if (!st && n == 0)
+        fig_skip(c, name, "no run with a convolution layer and stored weights");
+    else if (!st && !p)
+        st = NN_ERR_NOMEM;
+    if (p) {
+        double y = fig_header(c, p, "The filters of the first convolution layer of each run",
+                              note) + FILT_TOP;
+        for (int i = 0; i < n; i++) {
+            filters_panel(p, &t[i], y, buf);
+            y += filters_panel_h(&t[i]);
+        }
+        plot_text(p, 20, y + 4, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "Each square: one filter "
+                  "(output channel) after training, its k x k weights enlarged; a weight v is");
+        plot_text(p, 20, y + 22, 13, PLOT_LEFT | PLOT_TOP, PLOT_GREY, "drawn at (v/m + 1)/2 of "
+                  "the scale, m = the largest |weight| of the run's first convolution layer.");
+        st = fig_save(c, p, name, "the first convolution layer's filters of each run");
+    }
+    plot_destroy(&p);
+    for (int i = 0; i < n; i++)
+        free(t[i].w);
+    free(t);
+    free(buf);
+    return st;
+}
+
 int figures_cnn(fig_ctx_t *c)
 {
     cnn_results_t r;
@@ -485,6 +687,8 @@ int figures_cnn(fig_ctx_t *c)
         fig_skip(c, "cnn-confusion-RUN.png", "no finished run with a confusion matrix yet");
     if (!st)
         st = fig_noise(c, &r, note);
+    if (!st)
+        st = fig_filters(c, &r, note);
     cnn_results_free(&r);
     return st;
 }

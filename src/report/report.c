@@ -9,6 +9,7 @@
 #include "h5io.h"
 #include "nn_error.h"
 #include "report_cnn.h"
+#include "report_dream.h"
 #include "report_limit.h"
 #include "report_network.h"
 #include "report_nngp.h"
@@ -67,6 +68,8 @@ int report_print(const char *path, FILE *out, report_format_t format, const char
         st = report_kernels(f, out, format);
     else if (strcmp(experiment, "cnn") == 0)
         st = report_cnn(f, out, format);
+    else if (strcmp(experiment, "dream") == 0)
+        st = report_dream(f, out, format);
     else
         st = nn_fail(NN_ERR_INPUT, "%s: unknown experiment '%s'", path, experiment);
     if (st != NN_OK)
