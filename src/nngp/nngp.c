@@ -339,6 +339,8 @@ static void train_step(nngp_work_t *w, int l, double sw2, double sb2, int with_v
                                                 {w->kd_v, w->td_v, with_valid ? p->nvalid : 0}};
     for (int k = 0; k < 3; k++) {
         size_t n = (size_t)diag[k].n, prev = (size_t)(l - 1) * n;
+        if (n == 0)
+            continue;   /* no validation split: its arrays are NULL */
         memcpy(diag[k].d + prev + n, diag[k].d + prev, n * sizeof(double));
         kernel_diag_step(diag[k].d + prev + n, diag[k].n, sw2, sb2);
         if (p->ntk) {   /* Theta^l(x,x) from K^l(x,x) and Theta^{l-1}(x,x) */

@@ -90,18 +90,6 @@ static int load_model_file(h5file_t *f, const char *path, dream_model_t *m)
     return st;
 }
 
-/* The image shape a CNN job's dataset has. */
-static void job_image_shape(const job_t *job, int *c, int *h, int *w)
-{
-    switch (job->data.kind) {
-    case DATASET_CIFAR10: *c = 3, *h = 32, *w = 32; break;
-    case DATASET_SYNTHETIC:
-        *c = job->data.channels, *h = job->data.height, *w = job->data.width;
-        break;
-    default: *c = 1, *h = 28, *w = 28; break;
-    }
-}
-
 /* Run `run` (or the only one) of a CNN results file. */
 static int load_cnn_run(h5file_t *f, const char *path, const char *run, dream_model_t *m)
 {
@@ -143,7 +131,7 @@ static int load_cnn_run(h5file_t *f, const char *path, const char *run, dream_mo
     if (!st && h5_exists(f, g, NULL))
         st = read_block(f, g, &m->buffers, &m->nbuffers);
     if (!st) {
-        job_image_shape(&job, &m->in_c, &m->train_h, &m->train_w);
+        dataset_spec_shape(&job.data, &m->in_c, &m->train_h, &m->train_w);
         if (m->in_c > DREAM_MAX_CHANNELS)
             st = nn_fail(NN_ERR_INPUT, "%s: %d input channels: a dream image has 1 to %d", path,
                          m->in_c, DREAM_MAX_CHANNELS);
