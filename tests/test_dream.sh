@@ -57,6 +57,8 @@ dream_job() {   # dream_job FILE IMAGE LAYERS [extra lines...]
     for line in "$@"; do printf '%s\n' "$line"; done; } > "$f"
 }
 dream_job "$TMP/dream.ini" "$TMP/photo.png" "relu1, 5, relu1+relu2, conv2+maxpool1"
+expect 0 "4 layer set\(s\) x 2 step count\(s\), 1 octave\(s\): 4 item\(s\) \(one per layer set" \
+  "plan lists the dream's items" -- $NNSWEEP plan "$TMP/dream.ini" --ranks 2
 check "dream on 1 rank" -- $NNSWEEP dream --quiet "$TMP/dream.ini" --out "$TMP/d1.h5"
 check "dream on 2 ranks" -- mpirun -np 2 $NNSWEEP dream --quiet "$TMP/dream.ini" --out "$TMP/d2.h5"
 check "1 and 2 ranks give bit-identical dreams" -- $H5CMP --all "$TMP/d1.h5" "$TMP/d2.h5"

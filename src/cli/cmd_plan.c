@@ -239,6 +239,31 @@ static int plan_nngp(const job_t *job, int ranks, int threads, double budget,
     return NN_OK;
 }
 
+/* The items of a [dream] section (dream_sweep.c): a layer set each with one octave (recording
+ * every step count on its way), a (set, steps) pair each with octaves. The layer names are
+ * checked against the model by `nnsweep dream`, not here (plan reads no model). */
+static void plan_dream(const job_t *job, int ranks, int threads)
+{
+    const dream_spec_t *d = &job->dream;
+    int nsets = 1, steps_max = 0;
+    long long steps_sum = 0;
+    for (const char *c = d->layers; *c; c++)
+        nsets += *c == ',';
+    for (int k = 0; k < d->steps.n; k++) {
+        steps_sum += (long long)d->steps.v[k];
+        if (d->steps.v[k] > steps_max)
+            steps_max = (int)d->steps.v[k];
+    }
+    const int items = d->octaves == 1 ? nsets : nsets * d->steps.n;
+    printf("Dream of %s: model %s, image %s\n", job->path, d->model, d->image);
+    printf("  %d layer set(s) x %d step count(s), %d octave(s): %d item(s) (%s)\n", nsets,
+           d->steps.n, d->octaves, items, d->octaves == 1 ? "one per layer set, run to the "
+           "largest step count, recording the others on the way" : "one per (set, steps) pair");
+    printf("  ranks: %d, %d thread(s) each: %d item(s) at a time; %lld gradient steps in all\n",
+           ranks, threads, ranks * threads,
+           (d->octaves == 1 ? (long long)steps_max : steps_sum) * d->octaves * nsets);
+}
+
 int cmd_plan(int argc, char **argv)
 {
     const char *path = NULL;
@@ -306,8 +331,10 @@ int cmd_plan(int argc, char **argv)
             printf("CNN part of %s: %d training run(s) (variants), each data-parallel over a group "
                    "of ranks; no time estimate (run `nnsweep cnn --bench`)\n", path,
                    job.cnn.nvariants ? job.cnn.nvariants : 1);
-        if (!job.nngp.enabled && !job.cnn.enabled)
-            printf("%s has neither an [nngp] nor a [cnn] section: nothing to run\n", path);
+        if (st == NN_OK && job.dream.enabled)
+            plan_dream(&job, ranks, threads);
+        if (!job.nngp.enabled && !job.cnn.enabled && !job.dream.enabled)
+            printf("%s has no [nngp], [cnn] or [dream] section: nothing to run\n", path);
     }
     if (st != NN_OK)
         log_error("%s", nn_errmsg());
