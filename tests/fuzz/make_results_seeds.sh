@@ -4,7 +4,8 @@
 # synthetic data, so every reader has something to read: an NNGP job with both kernels, a
 # validation split, search_train and the [limit] and [network] stages (10 classes' one-hot
 # targets); a binary NNGP job with the covariance; a CNN job with two variants, finished and
-# interrupted (state running); and a CNN run's checkpoint (OUT.ckpt/RUN.h5). Each a few tens
+# interrupted (state running); a CNN run's checkpoint (OUT.ckpt/RUN.h5); and a dream of the
+# finished CNN run. Each a few tens
 # of KB. NNSWEEP defaults to build/nnsweep; run from anywhere, after `make`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -114,4 +115,20 @@ cp "$tmp/long.h5.ckpt/long.h5" "$out/cnn-checkpoint.h5"
 cp "$tmp/long.h5" "$out/cnn-running.h5"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
+
+# A dream (nnsweep dream) with the CNN run drop: two layer sets, two step counts, a
+# 10 x 12 noise image, two octaves (every pair its own group)
+cat >"$tmp/dream.ini" <<INI
+[dream]
+model = $out/cnn-variants.h5
+run = drop
+image = noise
+height = 10
+width = 12
+layers = relu1, conv1+relu1
+steps = 2, 3
+octaves = 2
+jitter = 1
+INI
+run dream "$tmp/dream.ini" --out "$out/dream.h5"
 ls -l "$out"
