@@ -8,7 +8,8 @@
 #       TERM to the ranks, and requeues the job when the program stopped with a checkpoint
 #       (exit 75) on the warning signal. The program chooses its threads and BLAS threads itself
 #       from the cores each task may use (--cpus-per-task). Exits with the program's exit status
-#       (0 after a successful requeue).
+#       (0 after a successful requeue), or 1 when the launcher exited 0 but the results file is
+#       not complete.
 #
 # Environment (export before sbatch; sbatch passes it on):
 #   NNSWEEP_BIN            the program          (default $SLURM_SUBMIT_DIR/build/nnsweep)
@@ -29,6 +30,19 @@
 # NNSWEEP_MAX_REQUEUES is reached. TERM (scancel, the time limit itself, preemption) is forwarded
 # too, so the ranks still write a checkpoint, but the job is never requeued then: SLURM's (or the
 # user's) decision stands. Test it by hand: scancel --signal=USR1 --batch JOBID.
+
+# results_file JOB OUT: the results file a run writes: OUT, else the job's [output] file, else
+# results/<job file name without .ini>.h5 (the program's default).
+results_file() {
+  local job=$1 out=$2 file
+  if [ -n "$out" ]; then echo "$out"; return; fi
+  file=$(awk '/^[ \t]*\[/ { section = $0; gsub(/[ \t]/, "", section) }
+              section == "[output]" && /^[ \t]*file[ \t]*[=:]/ {
+                sub(/^[^=:]*[=:][ \t]*/, ""); sub(/[ \t]*([;#].*)?$/, ""); print; exit }' "$job")
+  if [ -n "$file" ]; then echo "$file"; return; fi
+  file=$(basename "$job")
+  echo "results/${file%.ini}.h5"
+}
 
 nnsweep_batch() {
   local experiment=$1 job=$2 out=${3:-}
@@ -103,7 +117,19 @@ nnsweep_batch() {
 
   case "$status" in
     0)
-      say "$experiment job complete" ;;
+      # A launcher can exit 0 although no rank ran (seen with Slurm 22.05 + PMIx when a requeued
+      # job landed on a node that had been lost: a stale PMIx directory of the killed step): the
+      # file then still says running or interrupted. Only the file's state says the job is done.
+      local file state
+      file=$(results_file "$job" "$out")
+      state=$("$bin" report "$file" 2>/dev/null | head -n 1 | sed -n 's/.*, state \([a-z]*\)$/\1/p')
+      if [ "$state" = complete ]; then
+        say "$experiment job complete ($file)"
+      else
+        say "the launcher exited 0 but $file is ${state:+in state }${state:-not readable}," \
+            "not complete (a job step whose ranks did not run?): resubmit the same command to resume"
+        status=1
+      fi ;;
     75)
       # Requeue only on the warning signal: TERM, and a state other than RUNNING, mean SLURM ends
       # the job (scancel, time limit reached, preemption), and that decision stands.

@@ -185,6 +185,18 @@ fi
 finished "$id" "$TMP/cancel.log" "scancel: the job ends CANCELLED and is not requeued" "CANCELLED 75:0 0"
 expect 0 "^interrupted$" "the cancelled job's file has state interrupted" -- h5 state "$TMP/long-cancel.h5"
 
+# A launcher that exits 0 although no rank ran (srun did so for a requeue onto a node that had
+# been lost, tests/test_two_nodes.sh): the script reads the file's state, says it is not complete
+# and fails. The stand-in program does nothing for nngp and is nnsweep for report.
+printf '#!/bin/sh\ncase "$1" in nngp|cnn) exit 0 ;; esac\nexec %s "$@"\n' "$NNSWEEP" > "$TMP/idle-nnsweep"
+chmod +x "$TMP/idle-nnsweep"
+id=$(NNSWEEP_BIN="$TMP/idle-nnsweep" submit "$TMP/idle.log" "$TMP/long.ini" "$TMP/long-cancel.h5")
+finished "$id" "$TMP/idle.log" "a launcher that exits 0 without running the ranks: the job fails (exit 1)" \
+  "FAILED 1:0 0"
+expect 0 "the launcher exited 0 but .*long-cancel.h5 is in state interrupted, not complete" \
+  "... and the log says the results file is not complete" -- cat "$TMP/idle.log"
+expect 0 "nngp job complete \(.*small-slurm.h5\)" "a complete job's log names its complete file" -- cat "$TMP/small.log"
+
 # 4. srun without MPI wiring. Open MPI refuses by itself when it sees SLURM_NODELIST without PMI;
 # with that variable removed each task becomes a singleton, which the program must refuse.
 srun_none() { timeout 60 srun --mpi=none --ntasks=2 "$@"; }
