@@ -130,5 +130,6 @@ steps = 2, 3
 octaves = 2
 jitter = 1
 INI
-run dream "$tmp/dream.ini" --out "$out/dream.h5"
+run dream "$tmp/dream.ini" --out "$tmp/dream.h5"   # (its PNGs go beside it, not into the seeds)
+cp "$tmp/dream.h5" "$out/dream.h5"
 ls -l "$out"
