@@ -381,7 +381,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     nn_error_clear();
-    int rc = report_print(path, devnull, (report_format_t)(size % 3), png_dir);
+    /* the figures on a quarter of the inputs (by size, independent of the format): drawing
+     * them is half of an input's time, and the readers before them are the same */
+    int rc = report_print(path, devnull, (report_format_t)(size % 3),
+                          size / 3 % 4 == 0 ? png_dir : NULL);
     FUZZ_CHECK(ok_status(rc), "report_print status");
     FUZZ_CHECK(rc == NN_OK || nn_errmsg()[0], "a failed report says why");
 
