@@ -303,20 +303,66 @@ static void ascend(const dream_state_t *s, image_t *x, const float *g, int dy, i
     }
 }
 
-/* The dream of set through octaves, recording pairs k0..k1 into images (k - k0) and objectives
- * (at obj_off[k] - obj_off[k0]). */
-static int dream(const dream_state_t *s, int set, int k0, int k1, float *images, double *objs)
+/* The random roll before step t of octave o: (0, 0) without jitter. */
+static void jitter_offsets(const dream_state_t *s, int set, int o, int t, int *dy, int *dx)
 {
     const dream_spec_t *d = &s->job->dream;
+    *dy = *dx = 0;
+    if (d->jitter == 0)
+        return;
+    rng_t r;
+    rng_seed_stream(&r, (uint64_t)d->seed, DREAM_STREAM,
+                    ((uint64_t)set << 40) | ((uint64_t)o << 32) | (uint64_t)t);
+    *dy = (int)rng_below(&r, 2 * (uint64_t)d->jitter + 1) - d->jitter;
+    *dx = (int)rng_below(&r, 2 * (uint64_t)d->jitter + 1) - d->jitter;
+}
+
+/* Octave o of set's dream on x (its size): steps[k1] steps, each step's objective recorded for
+ * every pair k0..k1 that includes it (objs at obj_off[k] - obj_off[k0], then o steps[k] + t - 1)
+ * and, with one octave, the image after steps[k] steps into images (k - k0). */
+static int dream_octave(const dream_state_t *s, int set, int o, image_t *x, int k0, int k1,
+                        float *images, double *objs)
+{
     const layer_set_t *ls = &s->set[set];
-    const int N = s->steps[k1], O = s->octaves, C = s->input.c;
+    const int N = s->steps[k1], O = s->octaves, C = x->c;
     int deepest = 0;
     for (int i = 0; i < ls->n; i++)
         if (ls->layer[i] > deepest)
             deepest = ls->layer[i];
+    cnn_feat_t *net = NULL;   /* the sizes were checked by check_octave_sizes */
+    int st = cnn_feat_create(&net, s->model.layers, C, x->h, x->w, deepest + 1, s->model.params,
+                             s->model.nparams, s->model.buffers, s->model.nbuffers);
+    const size_t n = (size_t)C * x->h * x->w;
+    float *in = malloc(n * sizeof *in), *g = malloc(n * sizeof *g);
+    if (!st && (!in || !g))
+        st = nn_fail(NN_ERR_NOMEM, "out of memory for a %dx%d octave", x->h, x->w);
+    for (int t = 1; t <= N && !st; t++) {
+        int dy, dx;
+        jitter_offsets(s, set, o, t, &dy, &dx);
+        to_input(s, x, dy, dx, in);
+        const double obj = cnn_feat_norm_grad(net, in, ls->layer, ls->n, g);
+        for (int k = k0; k <= k1; k++)
+            if (O > 1 || t <= s->steps[k])
+                objs[s->obj_off[k] - s->obj_off[k0] + (size_t)o * s->steps[k] + t - 1] = obj;
+        ascend(s, x, g, dy, dx);
+        for (int k = k0; k <= k1 && O == 1; k++)
+            if (t == s->steps[k])
+                memcpy(images + (size_t)(k - k0) * s->hwc, x->v, s->hwc * sizeof *x->v);
+        par_poll();
+    }
+    cnn_feat_destroy(&net);
+    free(in);
+    free(g);
+    return st;
+}
+
+/* The dream of set through its octaves (coarse to fine, each resized from the last), recording
+ * pairs k0..k1 as dream_octave says; with octaves, the final image is pair k0's (= k1). */
+static int dream(const dream_state_t *s, int set, int k0, int k1, float *images, double *objs)
+{
     image_t x = {0};
     int st = NN_OK;
-    for (int o = 0; o < O && !st; o++) {
+    for (int o = 0; o < s->octaves && !st; o++) {
         int h, w;
         octave_size(s, o, &h, &w);
         image_t next;
@@ -325,43 +371,9 @@ static int dream(const dream_state_t *s, int set, int k0, int k1, float *images,
             break;
         image_free(&x);
         x = next;
-        cnn_feat_t *net = NULL;
-        st = cnn_feat_create(&net, s->model.layers, C, h, w, deepest + 1, s->model.params,
-                             s->model.nparams, s->model.buffers, s->model.nbuffers);
-        float *in = malloc((size_t)C * h * w * sizeof *in), *g = malloc((size_t)C * h * w * sizeof *g);
-        if (!st && (!in || !g))
-            st = nn_fail(NN_ERR_NOMEM, "out of memory for a %dx%d octave", h, w);
-        if (st && net == NULL && st != NN_ERR_NOMEM) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s", nn_errmsg());
-            st = nn_fail(st, "%s: octave %d (%dx%d): %s", s->job->path, o + 1, h, w, why);
-        }
-        for (int t = 1; t <= N && !st; t++) {
-            int dy = 0, dx = 0;
-            if (d->jitter > 0) {
-                rng_t r;
-                rng_seed_stream(&r, (uint64_t)d->seed, DREAM_STREAM,
-                                ((uint64_t)set << 40) | ((uint64_t)o << 32) | (uint64_t)t);
-                dy = (int)rng_below(&r, 2 * (uint64_t)d->jitter + 1) - d->jitter;
-                dx = (int)rng_below(&r, 2 * (uint64_t)d->jitter + 1) - d->jitter;
-            }
-            to_input(s, &x, dy, dx, in);
-            const double obj = cnn_feat_norm_grad(net, in, ls->layer, ls->n, g);
-            for (int k = k0; k <= k1; k++)   /* each pair's record of this step */
-                if (O > 1 || t <= s->steps[k])
-                    objs[s->obj_off[k] - s->obj_off[k0] + (size_t)o * s->steps[k] + t - 1] = obj;
-            ascend(s, &x, g, dy, dx);
-            if (O == 1)
-                for (int k = k0; k <= k1; k++)
-                    if (t == s->steps[k])
-                        memcpy(images + (size_t)(k - k0) * s->hwc, x.v, s->hwc * sizeof *x.v);
-            par_poll();
-        }
-        cnn_feat_destroy(&net);
-        free(in);
-        free(g);
+        st = dream_octave(s, set, o, &x, k0, k1, images, objs);
     }
-    if (!st && O > 1)
+    if (!st && s->octaves > 1)
         memcpy(images, x.v, s->hwc * sizeof *x.v);
     image_free(&x);
     return st;
