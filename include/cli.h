@@ -22,6 +22,9 @@ int cli_load_data(const job_t *job, dataset_t *ds);
  * SLURM_CPUS_PER_TASK; OMP_NUM_THREADS wins) and sets OpenMP to them and BLAS to one thread, or to
  * them all when threads_to_blas; logs the layout (nn_threads.h). Collective. Returns the count. */
 int cli_set_threads(int threads_to_blas);
+/* mkdir -p dir, which must then be a writable directory. Returns 0, or -1 with the reason in
+ * why ("cannot create directory 'P': ...", "not a directory", "directory not writable: ..."). */
+int cli_make_dir(const char *dir, char *why, size_t len);
 /* argv joined by spaces, malloc'd. */
 char *cli_command_line(int argc, char **argv);
 /* Prints the agreed error on rank 0 and returns its exit status. */

@@ -1,10 +1,7 @@
 /* cmd_report.c - `nnsweep report FILE.h5 [--format text|markdown|csv] [--png DIR]`. No MPI.
  * Creates the figure directory (and its parents) before reading anything. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "nn_error.h"
@@ -32,41 +29,6 @@ static const char report_usage[] =
     "               cnn-noise-accuracy.png      test accuracy with and without input noise\n"
     "\n"
     "Exit status: 0 ok; 2 FILE.h5 missing or not an nnsweep results file, or DIR not writable.\n";
-
-/* mkdir -p dir; then dir must be a writable directory. Returns 0, or -1 with a message printed. */
-static int make_png_dir(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path || !path[0]) {
-        fprintf(stderr, "nnsweep report: --png: bad directory name '%s'\n", dir);
-        return -1;
-    }
-    for (char *c = path + 1;; c++) {
-        if (*c != '/' && *c != 0)
-            continue;
-        char keep = *c;
-        *c = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "nnsweep report: --png %s: cannot create directory '%s': %s\n", dir,
-                    path, strerror(errno));
-            return -1;
-        }
-        *c = keep;
-        if (!keep)
-            break;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "nnsweep report: --png %s: not a directory\n", dir);
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "nnsweep report: --png %s: directory not writable: %s\n", dir,
-                strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 int cmd_report(int argc, char **argv)
 {
@@ -101,8 +63,11 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "nnsweep report: missing FILE.h5\n\n%s", report_usage);
         return NN_EXIT_INPUT;
     }
-    if (png_dir && make_png_dir(png_dir) != 0)
+    char why[4200];
+    if (png_dir && cli_make_dir(png_dir, why, sizeof why) != 0) {
+        fprintf(stderr, "nnsweep report: --png %s: %s\n", png_dir, why);
         return NN_EXIT_INPUT;
+    }
     int st = report_print(path, stdout, format, png_dir);
     if (st != NN_OK)
         log_error("%s", nn_errmsg());

@@ -184,6 +184,38 @@ static int move_aside(const char *path)
     return st;
 }
 
+int cli_make_dir(const char *dir, char *why, size_t len)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path || !path[0]) {
+        snprintf(why, len, "bad directory name");
+        return -1;
+    }
+    for (char *c = path + 1;; c++) {
+        if (*c != '/' && *c != 0)
+            continue;
+        char keep = *c;
+        *c = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            snprintf(why, len, "cannot create directory '%s': %s", path, strerror(errno));
+            return -1;
+        }
+        *c = keep;
+        if (!keep)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, len, "not a directory");
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(why, len, "directory not writable: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* FILE without .h5 + "-png" into dir, created if missing ("" when it cannot be). */
 static void figures_dir_beside(const char *out, char *dir, size_t len)
 {
@@ -191,8 +223,9 @@ static void figures_dir_beside(const char *out, char *dir, size_t len)
     if (n > 3 && strcmp(out + n - 3, ".h5") == 0)
         n -= 3;
     snprintf(dir, len, "%.*s-png", (int)n, out);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        log_warn("cannot create %s for the figures: %s", dir, strerror(errno));
+    char why[4200];
+    if (cli_make_dir(dir, why, sizeof why) != 0) {
+        log_warn("%s: %s: no figures", dir, why);
         dir[0] = '\0';
     }
 }
