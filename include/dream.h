@@ -35,6 +35,8 @@ typedef struct {
     float *params, *buffers;            /* owned */
     size_t nparams, nbuffers;
     double mean[DREAM_MAX_CHANNELS], std[DREAM_MAX_CHANNELS];
+    cnn_arch_t arch;                    /* the whole net on its training size (224 x 224 for
+                                           a model file): the layer listing, owned */
     int nfeatures;                      /* layers before the first dense one (dreamable) */
     char source[DREAM_NAME_MAX];        /* "FILE" or "FILE run NAME", for messages and output */
 } dream_model_t;

@@ -45,6 +45,7 @@ void dream_model_free(dream_model_t *m)
     free(m->layers);
     free(m->params);
     free(m->buffers);
+    cnn_arch_free(&m->arch);
     memset(m, 0, sizeof *m);
 }
 
@@ -200,11 +201,11 @@ int dream_model_load(const char *path, const char *run, dream_model_t *m)
     free(experiment);
     h5_close(&f);
     if (!st) {   /* the layers before the first dense one, on the training size (or 224) */
-        cnn_arch_t a;
         st = cnn_arch_parse(m->layers, m->in_c, m->train_h ? m->train_h : 224,
-                            m->train_w ? m->train_w : 224, &a);
+                            m->train_w ? m->train_w : 224, &m->arch);
         if (st)
             return model_fail(m, path, st);
+        const cnn_arch_t a = m->arch;
         size_t need_p = 0, need_b = 0;   /* what the layers before the first dense one use */
         for (int i = 0; i < a.nlayers && a.layers[i].kind != CNN_DENSE; i++) {
             const cnn_layer_t *L = &a.layers[i];
@@ -225,7 +226,6 @@ int dream_model_load(const char *path, const char *run, dream_model_t *m)
                          "on", path);
         else
             st = check_values(&a, m, path);
-        cnn_arch_free(&a);
     }
     if (st)
         dream_model_free(m);

@@ -40,6 +40,7 @@ typedef struct {
     char name[DREAM_NAME_MAX];       /* canonical: layer names joined by + */
     int layer[DREAM_MAX_IN_SET];     /* 0-based indices */
     int n;
+    int deepest;                     /* the largest of them: the feature net goes that far */
 } layer_set_t;
 
 typedef struct {
@@ -87,8 +88,8 @@ static int load_image(dream_state_t *s, const dataset_t *ds)
     }
     if (strcmp(d->image, "noise") == 0) {   /* uniform in [0.4, 0.6]: grey with a little noise */
         image_t *im = &s->input;
-        im->h = d->height ? d->height : s->model.train_h ? s->model.train_h : 224;
-        im->w = d->width ? d->width : s->model.train_w ? s->model.train_w : 224;
+        im->h = d->height ? d->height : s->model.arch.in_h;   /* the model's training size */
+        im->w = d->width ? d->width : s->model.arch.in_w;
         im->c = C;
         im->v = malloc((size_t)im->h * im->w * C * sizeof *im->v);
         if (!im->v)
@@ -114,24 +115,16 @@ static int parse_sets(dream_state_t *s)
 {
     const job_t *job = s->job;
     const int line = job_key_line(job, "dream", "layers");
-    cnn_arch_t a;   /* the whole net, to name layers past the first dense one too */
-    int st = cnn_arch_parse(s->model.layers, s->model.in_c,
-                            s->model.train_h ? s->model.train_h : 224,
-                            s->model.train_w ? s->model.train_w : 224, &a);
-    if (st)
-        return st;
-    size_t cap = 64;
-    for (int i = 0; i < s->model.nfeatures; i++)
-        cap += 16;
+    const cnn_arch_t *a = &s->model.arch;   /* the whole net: layers past the first dense too */
+    int st = NN_OK;
+    const size_t cap = 64 + 16 * (size_t)s->model.nfeatures;
     s->layer_listing = malloc(cap);
-    if (!s->layer_listing) {
-        cnn_arch_free(&a);
+    if (!s->layer_listing)
         return nn_fail(NN_ERR_NOMEM, "out of memory");
-    }
     s->layer_listing[0] = '\0';
     for (int i = 0; i < s->model.nfeatures; i++) {
         char nm[32];
-        dream_layer_name(&a, i, nm, sizeof nm);
+        dream_layer_name(a, i, nm, sizeof nm);
         snprintf(s->layer_listing + strlen(s->layer_listing), cap - strlen(s->layer_listing),
                  "%s%d %s", i ? ", " : "", i + 1, nm);
     }
@@ -151,7 +144,7 @@ static int parse_sets(dream_state_t *s)
                 nm++;
             for (char *e = nm + strlen(nm); e > nm && (e[-1] == ' ' || e[-1] == '\t');)
                 *--e = '\0';
-            const int i = dream_layer_find(&a, nm);
+            const int i = dream_layer_find(a, nm);
             if (i < 0)
                 st = nn_fail(NN_ERR_INPUT, "%s:%d: layers: unknown layer '%s' (the model's "
                              "layers before its first dense one: %s)", job->path, line, nm,
@@ -159,22 +152,23 @@ static int parse_sets(dream_state_t *s)
             else if (i >= s->model.nfeatures)
                 st = nn_fail(NN_ERR_INPUT, "%s:%d: layers: '%s' (layer %d %s) comes after the "
                              "first dense layer: dreams need an image-shaped layer (%s)",
-                             job->path, line, nm, i + 1, a.layers[i].text, s->layer_listing);
+                             job->path, line, nm, i + 1, a->layers[i].text, s->layer_listing);
             else if (set->n == DREAM_MAX_IN_SET)
                 st = nn_fail(NN_ERR_INPUT, "%s:%d: layers: more than %d layers in one set",
                              job->path, line, DREAM_MAX_IN_SET);
             if (st)
                 break;
             char own[32];
-            dream_layer_name(&a, i, own, sizeof own);
+            dream_layer_name(a, i, own, sizeof own);
             snprintf(set->name + strlen(set->name), sizeof set->name - strlen(set->name), "%s%s",
                      set->n ? "+" : "", own);
             set->layer[set->n++] = i;
+            if (i > set->deepest)
+                set->deepest = i;
         }
         if (!st && set->n == 0)
             st = nn_fail(NN_ERR_INPUT, "%s:%d: layers: an empty layer set", job->path, line);
     }
-    cnn_arch_free(&a);
     return st;
 }
 
@@ -194,9 +188,8 @@ static int check_octave_sizes(const dream_state_t *s)
 {
     int deepest = 0, h, w;
     for (int i = 0; i < s->nsets; i++)
-        for (int j = 0; j < s->set[i].n; j++)
-            if (s->set[i].layer[j] > deepest)
-                deepest = s->set[i].layer[j];
+        if (s->set[i].deepest > deepest)
+            deepest = s->set[i].deepest;
     octave_size(s, 0, &h, &w);
     cnn_arch_t a;
     int st = cnn_arch_parse_upto(s->model.layers, s->model.in_c, h, w, deepest + 1, &a);
@@ -325,13 +318,10 @@ static int dream_octave(const dream_state_t *s, int set, int o, image_t *x, int 
 {
     const layer_set_t *ls = &s->set[set];
     const int N = s->steps[k1], O = s->octaves, C = x->c;
-    int deepest = 0;
-    for (int i = 0; i < ls->n; i++)
-        if (ls->layer[i] > deepest)
-            deepest = ls->layer[i];
     cnn_feat_t *net = NULL;   /* the sizes were checked by check_octave_sizes */
-    int st = cnn_feat_create(&net, s->model.layers, C, x->h, x->w, deepest + 1, s->model.params,
-                             s->model.nparams, s->model.buffers, s->model.nbuffers);
+    int st = cnn_feat_create(&net, s->model.layers, C, x->h, x->w, ls->deepest + 1,
+                             s->model.params, s->model.nparams, s->model.buffers,
+                             s->model.nbuffers);
     const size_t n = (size_t)C * x->h * x->w;
     float *in = malloc(n * sizeof *in), *g = malloc(n * sizeof *g);
     if (!st && (!in || !g))
