@@ -29,22 +29,13 @@ seed = 3
 INI
 check "a small CNN to dream with trains" -- $NNSWEEP cnn --quiet "$TMP/train.ini" --out "$TMP/model.h5"
 
-# a 40 x 30 colour PNG (the model has one channel: converted to grey)
-$PY scripts/make_dream_image.py "$TMP/big.png" 64
-$PY - "$TMP/big.png" "$TMP/photo.png" <<'PY'
-import sys, zlib, struct
-# crop the 64x64 scene to 30 rows x 40 columns, re-encoded as RGB
-raw = open(sys.argv[1], "rb").read()
-pos, idat = 8, b""
-while pos < len(raw):
-    n, kind = struct.unpack(">I4s", raw[pos:pos + 8]); data = raw[pos + 8:pos + 8 + n]; pos += 12 + n
-    if kind == b"IDAT": idat += data
-px = zlib.decompress(idat)
-rows = [px[y * (1 + 64 * 3) + 1:(y + 1) * (1 + 64 * 3)] for y in range(64)]   # filter 0 rows
-body = b"".join(b"\x00" + rows[y][:40 * 3] for y in range(30))
-def chunk(k, d): return struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
-open(sys.argv[2], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0))
-                              + chunk(b"IDAT", zlib.compress(body)) + chunk(b"IEND", b""))
+# a 40 x 30 colour PNG (the model has one channel: converted to grey): a crop of the 64 x 64
+# scene of scripts/make_dream_image.py, written by its encoder
+$PY - "$TMP/photo.png" <<'PY'
+import sys
+sys.path.insert(0, "scripts")
+from make_dream_image import png_bytes, scene
+open(sys.argv[1], "wb").write(png_bytes(scene(64)[:30, :40]))
 PY
 
 dream_job() {   # dream_job FILE IMAGE LAYERS [extra lines...]
