@@ -30,7 +30,37 @@ with h5py.File(sys.argv[1]) as f:
 PY
 }
 
-check "10000 items, uninterrupted, 2 ranks" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/many.ini" --out "$TMP/ref.h5"
+# wait_save FILE PID: until FILE is replaced (or created), or process PID ended. A save is a new
+# file renamed over the old one; its inode number alone does not tell, since ext4 gives a freed
+# number to the next new file, so that two saves in a row may bring the first number back.
+wait_save() {
+  local prev now
+  prev=$(stat -c '%i %.9Y' "$1" 2>/dev/null)
+  while kill -0 "$2" 2>/dev/null; do
+    now=$(stat -c '%i %.9Y' "$1" 2>/dev/null)
+    [ -n "$now" ] && [ "$now" != "$prev" ] && return 0
+    sleep 0.02
+  done
+}
+gone() {   # gone PATTERN: waits (at most 20 s) until no process's command line matches PATTERN
+  local i
+  for i in $(seq 1000); do
+    pgrep -f "$1" >/dev/null || return 0
+    sleep 0.02
+  done
+}
+now_ms() { date +%s%3N; }
+
+# The uninterrupted run, timed from its first save to its end: the time a resumed run takes for
+# the items it still has to do, once it has saved, is estimated from this (its start, mostly
+# loading the dataset, is not part of it).
+mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/many.ini" --out "$TMP/ref.h5" >"$TMP/ref.log" 2>&1 &
+mpid=$!
+wait_save "$TMP/ref.h5" $mpid
+saved_ms=$(now_ms)
+wait $mpid && ok "10000 items, uninterrupted, 2 ranks" \
+  || { not_ok "10000 items, uninterrupted, 2 ranks"; show_output "$TMP/ref.log"; }
+sweep_ms=$(($(now_ms) - saved_ms))
 read -r ckpt wall done bytes < <(attrs "$TMP/ref.h5")
 share=$(/usr/bin/python3 -c "print(f'{100 * $ckpt / $wall:.1f}')")
 /usr/bin/python3 -c "import sys; sys.exit(0 if $ckpt <= 0.05 * $wall else 1)" \
@@ -42,39 +72,39 @@ share=$(/usr/bin/python3 -c "print(f'{100 * $ckpt / $wall:.1f}')")
 
 # Ten kill -9 at random moments of a run in progress, each followed by --resume: a kill comes once
 # the run has saved its first file, at a random moment within the first 20% of the sweep time
-# still to do (estimated from the uninterrupted run), so every kill lands mid-run and later kills
-# meet files saved by earlier runs.
-wait_save() {   # wait_save FILE PID: until FILE is replaced (or created), or process PID ended
-  local prev ino
-  prev=$(stat -c %i "$1" 2>/dev/null)
-  while kill -0 "$2" 2>/dev/null; do
-    ino=$(stat -c %i "$1" 2>/dev/null)
-    [ -n "$ino" ] && [ "$ino" != "$prev" ] && return 0
-    sleep 0.02
-  done
-}
+# still to do (estimated from the uninterrupted run's time after its first save), so every kill
+# lands mid-run and later kills meet files saved by earlier runs.
 pattern="^$NNSWEEP nngp --quiet $TMP/many.ini --out $TMP/k.h5"
 RANDOM=$$
-wall_ms=$(/usr/bin/python3 -c "print(int(1000 * $wall))")
-last=0 lost=0 finished=0 moments=""
+last=0 lost=0 finished="" moments=""
 for k in $(seq 10); do
   mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/many.ini" --out "$TMP/k.h5" --resume >"$TMP/k.log" 2>&1 &
   mpid=$!
   wait_save "$TMP/k.h5" $mpid
-  left_ms=$((wall_ms * (10000 - last) / 10000))
+  left_ms=$((sweep_ms * (10000 - last) / 10000))
   ms=$((RANDOM % (left_ms / 5 + 1)))
   sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-  kill -0 $mpid 2>/dev/null || finished=$((finished + 1))
+  if ! kill -0 $mpid 2>/dev/null; then   # ended before its kill: say how, with its output
+    wait $mpid
+    finished="$finished; run $k ended by itself with status $? after +${ms}ms"
+    cp "$TMP/k.log" "$TMP/ended.log"
+  fi
   pkill -KILL -f "$pattern"
   kill -KILL $mpid 2>/dev/null
   wait $mpid 2>/dev/null
+  gone "$pattern"   # the next run starts when no rank of this one is left, as a requeue would
   now=$(attrs "$TMP/k.h5" | cut -d' ' -f3)
   [ "$now" -lt "$last" ] && lost=1
   moments="$moments +${ms}ms:$now"
   last=$now
 done
-[ "$finished" -eq 0 ] && ok "ten kill -9 all landed in a running sweep" \
-  || not_ok "ten kill -9 all landed in a running sweep ($finished runs had finished)"
+if [ -z "$finished" ]; then
+  ok "ten kill -9 all landed in a running sweep (${sweep_ms} ms after the first save uninterrupted)"
+else
+  not_ok "ten kill -9 all landed in a running sweep (${sweep_ms} ms after the first save"\
+"uninterrupted)${finished}:$moments"
+  show_output "$TMP/ended.log"
+fi
 [ "$lost" -eq 0 ] && ok "ten kill -9 (after the first save:items saved)$moments: no saved item lost" \
   || not_ok "ten kill -9 (after the first save:items saved)$moments: a saved item was lost"
 check "--resume after the last kill completes" -- mpirun -np 2 $NNSWEEP nngp --quiet "$TMP/many.ini" --out "$TMP/k.h5" --resume
