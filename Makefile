@@ -80,7 +80,7 @@ PROBE_BIN = $(BUILD)/tests/feat_probe
 # $(BUILD)/fuzz/replay_NAME with tests/fuzz/replay.c's main (make test replays the regression
 # inputs and the seed corpora with these).
 FUZZ_NAMES  = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_COMMON = $(BUILD)/tests/fuzz/common.o
+FUZZ_COMMON = $(BUILD)/tests/fuzz/common.o $(BUILD)/tests/fuzz/dataset_checks.o
 FUZZ_BIN    = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 REPLAY_BIN  = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 SECONDS ?= 60

@@ -8,6 +8,7 @@
  * files' bytes, or NN_ERR_INPUT / NN_ERR_NOMEM with a message naming a path and *out
  * untouched; dataset_load likewise; nothing crashes or leaks. */
 #include "fuzz.h"
+#include "dataset_checks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,7 @@ static void load_dataset(const uint8_t *file, size_t n, int mode)
     data_spec_t spec = {.kind = DATASET_CIFAR10, .nclasses = 2, .classes = {mode & 8 ? 3 : 0, 1},
                         .train = 1 + (mode >> 4 & 1), .validation = mode >> 5 & 1, .test = 1,
                         .preprocess = (preprocess_t)((mode >> 6) % 3), .shuffle_seed = -1};
-    snprintf(spec.path, sizeof spec.path, "%.*s", (int)(strrchr(path, '/') - path), path);
-    dataset_t ds;
-    int rc = dataset_load(&spec, &ds);
-    if (rc != 0) {
-        FUZZ_CHECK(rc == NN_ERR_INPUT || rc == NN_ERR_NOMEM, "dataset_load status");
-        return;
-    }
-    FUZZ_CHECK(ds.train.n == spec.train && ds.test.n == spec.test && ds.dim == 3072, "splits");
-    dataset_free(&ds);
+    fuzz_check_dataset_load(&spec, path, 3072);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,10 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nn_error_clear();
     int rc = cifar_read(paths, nfiles, &raw);
     if (rc != 0) {
-        FUZZ_CHECK(rc == NN_ERR_INPUT || rc == NN_ERR_NOMEM, "cifar_read status");
-        const char *msg = nn_errmsg();
-        FUZZ_CHECK(strstr(msg, "fuzz") != NULL, "the message names a file");
-        FUZZ_CHECK(raw.n == (int)0xA5A5A5A5, "*out untouched on error");
+        fuzz_check_read_failure(rc, &raw, paths, nfiles);
         return 0;
     }
     size_t total = 0;

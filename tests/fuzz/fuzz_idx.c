@@ -10,6 +10,7 @@
  * cols) whose arrays hold exactly the file's bytes, or NN_ERR_INPUT / NN_ERR_NOMEM with a message
  * naming a path and *out untouched; dataset_load likewise; nothing crashes or leaks. */
 #include "fuzz.h"
+#include "dataset_checks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,16 +47,7 @@ static void load_dataset(const uint8_t *img, size_t ni, const uint8_t *lab, size
                         .validation = mode >> 4 & 1, .test = 1,
                         .preprocess = (preprocess_t)((mode >> 5) % 3),
                         .shuffle_seed = mode >> 7 ? 7 : -1};
-    /* the directory of the scratch files, which dataset_load finds by their standard names */
-    snprintf(spec.path, sizeof spec.path, "%.*s", (int)(strrchr(path, '/') - path), path);
-    dataset_t ds;
-    int rc = dataset_load(&spec, &ds);
-    if (rc != 0) {
-        FUZZ_CHECK(rc == NN_ERR_INPUT || rc == NN_ERR_NOMEM, "dataset_load status");
-        return;
-    }
-    FUZZ_CHECK(ds.train.n == spec.train && ds.test.n == spec.test, "split sizes");
-    dataset_free(&ds);
+    fuzz_check_dataset_load(&spec, path, 0);   /* the directory of the scratch files */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,10 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nn_error_clear();
     int rc = idx_read(ipath, lpath, &raw);
     if (rc != 0) {
-        FUZZ_CHECK(rc == NN_ERR_INPUT || rc == NN_ERR_NOMEM, "idx_read status");
-        const char *msg = nn_errmsg();
-        FUZZ_CHECK(strstr(msg, ipath) || strstr(msg, lpath), "the message names a file");
-        FUZZ_CHECK(raw.n == (int)0xA5A5A5A5, "*out untouched on error");
+        fuzz_check_read_failure(rc, &raw, (const char *const[]){ipath, lpath}, 2);
         return 0;
     }
     FUZZ_CHECK(raw.n >= 1 && raw.rows >= 1 && raw.cols >= 1 && raw.channels == 1, "shape");
