@@ -82,6 +82,32 @@ cluster_start_munge() {
   cluster_fail "munged started but 'munge -n | unmunge' fails"
 }
 
+# cluster_conf_common CTLD_PORT SLURMD_PORT: the slurm.conf lines every test cluster shares (this
+# one and test_two_nodes.sh's), after its own names, directories and nodes: root, munge, no
+# cgroups, cores as the unit, requeue allowed, no accounting, one partition of every node.
+cluster_conf_common() {
+  cat <<EOF
+SlurmctldPort=$1
+SlurmdPort=$2
+SlurmUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+JobRequeue=1
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+# Not in the note, for the tests' speed: a requeued job waits cred_expire (default 120 s) before it
+# may start again, then for the next periodic scheduler pass (default 60 s).
+AuthInfo=cred_expire=10
+SchedulerParameters=sched_interval=2,bf_interval=2
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+EOF
+}
+
 cluster_start() {
   CLUSTER_ERROR=""
   if [ "$(id -u)" -ne 0 ]; then cluster_fail "needs root to start slurmctld/slurmd"; return 1; fi
@@ -116,35 +142,18 @@ cluster_start() {
     return 1
   fi
   mkdir -p "$CLUSTER_DIR/state" "$CLUSTER_DIR/spool"
-  cat > "$CLUSTER_DIR/slurm.conf" <<EOF
+  { cat <<EOF
 ClusterName=nnsweep-test
 SlurmctldHost=$CLUSTER_NODE
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-SlurmUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-JobRequeue=1
 StateSaveLocation=$CLUSTER_DIR/state
 SlurmdSpoolDir=$CLUSTER_DIR/spool
 SlurmctldPidFile=$CLUSTER_DIR/slurmctld.pid
 SlurmdPidFile=$CLUSTER_DIR/slurmd.pid
 SlurmctldLogFile=$CLUSTER_DIR/slurmctld.log
 SlurmdLogFile=$CLUSTER_DIR/slurmd.log
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-# Not in the note, for the tests' speed: a requeued job waits cred_expire (default 120 s) before it
-# may start again, then for the next periodic scheduler pass (default 60 s).
-AuthInfo=cred_expire=10
-SchedulerParameters=sched_interval=2,bf_interval=2
 NodeName=$CLUSTER_NODE CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 EOF
+    cluster_conf_common "$ctld_port" "$slurmd_port"; } > "$CLUSTER_DIR/slurm.conf"
   export SLURM_CONF=$CLUSTER_DIR/slurm.conf
   slurmctld -i -f "$SLURM_CONF" >"$CLUSTER_DIR/slurmctld.err" 2>&1 ||
     { cluster_fail "slurmctld did not start: $(head -c 300 "$CLUSTER_DIR/slurmctld.err")"; return 1; }

@@ -165,20 +165,9 @@ nodes_start() {
   # name resolves to 127.0.0.1 here, which is the node's own loopback inside a namespace).
   # TmpFS per node: the PMIx plugin makes TmpFS/spmix_appdir_UID_JOB.STEP on every node, and
   # two nodes sharing /tmp collide. Short timeouts so a lost node is seen in seconds.
-  cat > "$N_DIR/slurm.conf" <<EOF
+  { cat <<EOF
 ClusterName=nnsweep-2n
 SlurmctldHost=$(hostname -s)($(addr_of host))
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-SlurmUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-JobRequeue=1
 SlurmdTimeout=5
 KillWait=5
 MessageTimeout=5
@@ -189,14 +178,10 @@ SlurmctldPidFile=$N_DIR/slurmctld.pid
 SlurmdPidFile=$N_DIR/slurmd-%n.pid
 SlurmctldLogFile=$N_DIR/slurmctld.log
 SlurmdLogFile=$N_DIR/slurmd-%n.log
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-AuthInfo=cred_expire=10
-SchedulerParameters=sched_interval=2,bf_interval=2
 NodeName=node1 NodeHostname=node1 NodeAddr=$(addr_of node1) CPUs=$cpus RealMemory=$mem State=UNKNOWN
 NodeName=node2 NodeHostname=node2 NodeAddr=$(addr_of node2) CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 EOF
+    cluster_conf_common "$ctld_port" "$slurmd_port"; } > "$N_DIR/slurm.conf"
   export SLURM_CONF=$N_DIR/slurm.conf
   slurmctld -i -f "$SLURM_CONF" >"$N_DIR/slurmctld.err" 2>&1 ||
     { nodes_fail "slurmctld did not start: $(head -c 300 "$N_DIR/slurmctld.err")"; return 1; }
