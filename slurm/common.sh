@@ -31,17 +31,10 @@
 # too, so the ranks still write a checkpoint, but the job is never requeued then: SLURM's (or the
 # user's) decision stands. Test it by hand: scancel --signal=USR1 --batch JOBID.
 
-# results_file JOB OUT: the results file a run writes: OUT, else the job's [output] file, else
-# results/<job file name without .ini>.h5 (the program's default).
+# results_file BIN JOB OUT: the results file a run writes: OUT, else what the program says
+# (the job's [output] file, else its default).
 results_file() {
-  local job=$1 out=$2 file
-  if [ -n "$out" ]; then echo "$out"; return; fi
-  file=$(awk '/^[ \t]*\[/ { section = $0; gsub(/[ \t]/, "", section) }
-              section == "[output]" && /^[ \t]*file[ \t]*[=:]/ {
-                sub(/^[^=:]*[=:][ \t]*/, ""); sub(/[ \t]*([;#].*)?$/, ""); print; exit }' "$job")
-  if [ -n "$file" ]; then echo "$file"; return; fi
-  file=$(basename "$job")
-  echo "results/${file%.ini}.h5"
+  if [ -n "$3" ]; then echo "$3"; else "$1" plan "$2" --results-file 2>/dev/null; fi
 }
 
 nnsweep_batch() {
@@ -121,7 +114,7 @@ nnsweep_batch() {
       # job landed on a node that had been lost: a stale PMIx directory of the killed step): the
       # file then still says running or interrupted. Only the file's state says the job is done.
       local file state
-      file=$(results_file "$job" "$out")
+      file=$(results_file "$bin" "$job" "$out")
       state=$("$bin" report "$file" 2>/dev/null | head -n 1 | sed -n 's/.*, state \([a-z]*\)$/\1/p')
       if [ "$state" = complete ]; then
         say "$experiment job complete ($file)"

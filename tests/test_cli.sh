@@ -103,6 +103,12 @@ expect 0 "solver: scalapack, 1x2 process grid per group, block size 128, store f
 expect 0 "memory per computing rank: 1.[0-9] GiB of 10.0 GiB" "... and the memory per rank" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
 expect 0 "at depth 3, which reuses the item's factor" "... and that its one posterior reuses the item's factor" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 10G
 expect 2 "nngp-fashion-scale.ini: .*need [0-9.]+ GiB per rank on a 1x2 ScaLAPACK grid, more than the 1.0 GiB.*group_size >= [0-9]+" "plan that cannot fit exits 2 and says what would" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --ranks 2 --mem-per-rank 1G
+check "plan --results-file prints the default results file alone" -- \
+  test "$($NNSWEEP plan jobs/nngp-fashion-binary.ini --results-file)" = results/nngp-fashion-binary.h5
+printf '[data]\ndataset = fashion-mnist\n[nngp]\ndepth = 1\n[output]\nfile = %s ; where\n' "$TMP/there.h5" > "$TMP/there.ini"
+check "... or the job's [output] file" -- test "$($NNSWEEP plan "$TMP/there.ini" --results-file)" = "$TMP/there.h5"
+expect 2 "job.ini:3: .*trian" "... and exits 2 on a malformed job, naming the line" -- \
+  sh -c "printf '[data]\ndataset = fashion-mnist\ntrian = 5\n' > $TMP/job.ini; $NNSWEEP plan $TMP/job.ini --results-file"
 expect 2 "mem-per-rank needs a size" "plan with a bad --mem-per-rank exits 2" -- $NNSWEEP plan jobs/nngp-fashion-scale.ini --mem-per-rank lots
 expect 2 "NNSWEEP_MEM_PER_RANK = 'lots' is not a size" "plan with a malformed NNSWEEP_MEM_PER_RANK exits 2 naming it" -- env NNSWEEP_MEM_PER_RANK=lots $NNSWEEP plan jobs/nngp-fashion-binary.ini
 expect 2 "NNSWEEP_MEM_PER_RANK = '12Q' is not a size" "nngp with a malformed NNSWEEP_MEM_PER_RANK exits 2 naming it" -- env NNSWEEP_MEM_PER_RANK=12Q $NNSWEEP nngp jobs/nngp-fashion-binary.ini --out "$TMP/badmem.h5"

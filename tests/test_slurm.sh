@@ -187,10 +187,12 @@ expect 0 "^interrupted$" "the cancelled job's file has state interrupted" -- h5 
 
 # A launcher that exits 0 although no rank ran (srun did so for a requeue onto a node that had
 # been lost, tests/test_two_nodes.sh): the script reads the file's state, says it is not complete
-# and fails. The stand-in program does nothing for nngp and is nnsweep for report.
+# and fails. The stand-in program does nothing for nngp and is nnsweep for plan and report. The
+# job names its file in [output] (no --out): the script asks `plan --results-file` for it.
 printf '#!/bin/sh\ncase "$1" in nngp|cnn) exit 0 ;; esac\nexec %s "$@"\n' "$NNSWEEP" > "$TMP/idle-nnsweep"
 chmod +x "$TMP/idle-nnsweep"
-id=$(NNSWEEP_BIN="$TMP/idle-nnsweep" submit "$TMP/idle.log" "$TMP/long.ini" "$TMP/long-cancel.h5")
+{ cat "$TMP/long.ini"; printf '[output]\nfile = %s\n' "$TMP/long-cancel.h5"; } > "$TMP/idle.ini"
+id=$(NNSWEEP_BIN="$TMP/idle-nnsweep" submit "$TMP/idle.log" "$TMP/idle.ini" "")
 finished "$id" "$TMP/idle.log" "a launcher that exits 0 without running the ranks: the job fails (exit 1)" \
   "FAILED 1:0 0"
 expect 0 "the launcher exited 0 but .*long-cancel.h5 is in state interrupted, not complete" \

@@ -21,6 +21,7 @@
 
 static const char plan_usage[] =
     "usage: nnsweep plan JOB.ini [--ranks N] [--threads T] [--mem-per-rank SIZE]\n"
+    "       nnsweep plan JOB.ini --results-file\n"
     "\n"
     "Prints the work items of a job, how N ranks (default $SLURM_NTASKS, else 1) in groups of\n"
     "group_size, with T threads each (default $SLURM_CPUS_PER_TASK, else this machine's cores\n"
@@ -32,7 +33,10 @@ static const char plan_usage[] =
     "The memory a rank may use is SIZE (e.g. 3500M, 180G), else $NNSWEEP_MEM_PER_RANK, else 85%\n"
     "of the node's memory ($SLURM_MEM_PER_NODE, or this machine's) divided by the ranks on a node\n"
     "($SLURM_NTASKS_PER_NODE, else min(N, cores)). solver = auto picks LAPACK or ScaLAPACK from it\n"
-    "as the run will; a job that cannot fit exits with status 2 and says what would.\n";
+    "as the run will; a job that cannot fit exits with status 2 and says what would.\n"
+    "\n"
+    "--results-file prints only the results file a run of the job writes without --out (its\n"
+    "[output] file, else results/<job file name>.h5), for scripts; it times nothing.\n";
 
 typedef struct {
     double step_seconds_per_entry;   /* one layer step of the recursion, per kernel entry */
@@ -264,12 +268,28 @@ static void plan_dream(const job_t *job, int ranks, int threads)
            (d->octaves == 1 ? (long long)steps_max : steps_sum) * d->octaves * nsets);
 }
 
+/* --results-file: prints the results file of job `path` (job_load's default applied). Returns
+ * the exit status. */
+static int plan_results_file(const char *path)
+{
+    job_t job;
+    memset(&job, 0, sizeof job);
+    int st = job_load(path, &job);
+    if (st == NN_OK)
+        printf("%s\n", job.output.file);
+    else
+        log_error("%s", nn_errmsg());
+    job_free(&job);
+    return nn_exit_status(st);
+}
+
 int cmd_plan(int argc, char **argv)
 {
     const char *path = NULL;
     const char *env_ranks = getenv("SLURM_NTASKS"), *env_cpus = getenv("SLURM_CPUS_PER_TASK");
     int ranks = env_ranks ? atoi(env_ranks) : 1, threads = env_cpus ? atoi(env_cpus) : 0;
     double mem = 0;
+    int results_file_only = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(plan_usage, stdout);
@@ -297,6 +317,8 @@ int cmd_plan(int argc, char **argv)
                 return NN_EXIT_INPUT;
             }
             threads = (int)t;
+        } else if (!strcmp(argv[i], "--results-file")) {
+            results_file_only = 1;
         } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "nnsweep plan: unexpected argument '%s'\n\n%s", argv[i], plan_usage);
             return NN_EXIT_INPUT;
@@ -308,6 +330,8 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "nnsweep plan: missing JOB.ini\n\n%s", plan_usage);
         return NN_EXIT_INPUT;
     }
+    if (results_file_only)
+        return plan_results_file(path);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)   /* as nnsweep itself: the cores of this machine shared by the ranks */
         threads = ranks >= cores ? 1 : (int)(cores / ranks);

@@ -17,7 +17,7 @@ static const char usage[] =
     "  cnn JOB.ini [--out FILE] [--resume] [--bench N]\n"
     "                                         data-parallel CNN training and variant sweeps\n"
     "  dream JOB.ini [--out FILE] [--resume]  DeepDream with a trained CNN or converted VGG\n"
-    "  plan JOB.ini [--ranks N] [--mem-per-rank SIZE]\n"
+    "  plan JOB.ini [--ranks N] [--mem-per-rank SIZE] [--results-file]\n"
     "                                         solver, memory per rank and time estimate, no computing\n"
     "  report FILE.h5 [--format F] [--png DIR] tables and figures from a results file\n"
     "\n"
