@@ -3,7 +3,7 @@
 # harness build-fuzz/fuzz/fuzz_NAME for SECONDS seconds, one at a time under nice -n 19, on
 # build-fuzz/corpus/NAME (kept between runs: new inputs go there) with tests/fuzz/corpus/NAME
 # and tests/fuzz/regress/NAME as read-only seeds and tests/fuzz/NAME.dict if present. Prints per
-# harness the executions and the CPU seconds; fails (exit 1) on any crash, hang (-timeout),
+# harness the executions and the CPU seconds; fails (exit 1) on any crash, hang (-timeout: 10 s, 30 s for results),
 # out-of-memory or sanitizer report, naming the harness and the input libFuzzer saved in
 # build-fuzz/crashes/NAME/. FUZZ_ARGS adds libFuzzer options (e.g. FUZZ_ARGS=-jobs=...).
 set -u
@@ -48,6 +48,9 @@ for name in "$@"; do
     # catches memory actually used.
     malloc_limit=1048576
     asan="$asan:allocator_may_return_null=1:max_allocation_size_mb=2048"
+    # An input takes 0.1-0.5 s here; CI runs this beside the fresh-machine test, whose load has
+    # slowed it to one input a second: 30 s, not 10, before an input counts as a hang.
+    opts+=(-timeout=30)
     # inputs libhdf5 alone does not survive (fuzz_results.c: libhdf5_survives), for the record
     export NNSWEEP_FUZZ_LIBHDF5_DIR=$PWD/$top/libhdf5/$name
     rm -rf "$NNSWEEP_FUZZ_LIBHDF5_DIR"
