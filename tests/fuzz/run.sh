@@ -3,9 +3,10 @@
 # harness build-fuzz/fuzz/fuzz_NAME for SECONDS seconds, one at a time under nice -n 19, on
 # build-fuzz/corpus/NAME (kept between runs: new inputs go there) with tests/fuzz/corpus/NAME
 # and tests/fuzz/regress/NAME as read-only seeds and tests/fuzz/NAME.dict if present. Prints per
-# harness the executions and the CPU seconds; fails (exit 1) on any crash, hang (-timeout: 10 s, 30 s for results),
-# out-of-memory or sanitizer report, naming the harness and the input libFuzzer saved in
-# build-fuzz/crashes/NAME/. FUZZ_ARGS adds libFuzzer options (e.g. FUZZ_ARGS=-jobs=...).
+# harness the executions and the CPU seconds; fails (exit 1) on any crash, hang (-timeout: 10 s,
+# 30 s for results), out-of-memory or sanitizer report, naming the harness and the input
+# libFuzzer saved in build-fuzz/crashes/NAME/. FUZZ_ARGS adds libFuzzer options (e.g.
+# FUZZ_ARGS=-jobs=...).
 set -u
 cd "$(dirname "$0")/../.."
 secs=${1:?usage: tests/fuzz/run.sh SECONDS NAME...}
