@@ -110,8 +110,8 @@ done
 if [ -z "$finished" ]; then
   ok "ten kill -9 all landed in a running sweep (${sweep_ms} ms after the first save uninterrupted)"
 else
-  not_ok "ten kill -9 all landed in a running sweep (${sweep_ms} ms after the first save"\
-"uninterrupted)${finished}:$moments"
+  not_ok "ten kill -9 all landed in a running sweep (${sweep_ms} ms after the first save" \
+  "uninterrupted)${finished}:$moments"
   show_output "$TMP/ended.log"
 fi
 [ "$lost" -eq 0 ] && ok "ten kill -9 (after the first save:items saved)$moments: no saved item lost" \
