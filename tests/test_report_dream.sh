@@ -7,20 +7,23 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3   # Debian's python3 with python3-h5py
 
-# make_dream FILE H W C STATE: sets relu2, conv3, relu2+relu4 x steps 10, 50, 200, the pair
-# (relu2+relu4, 200) not computed; images and objectives drawn from a seeded generator.
+# make_dream FILE H W C STATE [IMAGE]: sets relu2, conv3, relu2+relu4 x steps 10, 50, 200, the
+# pair (relu2+relu4, 200) not computed; images and objectives drawn from a seeded generator; the
+# source image's name IMAGE (default photo.png) stored byte for byte, UTF-8 or not.
 cat > "$TMP/make_dream.py" <<'PY'
-import sys
+import os, sys
 import h5py, numpy as np
 path, h, w, c, state = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5]
+image = os.fsencode(sys.argv[6]) if len(sys.argv) > 6 else b"photo.png"
 rng = np.random.default_rng(7)
 sets, steps = ["relu2", "conv3", "relu2+relu4"], [10, 50, 200]
 with h5py.File(path, "w") as f:
     f.attrs.update(program="nnsweep", experiment="dream", job_file="dream.ini", state=state,
                    job_text="[dream]\nmodel = cnn.h5\nimage = photo.png\n")
     g = f.create_group("dream")
-    g.attrs.update(model="cnn.h5", run="bn", image="photo.png", learning_rate=0.015, octaves=3,
-                   octave_scale=1.4, jitter=8, seed=5)
+    g.attrs.update(model="cnn.h5", run="bn", learning_rate=0.015, octaves=3, octave_scale=1.4,
+                   jitter=8, seed=5)
+    g.attrs.create("image", image, dtype=h5py.string_dtype())   # as nnsweep writes a path
     g["input"] = rng.random((h, w, c), dtype=np.float32)
     g["layer_sets"] = np.array(sets, dtype=h5py.string_dtype())
     g["steps"] = np.array(steps, dtype=np.int32)
@@ -156,11 +159,24 @@ expect 0 "dream_relu2\+relu4_steps50.png +the dream of layer set relu2\+relu4 af
 check "dream figures (colour): grid size, its input and a cell, and each dream's PNG match the file" -- $PY "$TMP/dreampng.py" "$TMP/rgb.h5" "$TMP/png/rgb" 66
 check "a grid and 8 dream PNGs, nothing else" -- test "$(ls "$TMP/png/rgb" | wc -l)" -eq 9
 
-# Grey (1 channel, 30 x 30: enlarged 5 times), and an interrupted file (a note under the title).
-$PY "$TMP/make_dream.py" "$TMP/grey.h5" 30 30 1 interrupted
+# Grey (1 channel, 30 x 30: enlarged 5 times), an interrupted file (a note under the title), and
+# a source image whose name is Latin-1, not UTF-8 ("caf\xe9.png", a path as a file system may
+# hold it): cairo stops drawing at text that is not UTF-8, so the grid's cells after the label
+# "input (source): caf?.png" are the check.
+$PY "$TMP/make_dream.py" "$TMP/grey.h5" 30 30 1 interrupted "$(printf 'caf\xe9.png')"
 expect 0 "This file is incomplete \(interrupted\)" "report on an interrupted dream file says so" -- $NNSWEEP report "$TMP/grey.h5"
 expect 0 "dream_grid.png" "report --png on an interrupted grey dream file" -- $NNSWEEP report "$TMP/grey.h5" --png "$TMP/png/grey"
-check "dream figures (grey, incomplete): grid size, its input and a cell, and each dream's PNG match the file" -- $PY "$TMP/dreampng.py" "$TMP/grey.h5" "$TMP/png/grey" 86
+check "dream figures (grey, incomplete, a source name not UTF-8): grid size, its input and a cell, and each dream's PNG match the file" -- $PY "$TMP/dreampng.py" "$TMP/grey.h5" "$TMP/png/grey" 86
+
+# Every kind of byte sequence cairo refuses as UTF-8 (a stray continuation byte, an overlong
+# "/", a surrogate, a code point past U+10FFFF, a character cut short, a lone lead byte at the
+# end) and valid 2-, 3- and 4-byte characters in the source's name: the figures are drawn (a
+# drawing step cairo refused would make report --png fail, naming cairo's status).
+for name in 'a\x80b' 'a\xc0\xafb' 'a\xed\xa0\x80b' 'a\xf4\x90\x80\x80b' 'a\xe2\x82b' 'ab\xf0' \
+            'caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e'; do
+  $PY "$TMP/make_dream.py" "$TMP/name.h5" 8 8 1 complete "$(printf "$name")"
+  expect 0 "dream_grid.png +the input" "report --png with the source image named '$name'" -- $NNSWEEP report "$TMP/name.h5" --png "$TMP/png/name"
+done
 
 # A dream file without its lists: exit 2 naming the file and what is missing.
 $PY - "$TMP/broken.h5" <<'PY'

@@ -74,8 +74,12 @@ plot_t *plot_create(int width, int height)
 
 int plot_save(plot_t *p, const char *path)
 {
+    cairo_status_t st = cairo_status(p->cr);
+    if (st != CAIRO_STATUS_SUCCESS)   /* a drawing step failed: cairo drew nothing after it */
+        return nn_fail(NN_ERR_RUNTIME, "%s: the figure could not be drawn: cairo: %s", path,
+                       cairo_status_to_string(st));
     cairo_surface_flush(p->surface);
-    cairo_status_t st = cairo_surface_write_to_png(p->surface, path);
+    st = cairo_surface_write_to_png(p->surface, path);
     if (st != CAIRO_STATUS_SUCCESS)
         return nn_fail(NN_ERR_RUNTIME, "%s: cannot write the PNG file: %s", path,
                        cairo_status_to_string(st));
@@ -127,7 +131,42 @@ typedef struct {
 
 #define MAX_RUNS 16
 
-/* Splits "a_{b}c^{d}" into runs a, b (sub), c, d (sup). Returns the number of runs. */
+/* The length of the valid UTF-8 character at s (1-4 bytes), or 0 when s starts none: a stray
+ * continuation byte, an overlong form, a surrogate, a code point past U+10FFFF or a character
+ * cut short. */
+static int utf8_char_length(const unsigned char *s)
+{
+    unsigned char b = s[0];
+    if (b < 0x80)
+        return 1;
+    int n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    /* the second byte's range excludes overlong forms, surrogates and code points > U+10FFFF */
+    unsigned char lo = b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf;
+    if (n == 0 || s[1] < lo || s[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Replaces each byte of s that starts no valid UTF-8 character by '?'. Text comes from results
+ * files (paths, job and class names) in any encoding, and cairo refuses invalid UTF-8 by
+ * putting the whole figure in an error state: nothing after it would be drawn. */
+static void utf8_repair(char *s)
+{
+    while (*s) {
+        int n = utf8_char_length((const unsigned char *)s);
+        if (n == 0)
+            *s++ = '?';
+        else
+            s += n;
+    }
+}
+
+/* Splits "a_{b}c^{d}" into runs a, b (sub), c, d (sup), each valid UTF-8 (utf8_repair: also
+ * where a run's length limit cut a character). Returns the number of runs. */
 static int split_runs(const char *text, run_t *runs)
 {
     int n = 0;
@@ -158,6 +197,8 @@ static int split_runs(const char *text, run_t *runs)
     }
     if (n < MAX_RUNS && len > 0)
         n++;
+    for (int i = 0; i < n; i++)
+        utf8_repair(runs[i].s);
     return n;
 }
 
@@ -330,8 +371,12 @@ void plot_image(plot_t *p, double x, double y, double scale, int channels, int h
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_scale(cr, scale, scale);
-    cairo_set_source_surface(cr, img, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    /* our own pattern, not cairo_get_source's: on a context in an error state that one is a
+     * new pattern nobody frees (cairo 1.16) */
+    cairo_pattern_t *pattern = cairo_pattern_create_for_surface(img);
+    cairo_pattern_set_filter(pattern, CAIRO_FILTER_NEAREST);
+    cairo_set_source(cr, pattern);
+    cairo_pattern_destroy(pattern);
     cairo_rectangle(cr, 0, 0, w, h);
     cairo_fill(cr);
     cairo_restore(cr);

@@ -26,7 +26,8 @@ typedef struct plot plot_t;
 
 /* A white canvas of width x height pixels. NULL (message recorded) on failure. */
 plot_t *plot_create(int width, int height);
-/* Writes the canvas as a PNG file. Returns 0, or NN_ERR_RUNTIME with a message naming path. */
+/* Writes the canvas as a PNG file. Returns 0, or NN_ERR_RUNTIME with a message naming path (also
+ * when a drawing step failed and the canvas is incomplete). */
 int plot_save(plot_t *p, const char *path);
 /* Accepts NULL; sets *p to NULL. */
 void plot_destroy(plot_t **p);
@@ -44,7 +45,8 @@ enum {
     PLOT_BOLD = 16, PLOT_UP = 32
 };
 /* Draws printf-formatted text of the given size (pixels); "_{..}" and "^{..}" set a run as a
- * subscript / superscript. Returns the width drawn. */
+ * subscript / superscript. Bytes that start no UTF-8 character are drawn as "?". Returns the
+ * width drawn. */
 double plot_text(plot_t *p, double x, double y, double size, int flags, plot_rgb_t colour,
                  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* The width plot_text would draw (no formatting; markup understood). */
