@@ -196,8 +196,7 @@ static int libhdf5_survives(const char *path, const uint8_t *data, size_t size)
         char name[600];
         snprintf(name, sizeof name, "%s/%s-%ld-%d", keep,
                  slow ? "slow" : WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit",
-                 (long)getpid(),
-                 kept++);
+                 (long)getpid(), kept++);
         for (char *c = name + strlen(keep) + 1; *c; c++)
             if (*c == ' ')
                 *c = '_';
